@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `make demo`: runs the examples a newcomer looks at first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for ex in hello; do
+	echo "=== examples/$ex"
+	go run ./examples/$ex
+done

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The legs of `make test`. Each leg prints its name, then PASS, FAIL or SKIP
+# with its wall time; the script fails if any leg failed.
+#   ci/test.sh            every leg
+#   ci/test.sh LEG...     only those legs (see `legs` below)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+export GOFLAGS="${GOFLAGS:-} -mod=mod"
+
+failed=()
+
+# leg NAME FUNCTION: runs FUNCTION, timing it. A function that prints a line
+# starting with SKIP and returns 0 counts as skipped.
+leg() {
+	local name=$1 fn=$2 start end rc out
+	echo "=== leg $name"
+	start=$(date +%s.%N)
+	out=$(mktemp)
+	"$fn" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	end=$(date +%s.%N)
+	local took
+	took=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1fs", e - s }')
+	if [ "$rc" -ne 0 ]; then
+		echo "--- leg $name: FAIL ($took)"
+		failed+=("$name")
+	elif grep -q '^SKIP' "$out"; then
+		echo "--- leg $name: SKIP ($took)"
+	else
+		echo "--- leg $name: PASS ($took)"
+	fi
+	rm -f "$out"
+}
+
+leg_fmt() {
+	local bad
+	bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+	if [ -n "$bad" ]; then
+		echo "not gofmt-formatted:"; echo "$bad"; return 1
+	fi
+}
+
+leg_vet() { go vet ./...; }
+
+leg_race() { go test -race -count=1 -timeout 10m ./...; }
+
+legs=(fmt vet race)
+
+if [ $# -gt 0 ]; then legs=("$@"); fi
+total_start=$(date +%s)
+for l in "${legs[@]}"; do
+	leg "$l" "leg_$l"
+done
+echo "=== make test: $(( $(date +%s) - total_start ))s in all"
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "FAILED legs: ${failed[*]}"
+	exit 1
+fi
+echo "all legs passed"

@@ -1,0 +1,5 @@
+//go:build (darwin || freebsd || netbsd || openbsd || dragonfly) && !libasync_poll
+
+package driver
+
+const defaultName = "kqueue"

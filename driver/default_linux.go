@@ -1,0 +1,5 @@
+//go:build linux && !libasync_poll
+
+package driver
+
+const defaultName = "epoll"

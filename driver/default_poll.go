@@ -1,0 +1,5 @@
+//go:build unix && (libasync_poll || !(linux || darwin || freebsd || netbsd || openbsd || dragonfly))
+
+package driver
+
+const defaultName = "poll"

@@ -1,0 +1,5 @@
+//go:build windows
+
+package driver
+
+const defaultName = "iocp"
