@@ -6,8 +6,6 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-export GOFLAGS="${GOFLAGS:-} -mod=mod"
-
 failed=()
 
 # leg NAME FUNCTION: runs FUNCTION, timing it. A function that prints a line
