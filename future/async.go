@@ -110,6 +110,9 @@ type asyncFuture[T any] struct {
 func (f *asyncFuture[T]) run(yield func(struct{}) bool) {
 	f.a.yield = yield
 	defer func() {
+		// However body ended, its Awaiter is no longer valid (a panic skips
+		// the reset in Poll).
+		f.a.cx = nil
 		if f.a.dropped {
 			// Only the unwinding of a drop is stopped here; any other
 			// panic goes on to the caller of Drop.
