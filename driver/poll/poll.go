@@ -66,6 +66,10 @@ type poller struct {
 	// drain needs.
 	signalled atomic.Uint32
 	woken     atomic.Bool
+	// wakeMu keeps Close from closing the wake-up fd under a Wake's write.
+	// Wake takes it, not mu, so that it never waits for a Wait that holds
+	// mu while it sorts poll results.
+	wakeMu sync.RWMutex
 
 	sys sysPoll // owned by the goroutine in Wait
 }
@@ -289,8 +293,8 @@ func (p *poller) rebuild() {
 }
 
 // signal makes a poll(2) in progress return, writing the wake-up fd unless
-// a write is already pending; the caller holds mu, so Close cannot close
-// the fd under the write.
+// a write is already pending. The caller holds mu or wakeMu, either of
+// which keeps Close from closing the fd under the write.
 func (p *poller) signal() error {
 	if !p.signalled.CompareAndSwap(0, 1) {
 		return nil
@@ -303,7 +307,7 @@ func (p *poller) signal() error {
 }
 
 // Wake marks a user wake-up, then signals. Only the first Wake after a
-// drain takes the lock; the others see signalled set and return.
+// drain takes a lock; the others see signalled set and return.
 func (p *poller) Wake() error {
 	if p.closed.Load() {
 		return errClosed("wake")
@@ -312,8 +316,8 @@ func (p *poller) Wake() error {
 	if p.signalled.Load() != 0 {
 		return nil
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.wakeMu.RLock()
+	defer p.wakeMu.RUnlock()
 	if p.closed.Load() {
 		return errClosed("wake")
 	}
@@ -424,5 +428,7 @@ func (p *poller) Close() error {
 	}
 	p.closed.Store(true)
 	p.regs, p.list, p.owners, p.pfds = nil, nil, nil, nil
+	p.wakeMu.Lock()
+	defer p.wakeMu.Unlock()
 	return p.wake.close()
 }
