@@ -329,18 +329,7 @@ func testWakeBeforeWait(t *testing.T, h *harness) {
 // blocks until its timeout again.
 func testWakeCoalesces(t *testing.T, h *harness) {
 	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 500 {
-				if err := h.d.Wake(); err != nil {
-					t.Errorf("Wake: %v", err)
-					return
-				}
-			}
-		}()
-	}
+	wakeStorm(t, h.d, &wg, 4, 500)
 	wg.Wait()
 	const timeout = 100 * time.Millisecond
 	events := make([]driver.Event, 8)
@@ -358,6 +347,22 @@ func testWakeCoalesces(t *testing.T, h *harness) {
 	}
 	if early == 0 {
 		t.Fatalf("2,000 Wakes did not end any Wait")
+	}
+}
+
+// wakeStorm starts goroutines that each call d.Wake n times, counted in wg.
+func wakeStorm(t *testing.T, d driver.Driver, wg *sync.WaitGroup, goroutines, n int) {
+	for range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range n {
+				if err := d.Wake(); err != nil {
+					t.Errorf("Wake: %v", err)
+					return
+				}
+			}
+		}()
 	}
 }
 
@@ -504,18 +509,7 @@ func testStorms(t *testing.T, h *harness) {
 	}()
 
 	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 2000 {
-				if err := h.d.Wake(); err != nil {
-					t.Errorf("Wake: %v", err)
-					return
-				}
-			}
-		}()
-	}
+	wakeStorm(t, h.d, &wg, 2, 2000)
 	for g := range 2 {
 		wg.Add(1)
 		go func() {
