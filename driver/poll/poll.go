@@ -157,11 +157,12 @@ func reported(r driver.Readiness) driver.Interest {
 
 func errClosed(op string) error { return fmt.Errorf("poll: %s: %w", op, driver.ErrClosed) }
 
+func errInterest(op string, fd driver.FD, interest driver.Interest) error {
+	return fmt.Errorf("poll: %s fd %d: interest %#x: %w", op, fd, interest, driver.ErrInvalid)
+}
+
 // lookup returns fd's entry, or the error for op; the caller holds mu.
-func (p *poller) lookup(op string, fd driver.FD, interest driver.Interest) (*entry, error) {
-	if !interest.Valid() {
-		return nil, fmt.Errorf("poll: %s fd %d: interest %#x: %w", op, fd, interest, driver.ErrInvalid)
-	}
+func (p *poller) lookup(op string, fd driver.FD) (*entry, error) {
 	if p.closed.Load() {
 		return nil, errClosed(op)
 	}
@@ -174,7 +175,7 @@ func (p *poller) lookup(op string, fd driver.FD, interest driver.Interest) (*ent
 
 func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
 	if !interest.Valid() {
-		return fmt.Errorf("poll: register fd %d: interest %#x: %w", fd, interest, driver.ErrInvalid)
+		return errInterest("register", fd, interest)
 	}
 	if fd < 0 || int(int32(fd)) != fd {
 		return fmt.Errorf("poll: register fd %d: %w", fd, driver.ErrInvalid)
@@ -199,9 +200,12 @@ func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Inte
 }
 
 func (p *poller) Modify(fd driver.FD, token driver.Token, interest driver.Interest) error {
+	if !interest.Valid() {
+		return errInterest("modify", fd, interest)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e, err := p.lookup("modify", fd, interest)
+	e, err := p.lookup("modify", fd)
 	if err != nil {
 		return err
 	}
@@ -213,9 +217,12 @@ func (p *poller) Modify(fd driver.FD, token driver.Token, interest driver.Intere
 // Rearm puts the directions of interest that the registration watches back
 // into the poll set; directions it does not watch are ignored.
 func (p *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
+	if !interest.Valid() {
+		return errInterest("rearm", fd, interest)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e, err := p.lookup("rearm", fd, interest)
+	e, err := p.lookup("rearm", fd)
 	if err != nil {
 		return err
 	}
@@ -231,7 +238,7 @@ func (p *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interes
 func (p *poller) Deregister(fd driver.FD) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e, err := p.lookup("deregister", fd, driver.Read)
+	e, err := p.lookup("deregister", fd)
 	if err != nil {
 		return err
 	}
