@@ -25,6 +25,7 @@ import (
 // Run runs the conformance suite as subtests of t, each on a fresh driver
 // from open. A driver passes when every subtest passes under -race.
 func Run(t *testing.T, open func() (driver.Driver, error)) {
+	leakcheck.Check(t)
 	cases := []struct {
 		name string
 		fn   func(t *testing.T, h *harness)
