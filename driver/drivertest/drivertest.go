@@ -46,6 +46,7 @@ func Run(t *testing.T, open func() (driver.Driver, error)) {
 		{"WakeCoalesces", testWakeCoalesces},
 		{"TimeoutNeverEarly", testTimeout},
 		{"ZeroTimeoutNeverBlocks", testZeroTimeout},
+		{"SignalsDuringWait", testSignals},
 		{"SmallEventsSliceLosesNothing", testSmallSlice},
 		{"ThousandSockets", testManySockets},
 		{"Storms", testStorms},
@@ -387,6 +388,48 @@ func testTimeout(t *testing.T, h *harness) {
 			t.Fatalf("Wait(%v) returned after %v: grossly late", d, took)
 		}
 	}
+}
+
+// Signals arriving during Wait (EINTR) neither end it early nor fail it.
+func testSignals(t *testing.T, h *harness) {
+	if errors.Is(interrupt(), errors.ErrUnsupported) {
+		t.Skip("no signals on this platform")
+	}
+	a, _ := h.pair()
+	h.register(a, 1, driver.Read)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Microsecond):
+				if err := interrupt(); err != nil {
+					t.Errorf("signal: %v", err)
+					return
+				}
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	events := make([]driver.Event, 8)
+	for _, d := range []time.Duration{20 * time.Millisecond, 100 * time.Millisecond} {
+		start := time.Now()
+		if evs := h.wait(events, d); len(evs) != 0 {
+			t.Fatalf("Wait(%v) under signals returned %+v", d, evs)
+		}
+		if took := time.Since(start); took < d {
+			t.Fatalf("Wait(%v) under signals returned after %v: early", d, took)
+		}
+	}
+	ch := h.blockingWait(t, events)
+	time.Sleep(20 * time.Millisecond)
+	if err := h.d.Wake(); err != nil {
+		t.Fatalf("Wake: %v", err)
+	}
+	<-ch
 }
 
 // A zero timeout polls and returns, ready events or not.

@@ -138,3 +138,7 @@ func mapErr(err error) error {
 	}
 	return err
 }
+
+// interrupt sends the process SIGURG, which Go's runtime ignores but which
+// makes a system call blocked on any of its threads return EINTR.
+func interrupt() error { return unix.Kill(unix.Getpid(), unix.SIGURG) }
