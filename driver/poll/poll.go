@@ -10,6 +10,10 @@
 // puts it back, and being level-triggered, the next poll then reports data
 // that arrived in between. Each Wait costs O(registered fds) in the kernel,
 // as poll(2) does; prefer epoll or kqueue for many connections.
+//
+// The peer's shutdown of its write side is ReadClosed: Linux says so with
+// POLLRDHUP; elsewhere the driver peeks at a stream socket that polled
+// readable, one recv(MSG_PEEK) per such event.
 package poll
 
 import (
@@ -39,6 +43,9 @@ type entry struct {
 	// removed marks an entry deregistered while a Wait may still hold it
 	// in its owners array.
 	removed bool
+	// peek is set for stream sockets where poll(2) has no POLLRDHUP: a
+	// readable one is peeked at to tell the peer's shutdown from data.
+	peek bool
 }
 
 // poller implements driver.Driver on poll(2). The entries are the truth;
@@ -155,6 +162,22 @@ func reported(r driver.Readiness) driver.Interest {
 	return in
 }
 
+// isStream reports whether fd is a stream socket, whose reads return 0 only
+// at the end of the stream (a datagram socket's do for an empty datagram).
+func isStream(fd driver.FD) bool {
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	return err == nil && typ == unix.SOCK_STREAM
+}
+
+// peekEOF reports whether the stream socket fd, which polled readable, is
+// at the end of its stream: a peek at one byte finds none. It leaves any
+// data where it is.
+func peekEOF(fd driver.FD) bool {
+	var b [1]byte
+	n, _, err := unix.Recvfrom(fd, b[:], unix.MSG_PEEK)
+	return err == nil && n == 0
+}
+
 func errClosed(op string) error { return fmt.Errorf("poll: %s: %w", op, driver.ErrClosed) }
 
 func errInterest(op string, fd driver.FD, interest driver.Interest) error {
@@ -192,7 +215,8 @@ func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Inte
 	if p.regs[fd] != nil {
 		return fmt.Errorf("poll: register fd %d: %w", fd, driver.ErrRegistered)
 	}
-	e := &entry{fd: fd, token: token, interest: interest, armed: interest, slot: -1, index: len(p.list)}
+	e := &entry{fd: fd, token: token, interest: interest, armed: interest, slot: -1, index: len(p.list),
+		peek: pollRDHUP == 0 && isStream(fd)}
 	p.regs[fd] = e
 	p.list = append(p.list, e)
 	p.changed(e)
@@ -414,6 +438,9 @@ func (p *poller) collect(pfds []unix.PollFd, n int, out []driver.Event) int {
 		r := readiness(rev, e.armed)
 		if r == 0 {
 			continue
+		}
+		if e.peek && r&driver.Readable != 0 && peekEOF(e.fd) {
+			r |= driver.ReadClosed
 		}
 		if filled == len(out) {
 			p.cursor = i
