@@ -40,7 +40,11 @@ type poller struct {
 	// that reads it, so repeated Wakes in between make no system call. Go's
 	// atomics are sequentially consistent, which the argument in Wake needs.
 	wakePending atomic.Uint32
-	closed      atomic.Bool
+	// closed is stored under mu's write lock and read under either lock,
+	// which orders it; the reads outside a lock (Wait's entry, Wake's fast
+	// path) only fail early, and a stale false there leads to a check
+	// under the lock (Wake) or is a Close during Wait, against the contract.
+	closed atomic.Bool
 
 	// mu guards regs and closed's transition; Wait holds it for reading only
 	// while translating a batch, never while blocked in the kernel.

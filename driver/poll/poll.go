@@ -55,8 +55,11 @@ type entry struct {
 // and interrupts the poll through the wake-up fd, and the Wait rebuilds
 // pfds and polls again: changes take effect in the Wait that is running.
 type poller struct {
-	mu     sync.Mutex
-	closed atomic.Bool // written under mu; read without it by Wake
+	mu sync.Mutex
+	// closed is stored under mu, which orders it for every reader under mu.
+	// Wake reads it without mu first, to fail early, then again under
+	// wakeMu, which Close also takes before closing the wake-up fd.
+	closed atomic.Bool
 	regs   map[driver.FD]*entry
 	list   []*entry // the entries, for rebuilding pfds in O(n)
 	dirty  bool     // pfds no longer matches the entries
