@@ -261,7 +261,10 @@ func (p *poller) Deregister(fd driver.FD) error {
 // so that the kernel never wakes before it, and capping at what fits in an
 // int32 (Wait then waits again for the rest).
 func msec(d time.Duration) int {
-	return int(min((d+time.Millisecond-1)/time.Millisecond, math.MaxInt32))
+	if d >= math.MaxInt32*time.Millisecond {
+		return math.MaxInt32 // also keeps the rounding below from overflowing
+	}
+	return int((d + time.Millisecond - 1) / time.Millisecond)
 }
 
 func (p *poller) Wait(events []driver.Event, timeout time.Duration) (int, error) {
