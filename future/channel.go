@@ -167,11 +167,9 @@ func (f *SendFuture[T]) Poll(cx *Context) Poll[Result[struct{}]] {
 // sender had been given for a free room goes to the next waiting sender.
 func (f *SendFuture[T]) Drop() {
 	c := f.c
-	c.mu.Lock()
-	passOn := f.w.woken == wokenOne && c.n < len(c.buf)
-	c.sendq.leave(&f.w)
 	var wk Waker
-	if passOn {
+	c.mu.Lock()
+	if c.sendq.abandon(&f.w) && c.n < len(c.buf) {
 		wk, _ = c.sendq.wakeOne(wokenOne)
 	}
 	c.mu.Unlock()
@@ -214,11 +212,9 @@ func (f *RecvFuture[T]) Poll(cx *Context) Poll[Result[T]] {
 // a value goes to the next waiting receiver.
 func (f *RecvFuture[T]) Drop() {
 	c := f.c
-	c.mu.Lock()
-	passOn := f.w.woken == wokenOne && c.n > 0
-	c.recvq.leave(&f.w)
 	var wk Waker
-	if passOn {
+	c.mu.Lock()
+	if c.recvq.abandon(&f.w) && c.n > 0 {
 		wk, _ = c.recvq.wakeOne(wokenOne)
 	}
 	c.mu.Unlock()

@@ -72,11 +72,9 @@ func (f *Notified) Poll(cx *Context) Poll[struct{}] {
 // the next waiter, or becomes the permit.
 func (f *Notified) Drop() {
 	n := f.n
-	n.mu.Lock()
-	passOn := f.w.woken == wokenOne
-	n.waiters.leave(&f.w)
 	var wk Waker
-	if passOn {
+	n.mu.Lock()
+	if n.waiters.abandon(&f.w) {
 		var ok bool
 		if wk, ok = n.waiters.wakeOne(wokenOne); !ok {
 			n.permit = true

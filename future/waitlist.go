@@ -63,6 +63,15 @@ func (l *waitList) leave(w *waiter) {
 	w.waker, w.woken = Waker{}, notWoken
 }
 
+// abandon takes w off the list for a future that stops waiting unfinished,
+// and reports whether a notifier had chosen w for a wake that must not be
+// lost (wokenOne), which the caller then passes on.
+func (l *waitList) abandon(w *waiter) (chosen bool) {
+	chosen = w.woken == wokenOne
+	l.leave(w)
+	return chosen
+}
+
 // wakeOne takes the first waiter off the list, marks it woken by kind and
 // returns its waker, for the caller to wake after unlocking. With no waiter it
 // returns the zero Waker and false.
