@@ -3,6 +3,7 @@ package future
 import (
 	"errors"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -146,7 +147,13 @@ func TestAsyncDropWhileSuspended(t *testing.T) {
 	})
 	pollWith(f, &wakeCounter{})
 	pollWith(f, &wakeCounter{})
+	if !coroutineRunning() {
+		t.Fatal("no coroutine found for a suspended Async future")
+	}
 	Drop(f)
+	if coroutineRunning() {
+		t.Fatal("the coroutine of a dropped Async future is still there")
+	}
 	want := []string{"before", "awaited:poll", "awaited:poll", "awaited:drop", "deferred"}
 	if diff := cmp.Diff(want, l.list()); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
@@ -155,6 +162,13 @@ func TestAsyncDropWhileSuspended(t *testing.T) {
 	if awaited.drops != 1 {
 		t.Errorf("awaited future dropped %d times, want 1", awaited.drops)
 	}
+}
+
+// coroutineRunning reports whether any goroutine is inside an Async body.
+// Drop returns only after the coroutine ended, so no grace period is needed.
+func coroutineRunning() bool {
+	buf := make([]byte, 1<<20)
+	return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "future.(*asyncFuture")
 }
 
 func TestAsyncDropNested(t *testing.T) {

@@ -238,10 +238,14 @@ func (f *ChanRecvFuture[T]) Poll(cx *Context) Poll[Result[T]] {
 	f.stopHelper() // reap a helper that delivered to someone else
 	select {
 	case v, ok := <-r.ch:
+		// Since this poll queued f, a finishing receiver may have chosen f
+		// for a held value: hand any held value on.
 		r.mu.Lock()
 		r.waiters.leave(&f.w)
 		r.closed = r.closed || !ok
+		wk := r.passOn()
 		r.mu.Unlock()
+		wk.Wake()
 		if !ok {
 			return Ready(Fail[T](ErrClosed))
 		}

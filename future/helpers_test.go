@@ -6,7 +6,9 @@ import (
 	"sync/atomic"
 )
 
-// wakeCounter is a Wakeable that counts its wakes.
+// wakeCounter is a Wakeable that counts its wakes. The count orders nothing
+// else: tests read it after synchronising with the wakers (or on the same
+// goroutine), so atomicity alone suffices.
 type wakeCounter struct{ n atomic.Int64 }
 
 func (w *wakeCounter) Wake()        { w.n.Add(1) }
@@ -81,7 +83,7 @@ type gate[T any] struct {
 	open  bool
 	v     T
 	waker Waker
-	drops atomic.Int32
+	drops atomic.Int32 // a count only; read after the test joined the dropping goroutine
 }
 
 func (g *gate[T]) Poll(cx *Context) Poll[T] {
@@ -121,7 +123,7 @@ func pollWith[T any](f Future[T], w Wakeable) Poll[T] {
 // how often a future was woken and polled.
 type countingParker struct {
 	ch    chan struct{}
-	wakes atomic.Int64
+	wakes atomic.Int64 // a count only; read by the polling goroutine after its wake
 }
 
 func (p *countingParker) Wake() {

@@ -91,7 +91,7 @@ func TestOneshotRacingSenders(t *testing.T) {
 	leakcheck.Check(t)
 	for range 100 {
 		s, r := NewOneshot[int]()
-		var wins atomic.Int32
+		var wins atomic.Int32 // read after wg.Wait, which orders the adds before it
 		var wg sync.WaitGroup
 		for i := range 4 {
 			wg.Go(func() {
