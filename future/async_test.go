@@ -280,3 +280,30 @@ func TestAsyncWithBlockOnAndAnotherGoroutine(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// TestAsyncPolledFromManyGoroutines polls one Async future from a different
+// goroutine each time, as a work-stealing executor may.
+func TestAsyncPolledFromManyGoroutines(t *testing.T) {
+	leakcheck.Check(t)
+	const steps = 50
+	f := Async(func(a *Awaiter) int {
+		sum := 0
+		for i := range steps {
+			sum += Await[int](a, script(&eventLog{}, "step", pendingThen(1, i)...))
+		}
+		return sum
+	})
+	result := make(chan int)
+	var poll func()
+	poll = func() {
+		if v, ok := pollWith(f, &wakeCounter{}).Value(); ok {
+			result <- v
+			return
+		}
+		go poll() // the next poll runs on a new goroutine
+	}
+	go poll()
+	if got := <-result; got != steps*(steps-1)/2 {
+		t.Fatalf("got %d", got)
+	}
+}
