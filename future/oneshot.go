@@ -28,7 +28,9 @@ const (
 )
 
 // OneshotSender is the sending end of a oneshot. Its methods are safe from
-// any goroutine.
+// any goroutine. Go has no destructors, so a sender given up without Send
+// leaves its receiver waiting until Close is called: `defer s.Close()` is
+// the idiom (Close after Send does nothing).
 type OneshotSender[T any] oneshot[T]
 
 // OneshotReceiver is the receiving end of a oneshot: a Future that is Ready
