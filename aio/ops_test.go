@@ -41,7 +41,7 @@ func TestReadWritePartialAndEOF(t *testing.T) {
 func TestReadFullAndWriteAll1MiB(t *testing.T) {
 	leakcheck.Check(t)
 	data := pattern(mib)
-	s := newFake(2, 0.2, 1000)
+	s := newFake(2, 0.05, 1000)
 	defer s.wait()
 	w := blockOn[future.Result[int]](WriteAll(s, data))
 	if w.Err != nil || w.Value != mib {
@@ -194,8 +194,8 @@ func TestRepollWithNewWakerIsNotBusy(t *testing.T) {
 func TestCopy1MiBThroughSmallBuffers(t *testing.T) {
 	leakcheck.Check(t)
 	data := pattern(mib)
-	src := newFake(8, 0.2, 300)
-	dst := newFake(9, 0.2, 200)
+	src := newFake(8, 0.05, 300)
+	dst := newFake(9, 0.05, 200)
 	defer src.wait()
 	defer dst.wait()
 	src.feed(data)
