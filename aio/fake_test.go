@@ -1,6 +1,7 @@
 package aio
 
 import (
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"sync"
@@ -254,18 +255,27 @@ func pattern(n int) []byte {
 // readAll reads r to io.EOF with reads of size chunk.
 func readAll(t *testing.T, r Reader, chunk int) []byte {
 	t.Helper()
+	out, err := readAllErr(r, chunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// readAllErr is readAll for goroutines other than the test's.
+func readAllErr(r Reader, chunk int) ([]byte, error) {
 	var out []byte
 	buf := make([]byte, chunk)
 	for {
 		res := blockOn[future.Result[int]](Read(r, buf))
 		if res.Err == io.EOF {
-			return out
+			return out, nil
 		}
 		if res.Err != nil {
-			t.Fatalf("read after %d bytes: %v", len(out), res.Err)
+			return out, fmt.Errorf("read after %d bytes: %w", len(out), res.Err)
 		}
 		if res.Value <= 0 || res.Value > chunk {
-			t.Fatalf("read returned %d for a buffer of %d", res.Value, chunk)
+			return out, fmt.Errorf("read returned %d for a buffer of %d", res.Value, chunk)
 		}
 		out = append(out, buf[:res.Value]...)
 	}
