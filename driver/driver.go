@@ -42,6 +42,10 @@ type Token uint64
 // Interest says which directions of an fd a registration watches.
 type Interest uint8
 
+// Valid reports whether i is Read, Write or both: the interests every
+// method of a Driver accepts (others give an error wrapping ErrInvalid).
+func (i Interest) Valid() bool { return i != 0 && i&^(Read|Write) == 0 }
+
 // The directions of an Interest.
 const (
 	Read  Interest = 1 << iota // report readability (and read-closed, error)

@@ -1,0 +1,383 @@
+//go:build linux
+
+// Package epoll provides the Linux readiness driver, "epoll": edge-triggered
+// epoll with an eventfd for Wake. Importing it makes driver.Open("epoll")
+// work; it is the default driver on Linux.
+package epoll
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libasync/libasync/driver"
+	"golang.org/x/sys/unix"
+)
+
+func init() { driver.Provide("epoll", Open) }
+
+// registration is what the driver knows of one fd; the zero value means
+// not registered.
+type registration struct {
+	token      driver.Token
+	interest   driver.Interest
+	registered bool
+}
+
+// poller implements driver.Driver on epoll. The kernel's epoll_event
+// carries the fd, not the token: the token is looked up in regs when the
+// event is delivered, so an event of an fd deregistered meanwhile is
+// dropped, and Modify's new token applies even to events already taken
+// from the kernel.
+type poller struct {
+	epfd   int
+	wakefd int // eventfd, registered level-triggered
+	// wakePending is 1 from the Wake that writes the eventfd until the Wait
+	// that reads it, so repeated Wakes in between make no system call. Go's
+	// atomics are sequentially consistent, which the argument in Wake needs.
+	wakePending atomic.Uint32
+	closed      atomic.Bool
+
+	// mu guards regs and closed's transition; Wait holds it for reading only
+	// while translating a batch, never while blocked in the kernel.
+	mu   sync.RWMutex
+	regs []registration // indexed by fd
+
+	// Owned by the one goroutine in Wait.
+	buf   []unix.EpollEvent
+	drain [8]byte
+}
+
+// wakeValue is the 8-byte native-endian 1 that one Wake adds to the eventfd.
+var wakeValue = func() (b [8]byte) {
+	binary.NativeEndian.PutUint64(b[:], 1)
+	return b
+}()
+
+// Open creates an epoll driver.
+func Open() (driver.Driver, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll: epoll_create1: %w", err)
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("epoll: eventfd: %w", err)
+	}
+	// Level-triggered: the eventfd is reported until a Wait reads it, so a
+	// Wake is never lost to a Wait whose events slice had no room for it.
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
+		unix.Close(wakefd)
+		unix.Close(epfd)
+		return nil, fmt.Errorf("epoll: register eventfd: %w", err)
+	}
+	return &poller{epfd: epfd, wakefd: wakefd}, nil
+}
+
+func (p *poller) Name() string { return "epoll" }
+
+// flags returns the epoll events for interest, always edge-triggered.
+// EPOLLERR and EPOLLHUP are reported by the kernel whatever is asked.
+func flags(interest driver.Interest) uint32 {
+	f := uint32(unix.EPOLLET)
+	if interest&driver.Read != 0 {
+		f |= unix.EPOLLIN | unix.EPOLLRDHUP
+	}
+	if interest&driver.Write != 0 {
+		f |= unix.EPOLLOUT
+	}
+	return f
+}
+
+// readiness maps epoll events to the contract's bits, keeping only those
+// the interest allows. As in mio: EPOLLRDHUP is the peer's shutdown of its
+// write side (read-closed); EPOLLHUP means both directions are finished;
+// EPOLLERR is a pending error, and also ends writing (it is all a pipe's
+// write end gets when the reader goes away).
+func readiness(ev uint32, interest driver.Interest) driver.Readiness {
+	var r driver.Readiness
+	if interest&driver.Read != 0 {
+		if ev&unix.EPOLLIN != 0 {
+			r |= driver.Readable
+		}
+		if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
+			r |= driver.ReadClosed
+		}
+	}
+	if interest&driver.Write != 0 {
+		if ev&unix.EPOLLOUT != 0 {
+			r |= driver.Writable
+		}
+		if ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+			r |= driver.WriteClosed
+		}
+	}
+	if ev&unix.EPOLLERR != 0 {
+		r |= driver.Error
+	}
+	return r
+}
+
+// ctlError wraps an epoll_ctl failure in the driver error that says what
+// went wrong, keeping the errno for errors.Is too.
+func ctlError(op string, fd driver.FD, err error) error {
+	var kind error
+	switch {
+	case errors.Is(err, unix.EBADF):
+		kind = driver.ErrInvalid
+	case errors.Is(err, unix.EPERM):
+		kind = driver.ErrNotSupported // regular files, directories
+	case errors.Is(err, unix.EEXIST):
+		kind = driver.ErrRegistered
+	case errors.Is(err, unix.ENOENT):
+		kind = driver.ErrNotRegistered
+	default:
+		return fmt.Errorf("epoll: %s fd %d: %w", op, fd, err)
+	}
+	return fmt.Errorf("epoll: %s fd %d: %w: %w", op, fd, kind, err)
+}
+
+// check validates the arguments common to Register, Modify and Rearm.
+func check(op string, fd driver.FD, interest driver.Interest) error {
+	if !interest.Valid() {
+		return fmt.Errorf("epoll: %s fd %d: interest %#x: %w", op, fd, interest, driver.ErrInvalid)
+	}
+	if fd < 0 || fd > math.MaxInt32 {
+		return fmt.Errorf("epoll: %s fd %d: %w", op, fd, driver.ErrInvalid)
+	}
+	return nil
+}
+
+func errClosed(op string) error { return fmt.Errorf("epoll: %s: %w", op, driver.ErrClosed) }
+
+func errNotRegistered(op string, fd driver.FD) error {
+	return fmt.Errorf("epoll: %s fd %d: %w", op, fd, driver.ErrNotRegistered)
+}
+
+// registered reports whether fd is registered; the caller holds mu.
+func (p *poller) registered(fd driver.FD) bool {
+	return fd >= 0 && fd < len(p.regs) && p.regs[fd].registered
+}
+
+func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
+	if err := check("register", fd, interest); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed.Load() {
+		return errClosed("register")
+	}
+	if p.registered(fd) {
+		return fmt.Errorf("epoll: register fd %d: %w", fd, driver.ErrRegistered)
+	}
+	ev := unix.EpollEvent{Events: flags(interest), Fd: int32(fd)}
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		return ctlError("register", fd, err)
+	}
+	if fd >= len(p.regs) {
+		// Wait reads regs under the read lock, so growing it here (under
+		// the write lock) is safe; doubling keeps Register amortised O(1).
+		grown := make([]registration, max(fd+1, 2*len(p.regs), 64))
+		copy(grown, p.regs)
+		p.regs = grown
+	}
+	p.regs[fd] = registration{token: token, interest: interest, registered: true}
+	return nil
+}
+
+// Modify replaces the registration with EPOLL_CTL_MOD even when the interest
+// is unchanged, because MOD re-checks readiness and queues the fd again if it
+// is ready: that is how the contract's "ready directions are reported again"
+// is kept without an edge.
+func (p *poller) Modify(fd driver.FD, token driver.Token, interest driver.Interest) error {
+	if err := check("modify", fd, interest); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed.Load() {
+		return errClosed("modify")
+	}
+	if !p.registered(fd) {
+		return errNotRegistered("modify", fd)
+	}
+	ev := unix.EpollEvent{Events: flags(interest), Fd: int32(fd)}
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &ev); err != nil {
+		return ctlError("modify", fd, err)
+	}
+	p.regs[fd] = registration{token: token, interest: interest, registered: true}
+	return nil
+}
+
+// Rearm only validates: with EPOLLET the kernel queues the fd again on the
+// next readiness change, data arriving after the EAGAIN included. The check
+// that fd is registered costs a read lock, and catches a reactor's misuse.
+func (p *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
+	if err := check("rearm", fd, interest); err != nil {
+		return err
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed.Load() {
+		return errClosed("rearm")
+	}
+	if !p.registered(fd) {
+		return errNotRegistered("rearm", fd)
+	}
+	return nil
+}
+
+// Deregister forgets fd even when epoll_ctl fails (the fd was closed before
+// it was deregistered, against the contract): the registration is gone
+// either way, and its fd number must be registrable again.
+func (p *poller) Deregister(fd driver.FD) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed.Load() {
+		return errClosed("deregister")
+	}
+	if !p.registered(fd) {
+		return errNotRegistered("deregister", fd)
+	}
+	p.regs[fd] = registration{}
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil); err != nil {
+		return ctlError("deregister", fd, err)
+	}
+	return nil
+}
+
+// msec converts a positive timeout to epoll_wait's milliseconds, rounding up
+// so that the kernel never wakes before it, and capping at what fits in an
+// int32 (Wait then waits again for the rest).
+func msec(d time.Duration) int {
+	return int(min((d+time.Millisecond-1)/time.Millisecond, math.MaxInt32))
+}
+
+func (p *poller) Wait(events []driver.Event, timeout time.Duration) (int, error) {
+	if len(events) == 0 {
+		return 0, fmt.Errorf("epoll: wait: empty events slice: %w", driver.ErrInvalid)
+	}
+	if p.closed.Load() {
+		return 0, errClosed("wait")
+	}
+	if cap(p.buf) < len(events) {
+		p.buf = make([]unix.EpollEvent, len(events))
+	}
+	buf := p.buf[:len(events)]
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	for {
+		ms := -1
+		if timeout == 0 {
+			ms = 0
+		} else if timeout > 0 {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return 0, nil
+			}
+			ms = msec(left)
+		}
+		n, err := unix.EpollWait(p.epfd, buf, ms)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("epoll: epoll_wait: %w", err)
+		}
+		filled, woken := p.translate(buf[:n], events)
+		if filled > 0 || woken || timeout == 0 {
+			return filled, nil
+		}
+		// Nothing for the user: the timeout passed (Wait checks the clock
+		// again, as the kernel's rounding may differ from ours), or every
+		// event was of an fd deregistered since it was queued.
+	}
+}
+
+// translate turns kernel events into the contract's events, reading the
+// eventfd if a Wake is among them.
+func (p *poller) translate(in []unix.EpollEvent, out []driver.Event) (filled int, woken bool) {
+	p.mu.RLock()
+	for i := range in {
+		fd := int(in[i].Fd)
+		if fd == p.wakefd {
+			woken = true
+			continue
+		}
+		if !p.registered(fd) {
+			continue
+		}
+		reg := &p.regs[fd]
+		if r := readiness(in[i].Events, reg.interest); r != 0 {
+			out[filled] = driver.Event{Token: reg.token, Readiness: r}
+			filled++
+		}
+	}
+	p.mu.RUnlock()
+	if woken {
+		// Read first, then clear wakePending: a Wake that finds the flag
+		// still set (between the two) makes no write, and is served by this
+		// Wait returning; a Wake after the Store writes again and ends the
+		// next Wait. Either way no Wake is lost. EAGAIN (counter already 0)
+		// cannot happen while the eventfd was reported, and is harmless.
+		for {
+			_, err := unix.Read(p.wakefd, p.drain[:])
+			if err != unix.EINTR {
+				break
+			}
+		}
+		p.wakePending.Store(0)
+	}
+	return filled, woken
+}
+
+// Wake writes the eventfd only if no earlier Wake's write is still unread.
+// The read lock keeps Close from closing the eventfd (and its number being
+// reused) under the write.
+func (p *poller) Wake() error {
+	if p.closed.Load() {
+		return errClosed("wake")
+	}
+	if !p.wakePending.CompareAndSwap(0, 1) {
+		return nil
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed.Load() {
+		return errClosed("wake")
+	}
+	for {
+		_, err := unix.Write(p.wakefd, wakeValue[:])
+		switch err {
+		case nil, unix.EAGAIN: // EAGAIN: the counter is full, so Wait wakes anyway
+			return nil
+		case unix.EINTR:
+			continue
+		default:
+			p.wakePending.Store(0)
+			return fmt.Errorf("epoll: wake: %w", err)
+		}
+	}
+}
+
+func (p *poller) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed.Load() {
+		return errClosed("close")
+	}
+	// closed is set under the write lock so that every method that checks
+	// it under the lock sees either an open driver or a closed one.
+	p.closed.Store(true)
+	p.regs = nil
+	return errors.Join(unix.Close(p.wakefd), unix.Close(p.epfd))
+}

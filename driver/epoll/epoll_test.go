@@ -1,0 +1,67 @@
+//go:build linux
+
+package epoll
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/libasync/libasync/driver"
+	"github.com/libasync/libasync/driver/drivertest"
+	"github.com/libasync/libasync/internal/leakcheck"
+	"golang.org/x/sys/unix"
+)
+
+func TestConformance(t *testing.T) {
+	drivertest.Run(t, Open)
+}
+
+// Repeated Wakes before a Wait write the eventfd once.
+func TestWakeWritesOnce(t *testing.T) {
+	leakcheck.Check(t)
+	d, err := Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	p := d.(*poller)
+	for range 1000 {
+		if err := d.Wake(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf [8]byte
+	if _, err := unix.Read(p.wakefd, buf[:]); err != nil {
+		t.Fatalf("read eventfd: %v", err)
+	}
+	if got := binary.NativeEndian.Uint64(buf[:]); got != 1 {
+		t.Fatalf("1000 Wakes wrote the eventfd %d times, want 1", got)
+	}
+}
+
+func TestReadiness(t *testing.T) {
+	leakcheck.Check(t)
+	const rw = driver.Read | driver.Write
+	cases := []struct {
+		ev       uint32
+		interest driver.Interest
+		want     driver.Readiness
+	}{
+		{unix.EPOLLIN, driver.Read, driver.Readable},
+		{unix.EPOLLIN, driver.Write, 0},
+		{unix.EPOLLOUT, rw, driver.Writable},
+		{unix.EPOLLOUT, driver.Read, 0},
+		{unix.EPOLLIN | unix.EPOLLRDHUP, rw, driver.Readable | driver.ReadClosed},
+		{unix.EPOLLHUP, driver.Read, driver.ReadClosed},
+		{unix.EPOLLHUP, driver.Write, driver.WriteClosed},
+		{unix.EPOLLERR, driver.Read, driver.Error},
+		{unix.EPOLLERR, driver.Write, driver.WriteClosed | driver.Error},
+		{unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLERR | unix.EPOLLHUP | unix.EPOLLRDHUP, rw,
+			driver.Readable | driver.Writable | driver.ReadClosed | driver.WriteClosed | driver.Error},
+	}
+	for _, c := range cases {
+		if got := readiness(c.ev, c.interest); got != c.want {
+			t.Errorf("readiness(%#x, %d) = %b, want %b", c.ev, c.interest, got, c.want)
+		}
+	}
+}
