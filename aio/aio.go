@@ -28,6 +28,7 @@ package aio
 import (
 	"errors"
 
+	"github.com/libasync/libasync/executor"
 	"github.com/libasync/libasync/future"
 )
 
@@ -134,8 +135,9 @@ type ReadWriter interface {
 }
 
 // ErrBusy is the outcome of a read (or write) polled on a stream while
-// another reader (writer) has one pending; see Reader.
-var ErrBusy = errors.New("libasync: another read or write is pending on this stream")
+// another reader (writer) has one pending; see Reader. It is the reactor's
+// error, so errors.Is matches it for sockets and in-memory streams alike.
+var ErrBusy = executor.ErrBusy
 
 // ErrLineTooLong is the outcome of BufReader.ReadLine when no line end comes
 // within the buffer's size. The bytes stay buffered.

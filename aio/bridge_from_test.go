@@ -38,7 +38,7 @@ func TestReadBridge1MiBFromPipe(t *testing.T) {
 	}
 	dst := newFake(50, 0.05, 300)
 	defer dst.wait()
-	res := blockOn[future.Result[int64]](CopyBuffer(dst, rb, make([]byte, 64)))
+	res := future.BlockOn[future.Result[int64]](CopyBuffer(dst, rb, make([]byte, 64)))
 	wg.Wait()
 	if cerr := rb.Close(); cerr != nil {
 		t.Fatal(cerr)
@@ -46,7 +46,7 @@ func TestReadBridge1MiBFromPipe(t *testing.T) {
 	if res.Err != nil || res.Value != mib || !bytes.Equal(dst.written(), p) {
 		t.Fatalf("Copy from the bridge = %v, %v; sink differs: %v", res.Value, res.Err, !bytes.Equal(dst.written(), p))
 	}
-	if r := blockOn[future.Result[int]](Read(rb, make([]byte, 1))); r.Err != net.ErrClosed {
+	if r := future.BlockOn[future.Result[int]](Read(rb, make([]byte, 1))); r.Err != net.ErrClosed {
 		t.Fatalf("read after Close: %v, want net.ErrClosed", r.Err)
 	}
 	if rb.Close() != nil {
@@ -75,7 +75,7 @@ func TestReadBridgeDroppedReadKeepsBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 9)
-	if r := blockOn[future.Result[int]](ReadFull(rb, buf)); r.Err != nil || string(buf) != "in flight" {
+	if r := future.BlockOn[future.Result[int]](ReadFull(rb, buf)); r.Err != nil || string(buf) != "in flight" {
 		t.Fatalf("read after the drop: %q, %v", buf, r.Err)
 	}
 	if a.count() != 0 {
@@ -117,7 +117,7 @@ func TestReadBridgeErrorsAfterData(t *testing.T) {
 	if !errors.Is(err, boom) || string(got) != "abc" {
 		t.Fatalf("read %q, %v; want abc then boom", got, err)
 	}
-	if v := blockOn[future.Result[int]](Read(rb, make([]byte, 1))); v.Err != boom {
+	if v := future.BlockOn[future.Result[int]](Read(rb, make([]byte, 1))); v.Err != boom {
 		t.Fatalf("read after the failure: %v, want boom again", v.Err)
 	}
 	if _, err := FromReader(r, -1); err != ErrNegativeSize {
@@ -143,7 +143,7 @@ func TestWriteBridge1MiBWithFlush(t *testing.T) {
 	src.end(io.EOF)
 	// Copy flushes its Flusher destination at the end: the bufio.Writer
 	// beneath is flushed too.
-	res := blockOn[future.Result[int64]](CopyBuffer(wb, src, make([]byte, 300)))
+	res := future.BlockOn[future.Result[int64]](CopyBuffer(wb, src, make([]byte, 300)))
 	if res.Err != nil || res.Value != mib {
 		t.Fatalf("Copy into the bridge = %v, %v", res.Value, res.Err)
 	}
@@ -154,10 +154,10 @@ func TestWriteBridge1MiBWithFlush(t *testing.T) {
 	if !bytes.Equal(out.Bytes(), p) {
 		t.Fatalf("the io.Writer got %d bytes, or they differ", out.Len())
 	}
-	if r := blockOn[future.Result[int]](Write(wb, []byte("x"))); r.Err != net.ErrClosed {
+	if r := future.BlockOn[future.Result[int]](Write(wb, []byte("x"))); r.Err != net.ErrClosed {
 		t.Fatalf("write after Close: %v", r.Err)
 	}
-	if r := blockOn[future.Result[struct{}]](Flush(wb)); r.Err != net.ErrClosed {
+	if r := future.BlockOn[future.Result[struct{}]](Flush(wb)); r.Err != net.ErrClosed {
 		t.Fatalf("flush after Close: %v", r.Err)
 	}
 }
@@ -183,14 +183,14 @@ func TestWriteBridgeFailureKeepsBytes(t *testing.T) {
 	boom := errors.New("boom")
 	fw := &failAfter{n: 10, err: boom}
 	wb, _ := FromWriter(fw, 8)
-	res := blockOn[future.Result[int]](WriteAll(wb, []byte("0123456789abcdef")))
+	res := future.BlockOn[future.Result[int]](WriteAll(wb, []byte("0123456789abcdef")))
 	if res.Err != boom {
 		// The failure may show only on the flush, if every write was
 		// accepted before the goroutine met it.
 		if res.Err != nil {
 			t.Fatalf("WriteAll: %v", res.Err)
 		}
-		if r := blockOn[future.Result[struct{}]](Flush(wb)); r.Err != boom {
+		if r := future.BlockOn[future.Result[struct{}]](Flush(wb)); r.Err != boom {
 			t.Fatalf("Flush after the failure: %v, want boom", r.Err)
 		}
 	}

@@ -54,11 +54,11 @@ func TestBufReaderLines(t *testing.T) {
 	b := mustBufReader(t, s, 8)
 	var got []string
 	for {
-		res := blockOn[future.Result[[]byte]](b.ReadLine())
+		res := future.BlockOn[future.Result[[]byte]](b.ReadLine())
 		if res.Err == ErrLineTooLong {
 			// The long line stays buffered: take it in slices.
 			for {
-				sl := blockOn[future.Result[[]byte]](b.ReadSlice('\n'))
+				sl := future.BlockOn[future.Result[[]byte]](b.ReadSlice('\n'))
 				if sl.Err != nil {
 					t.Fatal(sl.Err)
 				}
@@ -102,7 +102,7 @@ func TestBufReaderReadUntilAndRead1MiB(t *testing.T) {
 	b := mustBufReader(t, s, 16)
 	var dst []byte
 	for i, rec := range records {
-		res := blockOn[future.Result[[]byte]](b.ReadUntil(0xff, dst[:0]))
+		res := future.BlockOn[future.Result[[]byte]](b.ReadUntil(0xff, dst[:0]))
 		if res.Err != nil {
 			t.Fatalf("record %d: %v", i, res.Err)
 		}
@@ -111,7 +111,7 @@ func TestBufReaderReadUntilAndRead1MiB(t *testing.T) {
 		}
 		dst = res.Value
 	}
-	if res := blockOn[future.Result[[]byte]](b.ReadUntil(0xff, nil)); res.Err != io.EOF {
+	if res := future.BlockOn[future.Result[[]byte]](b.ReadUntil(0xff, nil)); res.Err != io.EOF {
 		t.Fatalf("ReadUntil at the end: %v, want io.EOF", res.Err)
 	}
 
@@ -140,11 +140,11 @@ func TestBufReaderEndWithoutDelimiterAndErrors(t *testing.T) {
 	s.feed([]byte("tail"))
 	s.end(io.EOF)
 	b := mustBufReader(t, s, 16)
-	r := blockOn[future.Result[[]byte]](b.ReadUntil('\n', []byte("pre:")))
+	r := future.BlockOn[future.Result[[]byte]](b.ReadUntil('\n', []byte("pre:")))
 	if r.Err != nil || string(r.Value) != "pre:tail" {
 		t.Fatalf("ReadUntil at the end = %q, %v", r.Value, r.Err)
 	}
-	if r := blockOn[future.Result[[]byte]](b.ReadSlice('\n')); r.Err != io.EOF {
+	if r := future.BlockOn[future.Result[[]byte]](b.ReadSlice('\n')); r.Err != io.EOF {
 		t.Fatalf("ReadSlice after the end = %q, %v; want io.EOF", r.Value, r.Err)
 	}
 
@@ -153,10 +153,10 @@ func TestBufReaderEndWithoutDelimiterAndErrors(t *testing.T) {
 	s2.feed([]byte("ab"))
 	s2.end(boom)
 	b2 := mustBufReader(t, s2, 16)
-	if r := blockOn[future.Result[[]byte]](b2.ReadSlice('\n')); r.Err != nil || string(r.Value) != "ab" {
+	if r := future.BlockOn[future.Result[[]byte]](b2.ReadSlice('\n')); r.Err != nil || string(r.Value) != "ab" {
 		t.Fatalf("ReadSlice before the failure = %q, %v; want ab", r.Value, r.Err)
 	}
-	if r := blockOn[future.Result[[]byte]](b2.ReadSlice('\n')); r.Err != boom {
+	if r := future.BlockOn[future.Result[[]byte]](b2.ReadSlice('\n')); r.Err != boom {
 		t.Fatalf("ReadSlice at the failure = %v, want boom", r.Err)
 	}
 
@@ -187,7 +187,7 @@ func TestBufReaderDroppedLineLosesNothing(t *testing.T) {
 	}
 	f.Drop()
 	s.feed([]byte("lo\n"))
-	if r := blockOn[future.Result[[]byte]](b.ReadLine()); r.Err != nil || string(r.Value) != "hello" {
+	if r := future.BlockOn[future.Result[[]byte]](b.ReadLine()); r.Err != nil || string(r.Value) != "hello" {
 		t.Fatalf("line after the drop = %q, %v", r.Value, r.Err)
 	}
 }
@@ -201,19 +201,19 @@ func TestBufWriter1MiBAndFlush(t *testing.T) {
 	// Mixed sizes: small writes are gathered, large ones pass through.
 	for off, n := 0, 1; off < len(p); n = n*3%200 + 1 {
 		end := min(off+n, len(p))
-		r := blockOn[future.Result[int]](WriteAll(bw, p[off:end]))
+		r := future.BlockOn[future.Result[int]](WriteAll(bw, p[off:end]))
 		if r.Err != nil || r.Value != end-off {
 			t.Fatalf("WriteAll at %d = %v, %v", off, r.Value, r.Err)
 		}
 		off = end
 	}
-	if r := blockOn[future.Result[struct{}]](Flush(bw)); r.Err != nil {
+	if r := future.BlockOn[future.Result[struct{}]](Flush(bw)); r.Err != nil {
 		t.Fatal(r.Err)
 	}
 	if bw.Buffered() != 0 || !bytes.Equal(s.written(), p) {
 		t.Fatalf("after Flush: %d buffered, sink of %d bytes, or they differ", bw.Buffered(), len(s.written()))
 	}
-	if r := blockOn[future.Result[struct{}]](CloseWrite(bw)); r.Err != nil || !s.closedW {
+	if r := future.BlockOn[future.Result[struct{}]](CloseWrite(bw)); r.Err != nil || !s.closedW {
 		t.Fatalf("CloseWrite: %v, closed %v", r.Err, s.closedW)
 	}
 }
@@ -224,7 +224,7 @@ func TestBufWriterFailureKeepsBytes(t *testing.T) {
 	s := newFake(31, 0, 0)
 	s.setRoom(3)
 	bw := mustBufWriter(t, s, 8)
-	if r := blockOn[future.Result[int]](WriteAll(bw, []byte("abcdefgh"))); r.Err != nil || r.Value != 8 {
+	if r := future.BlockOn[future.Result[int]](WriteAll(bw, []byte("abcdefgh"))); r.Err != nil || r.Value != 8 {
 		t.Fatalf("buffered write = %v, %v", r.Value, r.Err)
 	}
 	var c counter
@@ -235,24 +235,24 @@ func TestBufWriterFailureKeepsBytes(t *testing.T) {
 	s.writeErr = boom
 	s.mu.Unlock()
 	s.setRoom(-1)
-	if r := blockOn[future.Result[struct{}]](Flush(bw)); r.Err != boom {
+	if r := future.BlockOn[future.Result[struct{}]](Flush(bw)); r.Err != boom {
 		t.Fatalf("Flush after the failure: %v, want boom", r.Err)
 	}
 	// Nothing silently lost: the sink got a prefix, Unwritten holds the rest.
 	if got := string(s.written()) + string(bw.Unwritten()); got != "abcdefgh" || len(s.written()) == 0 {
 		t.Fatalf("sink %q + unwritten %q, want abcdefgh split", s.written(), bw.Unwritten())
 	}
-	if r := blockOn[future.Result[int]](Write(bw, []byte("x"))); r.Err != boom || bw.Err() != boom {
+	if r := future.BlockOn[future.Result[int]](Write(bw, []byte("x"))); r.Err != boom || bw.Err() != boom {
 		t.Fatalf("write after the failure: %v, want boom kept", r.Err)
 	}
-	if r := blockOn[future.Result[struct{}]](CloseWrite(bw)); r.Err != boom {
+	if r := future.BlockOn[future.Result[struct{}]](CloseWrite(bw)); r.Err != boom {
 		t.Fatalf("CloseWrite after the failure: %v, want boom", r.Err)
 	}
 	bw.Reset(zeroWriter{})
 	if bw.Err() != nil || bw.Buffered() != 0 {
 		t.Fatal("Reset kept the failure or the bytes")
 	}
-	if r := blockOn[future.Result[struct{}]](CloseWrite(bw)); r.Err != ErrNotSupported {
+	if r := future.BlockOn[future.Result[struct{}]](CloseWrite(bw)); r.Err != ErrNotSupported {
 		t.Fatalf("CloseWrite over a plain writer: %v", r.Err)
 	}
 }
@@ -268,7 +268,7 @@ func TestBufferedCopy1MiB(t *testing.T) {
 	src.end(io.EOF)
 	br := mustBufReader(t, src, 100)
 	bw := mustBufWriter(t, dst, 77)
-	r := blockOn[future.Result[int64]](CopyBuffer(bw, br, make([]byte, 33)))
+	r := future.BlockOn[future.Result[int64]](CopyBuffer(bw, br, make([]byte, 33)))
 	if r.Err != nil || r.Value != mib || bw.Buffered() != 0 || !bytes.Equal(dst.written(), p) {
 		t.Fatalf("buffered Copy = %v, %v; %d left buffered; sink differs: %v", r.Value, r.Err, bw.Buffered(), !bytes.Equal(dst.written(), p))
 	}

@@ -196,29 +196,6 @@ func (s *fakeStream) CancelWrite(w future.Waker) {
 	s.mu.Unlock()
 }
 
-// chanWaker wakes a goroutine blocked in blockOn.
-type chanWaker chan struct{}
-
-func (c chanWaker) Wake() {
-	select {
-	case c <- struct{}{}:
-	default:
-	}
-}
-
-// blockOn polls f on the calling goroutine until it is Ready, sleeping
-// between polls until woken.
-func blockOn[T any](f future.Future[T]) T {
-	c := make(chanWaker, 1)
-	cx := future.NewContext(future.NewWaker(c), nil)
-	for {
-		if v, ok := f.Poll(cx).Value(); ok {
-			return v
-		}
-		<-c
-	}
-}
-
 // pollOnce polls f once with a waker that counts its wakes.
 func pollOnce[T any](f future.Future[T], w future.Waker) future.Poll[T] {
 	return f.Poll(future.NewContext(w, nil))
@@ -267,7 +244,7 @@ func readAllErr(r Reader, chunk int) ([]byte, error) {
 	var out []byte
 	buf := make([]byte, chunk)
 	for {
-		res := blockOn[future.Result[int]](Read(r, buf))
+		res := future.BlockOn[future.Result[int]](Read(r, buf))
 		if res.Err == io.EOF {
 			return out, nil
 		}

@@ -23,13 +23,13 @@ func TestReadWritePartialAndEOF(t *testing.T) {
 		t.Fatalf("read %d bytes, want the %d fed", len(got), len(data))
 	}
 	// The end is sticky, and an empty read is ready at once.
-	if res := blockOn[future.Result[int]](Read(s, make([]byte, 4))); res.Err != io.EOF || res.Value != 0 {
+	if res := future.BlockOn[future.Result[int]](Read(s, make([]byte, 4))); res.Err != io.EOF || res.Value != 0 {
 		t.Fatalf("read after EOF = %v, %v; want 0, io.EOF", res.Value, res.Err)
 	}
-	if res := blockOn[future.Result[int]](Read(s, nil)); res.Err != nil || res.Value != 0 {
+	if res := future.BlockOn[future.Result[int]](Read(s, nil)); res.Err != nil || res.Value != 0 {
 		t.Fatalf("empty read = %v, %v; want 0, nil", res.Value, res.Err)
 	}
-	res := blockOn[future.Result[int]](Write(s, data))
+	res := future.BlockOn[future.Result[int]](Write(s, data))
 	if res.Err != nil || res.Value < 1 || res.Value > 7 {
 		t.Fatalf("write = %v, %v; want 1..7 bytes", res.Value, res.Err)
 	}
@@ -43,7 +43,7 @@ func TestReadFullAndWriteAll1MiB(t *testing.T) {
 	data := pattern(mib)
 	s := newFake(2, 0.05, 1000)
 	defer s.wait()
-	w := blockOn[future.Result[int]](WriteAll(s, data))
+	w := future.BlockOn[future.Result[int]](WriteAll(s, data))
 	if w.Err != nil || w.Value != mib {
 		t.Fatalf("WriteAll = %v, %v", w.Value, w.Err)
 	}
@@ -54,7 +54,7 @@ func TestReadFullAndWriteAll1MiB(t *testing.T) {
 	s.end(io.EOF)
 	got := make([]byte, mib)
 	for off := 0; off < mib; off += 4096 {
-		r := blockOn[future.Result[int]](ReadFull(s, got[off:off+4096]))
+		r := future.BlockOn[future.Result[int]](ReadFull(s, got[off:off+4096]))
 		if r.Err != nil || r.Value != 4096 {
 			t.Fatalf("ReadFull at %d = %v, %v", off, r.Value, r.Err)
 		}
@@ -62,7 +62,7 @@ func TestReadFullAndWriteAll1MiB(t *testing.T) {
 	if !bytes.Equal(got, data) {
 		t.Fatal("ReadFull: bytes differ")
 	}
-	if r := blockOn[future.Result[int]](ReadFull(s, got[:10])); r.Err != io.EOF || r.Value != 0 {
+	if r := future.BlockOn[future.Result[int]](ReadFull(s, got[:10])); r.Err != io.EOF || r.Value != 0 {
 		t.Fatalf("ReadFull at the end = %v, %v; want 0, io.EOF", r.Value, r.Err)
 	}
 }
@@ -74,7 +74,7 @@ func TestReadFullUnexpectedEOFAndErrors(t *testing.T) {
 	s.feed([]byte("hello"))
 	s.end(io.EOF)
 	buf := make([]byte, 10)
-	r := blockOn[future.Result[int]](ReadFull(s, buf))
+	r := future.BlockOn[future.Result[int]](ReadFull(s, buf))
 	if r.Err != io.ErrUnexpectedEOF || r.Value != 5 || string(buf[:5]) != "hello" {
 		t.Fatalf("ReadFull = %v, %v, %q; want 5, ErrUnexpectedEOF, hello", r.Value, r.Err, buf[:r.Value])
 	}
@@ -84,7 +84,7 @@ func TestReadFullUnexpectedEOFAndErrors(t *testing.T) {
 	defer s2.wait()
 	s2.feed([]byte("abcd"))
 	s2.end(boom)
-	r = blockOn[future.Result[int]](ReadFull(s2, buf))
+	r = future.BlockOn[future.Result[int]](ReadFull(s2, buf))
 	if r.Err != boom || r.Value != 4 {
 		t.Fatalf("ReadFull over a failing stream = %v, %v; want 4, boom", r.Value, r.Err)
 	}
@@ -126,19 +126,19 @@ func (zeroReader) PollRead(*future.Context, []byte) pollN { return readyN(0) }
 
 func TestBrokenPeers(t *testing.T) {
 	leakcheck.Check(t)
-	if r := blockOn[future.Result[int]](WriteAll(zeroWriter{}, []byte("x"))); r.Err != io.ErrShortWrite {
+	if r := future.BlockOn[future.Result[int]](WriteAll(zeroWriter{}, []byte("x"))); r.Err != io.ErrShortWrite {
 		t.Fatalf("WriteAll into a zero writer: %v, want io.ErrShortWrite", r.Err)
 	}
-	if r := blockOn[future.Result[int]](ReadFull(zeroReader{}, make([]byte, 3))); r.Err != io.ErrNoProgress {
+	if r := future.BlockOn[future.Result[int]](ReadFull(zeroReader{}, make([]byte, 3))); r.Err != io.ErrNoProgress {
 		t.Fatalf("ReadFull from a zero reader: %v, want io.ErrNoProgress", r.Err)
 	}
-	if r := blockOn[future.Result[int64]](Copy(newFake(0, 0, 0), zeroReader{})); r.Err != io.ErrNoProgress {
+	if r := future.BlockOn[future.Result[int64]](Copy(newFake(0, 0, 0), zeroReader{})); r.Err != io.ErrNoProgress {
 		t.Fatalf("Copy from a zero reader: %v, want io.ErrNoProgress", r.Err)
 	}
-	if r := blockOn[future.Result[struct{}]](CloseWrite(zeroWriter{})); r.Err != ErrNotSupported {
+	if r := future.BlockOn[future.Result[struct{}]](CloseWrite(zeroWriter{})); r.Err != ErrNotSupported {
 		t.Fatalf("CloseWrite on a plain writer: %v, want ErrNotSupported", r.Err)
 	}
-	if r := blockOn[future.Result[struct{}]](Flush(zeroWriter{})); r.Err != nil {
+	if r := future.BlockOn[future.Result[struct{}]](Flush(zeroWriter{})); r.Err != nil {
 		t.Fatalf("Flush on a writer that buffers nothing: %v", r.Err)
 	}
 }
@@ -162,7 +162,7 @@ func TestDroppedReadLosesNothing(t *testing.T) {
 	}
 	// The next reader, with another waker, gets every byte.
 	buf := make([]byte, 8)
-	res := blockOn[future.Result[int]](ReadFull(s, buf[:4]))
+	res := future.BlockOn[future.Result[int]](ReadFull(s, buf[:4]))
 	if res.Err != nil || string(buf[:4]) != "kept" {
 		t.Fatalf("read after the drop = %q, %v; want kept", buf[:res.Value], res.Err)
 	}
@@ -200,7 +200,7 @@ func TestCopy1MiBThroughSmallBuffers(t *testing.T) {
 	defer dst.wait()
 	src.feed(data)
 	src.end(io.EOF)
-	res := blockOn[future.Result[int64]](CopyBuffer(dst, src, make([]byte, 512)))
+	res := future.BlockOn[future.Result[int64]](CopyBuffer(dst, src, make([]byte, 512)))
 	if res.Err != nil || res.Value != mib {
 		t.Fatalf("Copy = %v, %v; want %d, nil", res.Value, res.Err, mib)
 	}
@@ -221,7 +221,7 @@ func TestCopyErrors(t *testing.T) {
 	defer dst.wait()
 	src.feed([]byte("0123456789"))
 	src.end(boom)
-	res := blockOn[future.Result[int64]](Copy(dst, src))
+	res := future.BlockOn[future.Result[int64]](Copy(dst, src))
 	if res.Err != boom || res.Value != 10 || string(dst.written()) != "0123456789" {
 		t.Fatalf("Copy from a failing source = %v, %v, %q", res.Value, res.Err, dst.written())
 	}
@@ -231,7 +231,7 @@ func TestCopyErrors(t *testing.T) {
 	dst2 := newFake(13, 0, 0)
 	dst2.writeErr = boom
 	c := Copy(dst2, src2)
-	res = blockOn[future.Result[int64]](c)
+	res = future.BlockOn[future.Result[int64]](c)
 	if res.Err != boom || res.Value != 0 || string(c.Unwritten()) != "abc" {
 		t.Fatalf("Copy into a failing sink = %v, %v, unwritten %q", res.Value, res.Err, c.Unwritten())
 	}
@@ -258,7 +258,7 @@ func TestCopyDroppedWhilePending(t *testing.T) {
 	rest := append([]byte(nil), c.Unwritten()...)
 	src.end(io.EOF)
 	rest = append(rest, readAll(t, src, 3)...)
-	if r := blockOn[future.Result[int]](WriteAll(dst, rest)); r.Err != nil {
+	if r := future.BlockOn[future.Result[int]](WriteAll(dst, rest)); r.Err != nil {
 		t.Fatalf("write after the dropped copy: %v", r.Err)
 	}
 	if string(dst.written()) != "abcdef" {

@@ -24,7 +24,7 @@ func TestSplitHalvesInTwoGoroutines(t *testing.T) {
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
-		wres = blockOn[future.Result[int]](WriteAll(wh, out))
+		wres = future.BlockOn[future.Result[int]](WriteAll(wh, out))
 	}()
 	go func() {
 		defer wg.Done()
@@ -45,10 +45,10 @@ func TestSplitHalvesInTwoGoroutines(t *testing.T) {
 	if rerr != nil || !bytes.Equal(got, in) {
 		t.Fatalf("read half got %d bytes, or they differ; %v", len(got), rerr)
 	}
-	if r := blockOn[future.Result[struct{}]](Flush(wh)); r.Err != nil {
+	if r := future.BlockOn[future.Result[struct{}]](Flush(wh)); r.Err != nil {
 		t.Fatal(r.Err)
 	}
-	if r := blockOn[future.Result[struct{}]](CloseWrite(wh)); r.Err != nil || !s.closedW {
+	if r := future.BlockOn[future.Result[struct{}]](CloseWrite(wh)); r.Err != nil || !s.closedW {
 		t.Fatalf("CloseWrite through the write half: %v", r.Err)
 	}
 	rw, err := rh.Reunite(wh)
@@ -70,10 +70,10 @@ type plainRW struct {
 func TestSplitOverPlainStream(t *testing.T) {
 	leakcheck.Check(t)
 	_, wh := Split(plainRW{})
-	if r := blockOn[future.Result[struct{}]](Flush(wh)); r.Err != nil {
+	if r := future.BlockOn[future.Result[struct{}]](Flush(wh)); r.Err != nil {
 		t.Fatalf("Flush over a non-Flusher: %v", r.Err)
 	}
-	if r := blockOn[future.Result[struct{}]](CloseWrite(wh)); r.Err != ErrNotSupported {
+	if r := future.BlockOn[future.Result[struct{}]](CloseWrite(wh)); r.Err != ErrNotSupported {
 		t.Fatalf("CloseWrite over a non-CloseWriter: %v", r.Err)
 	}
 }
@@ -90,7 +90,7 @@ func TestSplitDroppedReadFreesHalf(t *testing.T) {
 	f.Drop()
 	s.feed([]byte("data"))
 	buf := make([]byte, 4)
-	if r := blockOn[future.Result[int]](ReadFull(rh, buf)); r.Err != nil || string(buf) != "data" {
+	if r := future.BlockOn[future.Result[int]](ReadFull(rh, buf)); r.Err != nil || string(buf) != "data" {
 		t.Fatalf("read after the drop: %q, %v", buf, r.Err)
 	}
 }
