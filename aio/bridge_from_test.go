@@ -32,13 +32,13 @@ func TestReadBridge1MiBFromPipe(t *testing.T) {
 		}
 		pw.Close()
 	}()
-	rb, err := FromReader(pr, 100)
+	rb, err := FromReader(pr, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dst := newFake(50, 0.05, 300)
 	defer dst.wait()
-	res := future.BlockOn[future.Result[int64]](CopyBuffer(dst, rb, make([]byte, 64)))
+	res := future.BlockOn[future.Result[int64]](CopyBuffer(dst, rb, make([]byte, 700)))
 	wg.Wait()
 	if cerr := rb.Close(); cerr != nil {
 		t.Fatal(cerr)

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/libasync/libasync/future"
 )
@@ -46,7 +46,9 @@ func (s *fakeStream) wakeLater(slot *pendingSlot) {
 	s.wakers.Add(1)
 	go func() {
 		defer s.wakers.Done()
-		time.Sleep(time.Duration(rand.IntN(50)) * time.Microsecond)
+		for range rand.IntN(4) {
+			runtime.Gosched()
+		}
 		s.mu.Lock()
 		var w future.Waker
 		if slot.taken {
