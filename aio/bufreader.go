@@ -190,7 +190,7 @@ func (b *BufReader) PollReadSlice(cx *future.Context, delim byte) future.Poll[fu
 	}
 	line := b.buf[b.rpos : b.rpos+n]
 	b.consume(n)
-	return future.Ready(future.Ok(line))
+	return future.Ready(future.Result[[]byte]{Value: line})
 }
 
 // ReadSlice returns a future of PollReadSlice(delim).
@@ -273,7 +273,7 @@ func (f *ReadLineFuture) Poll(cx *future.Context) future.Poll[future.Result[[]by
 			line = line[:len(line)-1]
 		}
 	}
-	return future.Ready(future.Ok(line))
+	return future.Ready(future.Result[[]byte]{Value: line})
 }
 
 // Drop withdraws the pending read, if any.
