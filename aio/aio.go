@@ -51,12 +51,14 @@ import (
 // the next read gets the bytes.
 //
 // At most one read is pending on a Reader at a time. A read is pending from a
-// PollRead that returned Pending until the next PollRead with a waker that
-// WillWake the pending one, or until it is withdrawn (see ReadCanceler). A
-// PollRead with another waker while a read is pending comes from a second
-// reader: implementations answer it Ready(Fail(ErrBusy)) without disturbing
-// the pending read. One that cannot tell readers apart says so in its
-// documentation, and there the last waker wins.
+// PollRead that returned Pending until the stream wakes its waker, until the
+// next PollRead with a waker that WillWake it, or until it is withdrawn (see
+// ReadCanceler). A PollRead with another waker while a read is pending comes
+// from a second reader: implementations answer it Ready(Fail(ErrBusy))
+// without disturbing the pending read (a socket does this through its
+// reactor Registration, whose Release is its CancelRead). One that cannot
+// tell readers apart says so in its documentation, and there the last waker
+// wins.
 //
 // PollRead must not retain p after it returns.
 type Reader interface {
