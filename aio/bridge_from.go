@@ -57,6 +57,54 @@ func closeIfCloser(v any) error {
 	return nil
 }
 
+// bridge is what ReadBridge and WriteBridge share: the lock over their
+// state, the one pending poll, the closed flag and the goroutine.
+type bridge struct {
+	mu     sync.Mutex
+	closed bool
+	slot   pendingSlot
+	worker worker
+}
+
+// enter admits a poll made with cx, under mu: net.ErrClosed after Close,
+// ErrBusy while another poll waits; otherwise it ends this poller's previous
+// wait, if any, and returns nil.
+func (b *bridge) enter(cx *future.Context) error {
+	switch {
+	case b.closed:
+		return net.ErrClosed
+	case !b.slot.admit(cx.Waker()):
+		return ErrBusy
+	}
+	b.slot = pendingSlot{}
+	return nil
+}
+
+// cancel withdraws the pending poll made with waker w.
+func (b *bridge) cancel(w future.Waker) {
+	b.mu.Lock()
+	b.slot.cancel(w)
+	b.mu.Unlock()
+}
+
+// shut closes the bridge: later and pending polls get net.ErrClosed, the
+// blocking value v is closed when it is an io.Closer, and the goroutine is
+// waited for. It returns the error of closing v, or nil when already shut.
+func (b *bridge) shut(v any) error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	w := b.slot.wake()
+	b.mu.Unlock()
+	w.Wake()
+	err := closeIfCloser(v)
+	b.worker.stop()
+	return err
+}
+
 // ReadBridge is a Reader over a blocking io.Reader: the blocking Read calls
 // run on a goroutine of the bridge, never on the executor, into the bridge's
 // buffer.
@@ -75,15 +123,12 @@ func closeIfCloser(v any) error {
 // flight to return. Call Close once the bridge has been read: its goroutine
 // lives until then.
 type ReadBridge struct {
-	mu         sync.Mutex
+	bridge
 	r          io.Reader
 	buf        []byte
 	rpos, wpos int   // buf[rpos:wpos] is read and not yet taken
 	err        error // the io.Reader's error, given once buf is drained
 	inflight   bool  // the goroutine is in r.Read, writing into buf
-	closed     bool
-	slot       pendingSlot
-	worker     worker
 }
 
 // FromReader returns a ReadBridge over r with a buffer of size bytes
@@ -122,13 +167,9 @@ func (b *ReadBridge) fill() {
 func (b *ReadBridge) PollRead(cx *future.Context, p []byte) pollN {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
-		return failN(net.ErrClosed)
+	if err := b.enter(cx); err != nil {
+		return failN(err)
 	}
-	if !b.slot.admit(cx.Waker()) {
-		return failN(ErrBusy)
-	}
-	b.slot = pendingSlot{}
 	switch {
 	case len(p) == 0:
 		return readyN(0)
@@ -148,28 +189,11 @@ func (b *ReadBridge) PollRead(cx *future.Context, p []byte) pollN {
 
 // CancelRead withdraws the pending read made with waker w; a Read in flight
 // goes on and its bytes are kept for the next read.
-func (b *ReadBridge) CancelRead(w future.Waker) {
-	b.mu.Lock()
-	b.slot.cancel(w)
-	b.mu.Unlock()
-}
+func (b *ReadBridge) CancelRead(w future.Waker) { b.cancel(w) }
 
 // Close closes the bridge as described on ReadBridge, and returns the error
 // of closing the io.Reader. Closing again does nothing and returns nil.
-func (b *ReadBridge) Close() error {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return nil
-	}
-	b.closed = true
-	w := b.slot.wake()
-	b.mu.Unlock()
-	w.Wake()
-	err := closeIfCloser(b.r)
-	b.worker.stop()
-	return err
-}
+func (b *ReadBridge) Close() error { return b.shut(b.r) }
 
 // WriteBridge is a Writer over a blocking io.Writer: the blocking Write calls
 // run on a goroutine of the bridge, never on the executor.
@@ -192,7 +216,7 @@ func (b *ReadBridge) Close() error {
 // fail with net.ErrClosed. Call Close once done: the goroutine lives until
 // then.
 type WriteBridge struct {
-	mu       sync.Mutex
+	bridge
 	w        io.Writer
 	buf      []byte
 	n        int  // buf[:n] is handed to the goroutine
@@ -201,9 +225,6 @@ type WriteBridge struct {
 	inflight bool // the goroutine is in a call
 	flushed  bool // nothing was written since the last Flush
 	err      error
-	closed   bool
-	slot     pendingSlot
-	worker   worker
 }
 
 // FromWriter returns a WriteBridge over w with a buffer of size bytes
@@ -251,17 +272,13 @@ func (b *WriteBridge) run() {
 	w.Wake()
 }
 
-// enter admits a write-side poll. It reports wait (the poll returns Pending:
+// admit admits a write-side poll. It reports wait (the poll returns Pending:
 // a call is in flight, and the slot now holds cx's waker), or an error to
 // return at once; with neither, the caller goes on.
-func (b *WriteBridge) enter(cx *future.Context) (wait bool, err error) {
-	switch {
-	case b.closed:
-		return false, net.ErrClosed
-	case !b.slot.admit(cx.Waker()):
-		return false, ErrBusy
+func (b *WriteBridge) admit(cx *future.Context) (wait bool, err error) {
+	if err := b.enter(cx); err != nil {
+		return false, err
 	}
-	b.slot = pendingSlot{}
 	if b.inflight {
 		b.slot.park(cx.Waker())
 		return true, nil
@@ -273,7 +290,7 @@ func (b *WriteBridge) enter(cx *future.Context) (wait bool, err error) {
 func (b *WriteBridge) PollWrite(cx *future.Context, p []byte) pollN {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	wait, err := b.enter(cx)
+	wait, err := b.admit(cx)
 	switch {
 	case wait:
 		return future.Pending[future.Result[int]]()
@@ -293,7 +310,7 @@ func (b *WriteBridge) PollWrite(cx *future.Context, p []byte) pollN {
 func (b *WriteBridge) PollFlush(cx *future.Context) pollUnit {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	wait, err := b.enter(cx)
+	wait, err := b.admit(cx)
 	switch {
 	case wait:
 		return future.Pending[future.Result[struct{}]]()
@@ -311,11 +328,7 @@ func (b *WriteBridge) PollFlush(cx *future.Context) pollUnit {
 
 // CancelWrite withdraws the pending write or flush made with waker w; a call
 // in flight goes on.
-func (b *WriteBridge) CancelWrite(w future.Waker) {
-	b.mu.Lock()
-	b.slot.cancel(w)
-	b.mu.Unlock()
-}
+func (b *WriteBridge) CancelWrite(w future.Waker) { b.cancel(w) }
 
 // Unwritten returns the accepted bytes the io.Writer did not take because
 // it failed (none while it has not failed). The slice is the bridge's; it
@@ -331,17 +344,4 @@ func (b *WriteBridge) Unwritten() []byte {
 
 // Close closes the bridge as described on WriteBridge, and returns the error
 // of closing the io.Writer. Closing again does nothing and returns nil.
-func (b *WriteBridge) Close() error {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return nil
-	}
-	b.closed = true
-	w := b.slot.wake()
-	b.mu.Unlock()
-	w.Wake()
-	err := closeIfCloser(b.w)
-	b.worker.stop()
-	return err
-}
+func (b *WriteBridge) Close() error { return b.shut(b.w) }

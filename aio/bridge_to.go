@@ -55,10 +55,12 @@ func run[T any](v *view, f future.Future[future.Result[T]]) future.Result[T] {
 	return res.Value
 }
 
-// close marks the view closed and aborts the call in progress. The aborted
-// task drops its future, which withdraws its pending read or write: the
-// stream loses no bytes.
-func (v *view) close() {
+// Close closes the view: it cuts a call in progress short (the call returns
+// net.ErrClosed) and makes later calls fail with net.ErrClosed. The aborted
+// task drops its future, which withdraws its pending read or write, so the
+// stream loses no bytes. The stream itself stays open. Close always
+// returns nil.
+func (v *view) Close() error {
 	v.mu.Lock()
 	v.closed = true
 	call := v.call
@@ -66,6 +68,7 @@ func (v *view) close() {
 	if call != nil {
 		call.Abort()
 	}
+	return nil
 }
 
 // IOReader is an io.ReadCloser view of a Reader, for goroutine code: each
@@ -76,7 +79,7 @@ func (v *view) close() {
 // Read follows io.Reader: n > 0 bytes and no error, or 0 and an error
 // (io.EOF at the end). One Read at a time: a concurrent one fails with
 // ErrBusy. A Read must not be made from a task, nor from the goroutine that
-// drives a executor.Local (it would wait for itself). If the executor shuts
+// drives an executor.Local (it would wait for itself). If the executor shuts
 // down during a Read, the Read fails with future.ErrClosed.
 //
 // Close cuts a Read in progress short (it returns net.ErrClosed, having
@@ -84,13 +87,13 @@ func (v *view) close() {
 // net.ErrClosed. It does not close the stream, which stays usable from
 // tasks.
 type IOReader struct {
+	view
 	r Reader
-	v view
 }
 
 // NewIOReader returns an IOReader that reads r through tasks spawned on s.
 func NewIOReader(s executor.Spawner, r Reader) *IOReader {
-	return &IOReader{r: r, v: view{s: s}}
+	return &IOReader{view: view{s: s}, r: r}
 }
 
 // Read reads from the stream into p, as io.Reader.
@@ -98,13 +101,7 @@ func (v *IOReader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	return run(&v.v, future.Future[future.Result[int]](Read(v.r, p))).Unwrap()
-}
-
-// Close closes the view as described on IOReader; it always returns nil.
-func (v *IOReader) Close() error {
-	v.v.close()
-	return nil
+	return run(&v.view, future.Future[future.Result[int]](Read(v.r, p))).Unwrap()
 }
 
 // IOWriter is an io.WriteCloser view of a Writer, for goroutine code: each
@@ -123,14 +120,14 @@ func (v *IOReader) Close() error {
 // net.ErrClosed. It neither flushes nor closes
 // the stream: Flush first when the stream buffers.
 type IOWriter struct {
+	view
 	w Writer
-	v view
 }
 
 // NewIOWriter returns an IOWriter that writes to w through tasks spawned on
 // s.
 func NewIOWriter(s executor.Spawner, w Writer) *IOWriter {
-	return &IOWriter{w: w, v: view{s: s}}
+	return &IOWriter{view: view{s: s}, w: w}
 }
 
 // Write writes all of p to the stream, as io.Writer.
@@ -139,7 +136,7 @@ func (v *IOWriter) Write(p []byte) (int, error) {
 		return 0, nil
 	}
 	f := WriteAll(v.w, p)
-	if res := run(&v.v, future.Future[future.Result[int]](f)); res.Err != nil {
+	if res := run(&v.view, future.Future[future.Result[int]](f)); res.Err != nil {
 		// The task finished or was dropped before run returned: N is
 		// settled, and counts the bytes the stream accepted.
 		return f.N(), res.Err
@@ -150,11 +147,5 @@ func (v *IOWriter) Write(p []byte) (int, error) {
 // Flush waits until the stream delivered every byte written before (see
 // Flusher).
 func (v *IOWriter) Flush() error {
-	return run(&v.v, future.Future[future.Result[struct{}]](Flush(v.w))).Err
-}
-
-// Close closes the view as described on IOWriter; it always returns nil.
-func (v *IOWriter) Close() error {
-	v.v.close()
-	return nil
+	return run(&v.view, future.Future[future.Result[struct{}]](Flush(v.w))).Err
 }

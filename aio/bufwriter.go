@@ -119,33 +119,23 @@ func (b *BufWriter) PollWrite(cx *future.Context, p []byte) pollN {
 
 // PollFlush writes the buffer out, then flushes the stream beneath when it
 // is a Flusher.
-func (b *BufWriter) PollFlush(cx *future.Context) pollUnit {
-	if b.err != nil {
-		return failUnit(b.err)
-	}
-	if res := b.drain(cx); !isOK(res) {
-		return res
-	}
-	if fl, ok := b.w.(Flusher); ok {
-		return fl.PollFlush(cx)
-	}
-	return readyUnit()
-}
+func (b *BufWriter) PollFlush(cx *future.Context) pollUnit { return b.drainThen(cx, false) }
 
 // PollCloseWrite writes the buffer out, then closes the write direction of
 // the stream beneath; it fails with ErrNotSupported (after the buffer was
 // written) when that stream is not a CloseWriter.
-func (b *BufWriter) PollCloseWrite(cx *future.Context) pollUnit {
+func (b *BufWriter) PollCloseWrite(cx *future.Context) pollUnit { return b.drainThen(cx, true) }
+
+// drainThen writes the buffer out, then flushes the stream beneath or
+// closes its write direction, as pollSide.
+func (b *BufWriter) drainThen(cx *future.Context, close bool) pollUnit {
 	if b.err != nil {
 		return failUnit(b.err)
 	}
 	if res := b.drain(cx); !isOK(res) {
 		return res
 	}
-	if c, ok := b.w.(CloseWriter); ok {
-		return c.PollCloseWrite(cx)
-	}
-	return failUnit(ErrNotSupported)
+	return pollSide(b.w, cx, close)
 }
 
 // CancelWrite withdraws a pending write on the stream beneath, if it

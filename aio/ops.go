@@ -57,6 +57,22 @@ func (p *parked) dropWrite(w Writer) {
 	}
 }
 
+// pollRead is one PollRead made by a future that keeps wait.
+func pollRead(r Reader, cx *future.Context, p []byte, wait *parked) pollN {
+	wait.readAgain(r, cx)
+	res := r.PollRead(cx, p)
+	wait.track(res.IsPending(), cx)
+	return res
+}
+
+// pollWrite is one PollWrite made by a future that keeps wait.
+func pollWrite(w Writer, cx *future.Context, p []byte, wait *parked) pollN {
+	wait.writeAgain(w, cx)
+	res := w.PollWrite(cx, p)
+	wait.track(res.IsPending(), cx)
+	return res
+}
+
 func cancelRead(r Reader, w future.Waker) {
 	if c, ok := r.(ReadCanceler); ok {
 		c.CancelRead(w)
@@ -94,12 +110,7 @@ func Read(r Reader, p []byte) *ReadFuture {
 func (f *ReadFuture) Reset(r Reader, p []byte) { *f = ReadFuture{r: r, p: p} }
 
 // Poll reads once, as Reader.PollRead.
-func (f *ReadFuture) Poll(cx *future.Context) pollN {
-	f.wait.readAgain(f.r, cx)
-	res := f.r.PollRead(cx, f.p)
-	f.wait.track(res.IsPending(), cx)
-	return res
-}
+func (f *ReadFuture) Poll(cx *future.Context) pollN { return pollRead(f.r, cx, f.p, &f.wait) }
 
 // Drop withdraws the pending read, if any; no bytes are lost.
 func (f *ReadFuture) Drop() { f.wait.dropRead(f.r) }
@@ -127,12 +138,7 @@ func Write(w Writer, p []byte) *WriteFuture {
 func (f *WriteFuture) Reset(w Writer, p []byte) { *f = WriteFuture{w: w, p: p} }
 
 // Poll writes once, as Writer.PollWrite.
-func (f *WriteFuture) Poll(cx *future.Context) pollN {
-	f.wait.writeAgain(f.w, cx)
-	res := f.w.PollWrite(cx, f.p)
-	f.wait.track(res.IsPending(), cx)
-	return res
-}
+func (f *WriteFuture) Poll(cx *future.Context) pollN { return pollWrite(f.w, cx, f.p, &f.wait) }
 
 // Drop withdraws the pending write, if any.
 func (f *WriteFuture) Drop() { f.wait.dropWrite(f.w) }
@@ -167,11 +173,9 @@ func (f *ReadFullFuture) N() int { return f.n }
 
 // Poll reads until p is full, the stream ends or fails, or it would wait.
 func (f *ReadFullFuture) Poll(cx *future.Context) pollN {
-	f.wait.readAgain(f.r, cx)
 	for f.n < len(f.p) {
-		res := f.r.PollRead(cx, f.p[f.n:])
+		res := pollRead(f.r, cx, f.p[f.n:], &f.wait)
 		v, ready := res.Value()
-		f.wait.track(!ready, cx)
 		if !ready {
 			return res
 		}
@@ -223,11 +227,9 @@ func (f *WriteAllFuture) N() int { return f.n }
 
 // Poll writes until p is written, the writer fails, or it would wait.
 func (f *WriteAllFuture) Poll(cx *future.Context) pollN {
-	f.wait.writeAgain(f.w, cx)
 	for f.n < len(f.p) {
-		res := f.w.PollWrite(cx, f.p[f.n:])
+		res := pollWrite(f.w, cx, f.p[f.n:], &f.wait)
 		v, ready := res.Value()
-		f.wait.track(!ready, cx)
 		if !ready {
 			return res
 		}
@@ -245,15 +247,50 @@ func (f *WriteAllFuture) Poll(cx *future.Context) pollN {
 // Drop withdraws the pending write, if any; p[:N()] was written.
 func (f *WriteAllFuture) Drop() { f.wait.dropWrite(f.w) }
 
+// writeSideOp is a flush or a close-write of a Writer: the futures of the
+// write direction that carry no bytes.
+type writeSideOp struct {
+	w     Writer
+	close bool
+	wait  parked
+}
+
+// Poll flushes or closes the write direction, as pollSide.
+func (f *writeSideOp) Poll(cx *future.Context) pollUnit {
+	f.wait.writeAgain(f.w, cx)
+	res := pollSide(f.w, cx, f.close)
+	f.wait.track(res.IsPending(), cx)
+	return res
+}
+
+// pollSide polls w once to flush it (as Flusher.PollFlush; Ready at once for
+// a writer that is not one, since it holds nothing back) or to close its
+// write direction (as CloseWriter.PollCloseWrite; ErrNotSupported for a
+// writer that is not one).
+func pollSide(w Writer, cx *future.Context, close bool) pollUnit {
+	if close {
+		if c, ok := w.(CloseWriter); ok {
+			return c.PollCloseWrite(cx)
+		}
+		return failUnit(ErrNotSupported)
+	}
+	if fl, ok := w.(Flusher); ok {
+		return fl.PollFlush(cx)
+	}
+	return readyUnit()
+}
+
+// Drop withdraws the pending flush or close, if any; buffered bytes stay
+// buffered.
+func (f *writeSideOp) Drop() { f.wait.dropWrite(f.w) }
+
 // FlushFuture flushes a writer: it completes once every byte the writer
 // accepted before has been delivered (at once for a writer that is not a
-// Flusher, since it holds nothing back).
+// Flusher, since it holds nothing back). Dropped while pending, it withdraws
+// its pending flush; buffered bytes stay buffered.
 //
 // Flush returns a ready one; Reset readies one held by value.
-type FlushFuture struct {
-	w    Writer
-	wait parked
-}
+type FlushFuture struct{ writeSideOp }
 
 // Flush returns a future that flushes w.
 func Flush(w Writer) *FlushFuture {
@@ -264,31 +301,13 @@ func Flush(w Writer) *FlushFuture {
 
 // Reset makes f a new flush of w. Reset a future only once it completed or
 // after Drop.
-func (f *FlushFuture) Reset(w Writer) { *f = FlushFuture{w: w} }
-
-// Poll flushes, as Flusher.PollFlush.
-func (f *FlushFuture) Poll(cx *future.Context) pollUnit {
-	fl, ok := f.w.(Flusher)
-	if !ok {
-		return readyUnit()
-	}
-	f.wait.writeAgain(f.w, cx)
-	res := fl.PollFlush(cx)
-	f.wait.track(res.IsPending(), cx)
-	return res
-}
-
-// Drop withdraws the pending flush, if any; buffered bytes stay buffered.
-func (f *FlushFuture) Drop() { f.wait.dropWrite(f.w) }
+func (f *FlushFuture) Reset(w Writer) { f.writeSideOp = writeSideOp{w: w} }
 
 // CloseWriteFuture closes a stream's write direction (see CloseWriter); it
 // fails with ErrNotSupported for a writer that is not a CloseWriter.
 //
 // CloseWrite returns a ready one; Reset readies one held by value.
-type CloseWriteFuture struct {
-	w    Writer
-	wait parked
-}
+type CloseWriteFuture struct{ writeSideOp }
 
 // CloseWrite returns a future that flushes w and closes its write direction.
 func CloseWrite(w Writer) *CloseWriteFuture {
@@ -297,21 +316,6 @@ func CloseWrite(w Writer) *CloseWriteFuture {
 	return f
 }
 
-// Reset makes f a new CloseWrite of w. Reset a future only once it completed
-// or after Drop.
-func (f *CloseWriteFuture) Reset(w Writer) { *f = CloseWriteFuture{w: w} }
-
-// Poll closes the write direction, as CloseWriter.PollCloseWrite.
-func (f *CloseWriteFuture) Poll(cx *future.Context) pollUnit {
-	c, ok := f.w.(CloseWriter)
-	if !ok {
-		return failUnit(ErrNotSupported)
-	}
-	f.wait.writeAgain(f.w, cx)
-	res := c.PollCloseWrite(cx)
-	f.wait.track(res.IsPending(), cx)
-	return res
-}
-
-// Drop withdraws the pending close, if any.
-func (f *CloseWriteFuture) Drop() { f.wait.dropWrite(f.w) }
+// Reset makes f a new CloseWrite of w. Reset a future only once it
+// completed or after Drop.
+func (f *CloseWriteFuture) Reset(w Writer) { f.writeSideOp = writeSideOp{w: w, close: true} }

@@ -65,21 +65,11 @@ type WriteHalf struct {
 func (h *WriteHalf) PollWrite(cx *future.Context, p []byte) pollN { return h.rw.PollWrite(cx, p) }
 
 // PollFlush flushes the stream when it is a Flusher.
-func (h *WriteHalf) PollFlush(cx *future.Context) pollUnit {
-	if fl, ok := h.rw.(Flusher); ok {
-		return fl.PollFlush(cx)
-	}
-	return readyUnit()
-}
+func (h *WriteHalf) PollFlush(cx *future.Context) pollUnit { return pollSide(h.rw, cx, false) }
 
 // PollCloseWrite closes the stream's write direction when it is a
 // CloseWriter; the read half goes on reading.
-func (h *WriteHalf) PollCloseWrite(cx *future.Context) pollUnit {
-	if c, ok := h.rw.(CloseWriter); ok {
-		return c.PollCloseWrite(cx)
-	}
-	return failUnit(ErrNotSupported)
-}
+func (h *WriteHalf) PollCloseWrite(cx *future.Context) pollUnit { return pollSide(h.rw, cx, true) }
 
 // CancelWrite withdraws a pending write, when the stream supports that.
 func (h *WriteHalf) CancelWrite(w future.Waker) { cancelWrite(h.rw, w) }
