@@ -117,8 +117,8 @@ func (v *IOReader) Read(p []byte) (int, error) {
 //
 // Close cuts a call in progress short (it returns net.ErrClosed, a Write
 // with the count it wrote before) and makes later calls fail with
-// net.ErrClosed. It neither flushes nor closes
-// the stream: Flush first when the stream buffers.
+// net.ErrClosed. It neither flushes nor closes the stream: Flush first when
+// the stream buffers.
 type IOWriter struct {
 	view
 	w Writer
