@@ -274,3 +274,39 @@ func TestBufferedCopy1MiB(t *testing.T) {
 		t.Fatalf("buffered Copy = %v, %v; %d left buffered; sink differs: %v", r.Value, r.Err, bw.Buffered(), !bytes.Equal(dst.written(), p))
 	}
 }
+
+func TestBufReaderDroppedDelimiterReads(t *testing.T) {
+	leakcheck.Check(t)
+	s := newFake(28, 0, 0)
+	b := mustBufReader(t, s, 4)
+	var a counter
+	// ReadUntil crosses buffers: what it consumed before the drop is in
+	// Bytes, the rest comes to the next read.
+	s.feed([]byte("abcdef"))
+	f := b.ReadUntil('\n', nil)
+	if pollOnce[future.Result[[]byte]](f, future.NewWaker(&a)).IsReady() {
+		t.Fatal("ReadUntil without a delimiter is ready")
+	}
+	f.Drop()
+	kept := string(f.Bytes())
+	s.feed([]byte("g\n"))
+	r := future.BlockOn[future.Result[[]byte]](b.ReadUntil('\n', nil))
+	if r.Err != nil || kept+string(r.Value) != "abcdefg\n" {
+		t.Fatalf("kept %q, then read %q, %v; want abcdefg\\n in all", kept, r.Value, r.Err)
+	}
+
+	// ReadSlice looks at the buffer without consuming until it can answer.
+	s.feed([]byte("xy"))
+	sf := b.ReadSlice(';')
+	if pollOnce[future.Result[[]byte]](sf, future.NewWaker(&a)).IsReady() {
+		t.Fatal("ReadSlice without a delimiter is ready")
+	}
+	sf.Drop()
+	if b.Buffered() != 2 {
+		t.Fatalf("a dropped ReadSlice left %d bytes buffered, want 2", b.Buffered())
+	}
+	s.feed([]byte(";"))
+	if r := future.BlockOn[future.Result[[]byte]](b.ReadSlice(';')); r.Err != nil || string(r.Value) != "xy;" {
+		t.Fatalf("ReadSlice after the drop = %q, %v", r.Value, r.Err)
+	}
+}
