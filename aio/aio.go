@@ -16,6 +16,22 @@
 // io.Writer, and FromReader and FromWriter put blocking io.Reader and
 // io.Writer values behind this package's interfaces.
 //
+// # Implementing a stream
+//
+// A stream (a socket of package socket, Pipe, the bridges) meets the
+// contracts written at Reader and Writer, and:
+//   - keeps one pending slot per direction (a socket: its reactor
+//     Registration's read and write waiters), answers a second poller
+//     ErrBusy, and implements ReadCanceler and WriteCanceler to free the slot
+//     (a socket: Registration.Release), so that dropped futures leave it
+//     usable;
+//   - allows a read and a write in progress at once, from two goroutines,
+//     so that Split serves two tasks;
+//   - implements CloseWriter when it can half-close (TCP's shutdown of the
+//     write side), Flusher when it holds bytes back, and io.Closer: Close
+//     completes pending operations with net.ErrClosed (their tasks are
+//     woken), and later ones fail with it.
+//
 // # Errors
 //
 // The end of a stream is io.EOF, as in package io. io.ErrUnexpectedEOF and
