@@ -14,7 +14,8 @@
 // Split gives a stream's read and write sides to two tasks; NewIOReader and
 // NewIOWriter let goroutine code use a stream through io.Reader and
 // io.Writer, and FromReader and FromWriter put blocking io.Reader and
-// io.Writer values behind this package's interfaces.
+// io.Writer values behind this package's interfaces. Pipe and Duplex are
+// in-memory streams, for tests and for connecting tasks in one process.
 //
 // # Implementing a stream
 //
