@@ -43,7 +43,10 @@ leg_vet() { go vet ./...; }
 
 leg_race() { go test -race -count=1 -timeout 10m ./...; }
 
-legs=(fmt vet race)
+# Everything again on the poll(2) driver, which the tag makes the default.
+leg_race-poll() { go test -race -count=1 -timeout 10m -tags libasync_poll ./...; }
+
+legs=(fmt vet race race-poll)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)

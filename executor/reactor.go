@@ -101,7 +101,7 @@ func newReactor(drv driver.Driver) *Reactor { return &Reactor{drv: drv} }
 // this Reactor: polling it through another executor gives ErrWrongRuntime.
 // After Close of the executor it returns future.ErrClosed.
 func (r *Reactor) Register(fd driver.FD, interest driver.Interest) (*Registration, error) {
-	if interest&(driver.Read|driver.Write) == 0 || interest&^(driver.Read|driver.Write) != 0 {
+	if !interest.Valid() {
 		return nil, ErrInvalid
 	}
 	reg := &Registration{reactor: r, fd: fd, interest: interest}

@@ -100,8 +100,9 @@ func TestWakeFromManyGoroutines(t *testing.T) {
 			mu.Lock()
 			waker = cx.Waker()
 			mu.Unlock()
+			finished := done.Load() // read before started can let done be set
 			once.Do(func() { close(started) })
-			if done.Load() {
+			if finished {
 				return future.Ready(polls.Load())
 			}
 			return future.Pending[int32]()

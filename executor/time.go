@@ -20,7 +20,7 @@ type SleepFuture struct {
 // Sleep returns a future that is ready once d has passed (at once, for
 // d <= 0). Huge durations saturate at the farthest representable instant.
 func Sleep(d time.Duration) *SleepFuture {
-	return newSleepAt(deadlineAfter(d))
+	return newSleepAt(deadlineAfter(d), d <= 0)
 }
 
 // SleepUntil returns a future whose deadline is t (ready at once if t has
@@ -28,12 +28,16 @@ func Sleep(d time.Duration) *SleepFuture {
 func SleepUntil(t time.Time) *SleepFuture {
 	// time.Until is read before deadlineAfter's clock read, so the
 	// deadline can only come out late, never early.
-	return newSleepAt(deadlineAfter(time.Until(t)))
+	u := time.Until(t)
+	return newSleepAt(deadlineAfter(u), u <= 0)
 }
 
-func newSleepAt(ns int64) *SleepFuture {
+// newSleepAt returns a Sleep with deadline ns; due says the deadline has
+// passed already, so that the Sleep never touches a wheel.
+func newSleepAt(ns int64, due bool) *SleepFuture {
 	s := &SleepFuture{deadline: ns}
 	s.entry.level = unlinked
+	s.entry.fired.Store(due)
 	return s
 }
 
@@ -119,6 +123,7 @@ func dropTimer(e *timerEntry) {
 func Timeout[T any](d time.Duration, f future.Future[T]) *TimeoutFuture[T] {
 	t := &TimeoutFuture[T]{f: f, deadline: deadlineAfter(d)}
 	t.entry.level = unlinked
+	t.entry.fired.Store(d <= 0)
 	return t
 }
 
