@@ -64,15 +64,14 @@ func (f *CopyFuture) N() int64 { return f.n }
 // the destination. The slice aliases the future's buffer.
 func (f *CopyFuture) Unwritten() []byte { return f.buf[f.start:f.end] }
 
-// Poll copies until the source ends, either side fails, or both would wait.
+// Poll copies until the source ends, either side fails, or it has to wait.
 func (f *CopyFuture) Poll(cx *future.Context) future.Poll[future.Result[int64]] {
+	// A read left pending by an earlier poll with another waker is
+	// withdrawn now, even if this poll only writes.
 	f.rwait.readAgain(f.src, cx)
-	f.wwait.writeAgain(f.dst, cx)
 	for {
 		for f.start < f.end {
-			res := f.dst.PollWrite(cx, f.buf[f.start:f.end])
-			v, ready := res.Value()
-			f.wwait.track(!ready, cx)
+			v, ready := pollWrite(f.dst, cx, f.buf[f.start:f.end], &f.wwait).Value()
 			if !ready {
 				return future.Pending[future.Result[int64]]()
 			}
@@ -98,9 +97,7 @@ func (f *CopyFuture) Poll(cx *future.Context) future.Poll[future.Result[int64]] 
 			}
 			return f.finish(nil)
 		}
-		res := f.src.PollRead(cx, f.buf)
-		v, ready := res.Value()
-		f.rwait.track(!ready, cx)
+		v, ready := pollRead(f.src, cx, f.buf, &f.rwait).Value()
 		if !ready {
 			if p := f.flush(cx); p.IsReady() {
 				if v, _ := p.Value(); v.Err != nil {
@@ -124,8 +121,8 @@ func (f *CopyFuture) flush(cx *future.Context) future.Poll[future.Result[int64]]
 	if !f.dirty || !ok {
 		return future.Ready(future.Ok(f.n))
 	}
-	res := fl.PollFlush(cx)
-	v, ready := res.Value()
+	f.wwait.writeAgain(f.dst, cx)
+	v, ready := fl.PollFlush(cx).Value()
 	f.wwait.track(!ready, cx)
 	if !ready {
 		return future.Pending[future.Result[int64]]()
