@@ -232,9 +232,7 @@ func TestBufWriterFailureKeepsBytes(t *testing.T) {
 	if pollOnce[future.Result[struct{}]](Flush(bw), future.NewWaker(&c)).IsReady() {
 		t.Fatal("Flush into a full sink is ready")
 	}
-	s.mu.Lock()
-	s.writeErr = boom
-	s.mu.Unlock()
+	s.failWrites(boom)
 	s.setRoom(-1)
 	if r := future.BlockOn[future.Result[struct{}]](Flush(bw)); r.Err != boom {
 		t.Fatalf("Flush after the failure: %v, want boom", r.Err)

@@ -59,32 +59,27 @@ func (s *fakeStream) wakeLater(slot *pendingSlot) {
 	}()
 }
 
-// feed adds bytes for readers (and wakes a pending one).
-func (s *fakeStream) feed(p []byte) {
+// change runs fn under the lock, then wakes whoever waits in slot, as a
+// stream does when its state changes.
+func (s *fakeStream) change(slot *pendingSlot, fn func()) {
 	s.mu.Lock()
-	s.src = append(s.src, p...)
-	w := s.rslot.wake()
+	fn()
+	w := slot.wake()
 	s.mu.Unlock()
 	w.Wake()
 }
+
+// feed adds bytes for readers (and wakes a pending one).
+func (s *fakeStream) feed(p []byte) { s.change(&s.rslot, func() { s.src = append(s.src, p...) }) }
 
 // end makes readers get err once the fed bytes are drained.
-func (s *fakeStream) end(err error) {
-	s.mu.Lock()
-	s.srcEnd = err
-	w := s.rslot.wake()
-	s.mu.Unlock()
-	w.Wake()
-}
+func (s *fakeStream) end(err error) { s.change(&s.rslot, func() { s.srcEnd = err }) }
 
 // setRoom lets writers put n more bytes (n < 0: unlimited), waking one.
-func (s *fakeStream) setRoom(n int) {
-	s.mu.Lock()
-	s.room = n
-	w := s.wslot.wake()
-	s.mu.Unlock()
-	w.Wake()
-}
+func (s *fakeStream) setRoom(n int) { s.change(&s.wslot, func() { s.room = n }) }
+
+// failWrites makes writers get err.
+func (s *fakeStream) failWrites(err error) { s.change(&s.wslot, func() { s.writeErr = err }) }
 
 func (s *fakeStream) written() []byte {
 	s.mu.Lock()

@@ -91,7 +91,6 @@ func TestReadFullUnexpectedEOFAndErrors(t *testing.T) {
 
 	s3 := newFake(5, 0, 4)
 	s3.setRoom(6)
-	s3.writeErr = nil
 	wa := WriteAll(s3, []byte("0123456789"))
 	var c counter
 	if p := pollOnce[future.Result[int]](wa, future.NewWaker(&c)); p.IsReady() {
@@ -100,9 +99,7 @@ func TestReadFullUnexpectedEOFAndErrors(t *testing.T) {
 	if wa.N() != 6 {
 		t.Fatalf("WriteAll.N = %d, want 6 accepted before the sink filled", wa.N())
 	}
-	s3.mu.Lock()
-	s3.writeErr = boom
-	s3.mu.Unlock()
+	s3.failWrites(boom)
 	s3.setRoom(-1)
 	if c.count() == 0 {
 		t.Fatal("the pending WriteAll was not woken")
@@ -229,7 +226,7 @@ func TestCopyErrors(t *testing.T) {
 	src2 := newFake(12, 0, 0)
 	src2.feed([]byte("abc"))
 	dst2 := newFake(13, 0, 0)
-	dst2.writeErr = boom
+	dst2.failWrites(boom)
 	c := Copy(dst2, src2)
 	res = future.BlockOn[future.Result[int64]](c)
 	if res.Err != boom || res.Value != 0 || string(c.Unwritten()) != "abc" {
