@@ -103,3 +103,75 @@ func TestRandomDropsLoseNothing(t *testing.T) {
 		})
 	}
 }
+
+// writeAllDropping writes data to w, abandoning about half of the WriteAlls
+// that have to wait and going on from what N says they wrote, then flushes.
+func writeAllDropping(w Writer, data []byte, rng *rand.Rand) error {
+	for off := 0; off < len(data); {
+		c := make(wakeChan, 1)
+		cx := future.NewContext(future.NewWaker(c), nil)
+		f := WriteAll(w, data[off:min(off+1000, len(data))])
+		for {
+			v, ok := f.Poll(cx).Value()
+			if ok {
+				if v.Err != nil {
+					return v.Err
+				}
+				off += v.Value
+				break
+			}
+			if rng.IntN(2) == 0 {
+				f.Drop()
+				off += f.N()
+				break
+			}
+			<-c
+		}
+	}
+	return future.BlockOn[future.Result[struct{}]](Flush(w)).Err
+}
+
+// TestRandomWriteDropsLoseNothing is the writing side: WriteAlls dropped at
+// random, resumed from N, deliver every byte once, in order.
+func TestRandomWriteDropsLoseNothing(t *testing.T) {
+	leakcheck.Check(t)
+	data := pattern(mib)
+	for _, tc := range []struct {
+		name string
+		// make returns the writer, and a function that closes it and
+		// returns what reached its destination.
+		make func(t *testing.T) (Writer, func() []byte)
+	}{
+		{"fake", func(t *testing.T) (Writer, func() []byte) {
+			s := newFake(72, 0.3, 700)
+			return s, func() []byte { s.wait(); return s.written() }
+		}},
+		{"pipe", func(t *testing.T) (Writer, func() []byte) {
+			pr, pw, _ := Pipe(333)
+			got := make(chan []byte, 1)
+			go func() {
+				b, _ := readAllErr(pr, 100)
+				got <- b
+			}()
+			return pw, func() []byte { pw.Close(); return <-got }
+		}},
+		{"bufwriter", func(t *testing.T) (Writer, func() []byte) {
+			s := newFake(73, 0.3, 300)
+			return mustBufWriter(t, s, 100), func() []byte { s.wait(); return s.written() }
+		}},
+		{"writebridge", func(t *testing.T) (Writer, func() []byte) {
+			var out bytes.Buffer
+			wb, _ := FromWriter(&out, 500)
+			return wb, func() []byte { wb.Close(); return out.Bytes() }
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, finish := tc.make(t)
+			err := writeAllDropping(w, data, rand.New(rand.NewPCG(9, 9)))
+			got := finish()
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("delivered %d bytes, %v; or they differ", len(got), err)
+			}
+		})
+	}
+}
