@@ -58,6 +58,17 @@ func forEachExecutor(t *testing.T, fn func(t *testing.T, ex Executor)) {
 	}
 }
 
+// forEachDriver runs fn once per test driver, in a subtest.
+func forEachDriver(t *testing.T, fn func(t *testing.T, name string)) {
+	t.Helper()
+	for _, d := range testDrivers() {
+		t.Run(d, func(t *testing.T) {
+			leakcheck.Check(t)
+			fn(t, d)
+		})
+	}
+}
+
 // fnFuture adapts a function to a future.
 type fnFuture[T any] func(cx *future.Context) future.Poll[T]
 

@@ -27,25 +27,30 @@ func pipe(t *testing.T) (r, w int) {
 	return p[0], p[1]
 }
 
-// register registers fd with ex's reactor from inside a poll.
+// register registers fd with ex's reactor.
 func register(t *testing.T, ex Executor, fd int, interest driver.Interest) *Registration {
 	t.Helper()
-	reg, err := BlockOn[*Registration](ex, fnFuture[*Registration](func(cx *future.Context) future.Poll[*Registration] {
-		r, err := ReactorOf(cx)
-		if err != nil {
-			t.Errorf("ReactorOf: %v", err)
-			return future.Ready[*Registration](nil)
-		}
-		reg, err := r.Register(fd, interest)
-		if err != nil {
-			t.Errorf("Register: %v", err)
-		}
-		return future.Ready(reg)
-	}))
-	if err != nil || reg == nil {
-		t.Fatalf("register: %v", err)
+	reg, err := reactorOf(t, ex).Register(fd, interest)
+	if err != nil {
+		t.Fatalf("Register: %v", err)
 	}
 	return reg
+}
+
+// reactorOf returns ex's Reactor, taken from inside a poll.
+func reactorOf(t *testing.T, ex Executor) *Reactor {
+	t.Helper()
+	rx, err := BlockOn(ex, fnFuture[*Reactor](func(cx *future.Context) future.Poll[*Reactor] {
+		rx, err := ReactorOf(cx)
+		if err != nil {
+			t.Errorf("ReactorOf: %v", err)
+		}
+		return future.Ready(rx)
+	}))
+	if err != nil || rx == nil {
+		t.Fatalf("reactorOf: %v", err)
+	}
+	return rx
 }
 
 // pipeReader reads want bytes through the reactor protocol, telling pending
@@ -247,11 +252,7 @@ func TestReactorWrongRuntime(t *testing.T) {
 		if err != nil || !errors.Is(r.Err, ErrWrongRuntime) {
 			t.Fatalf("poll from another runtime = %+v %v, want ErrWrongRuntime", r, err)
 		}
-		var rx *Reactor
-		BlockOn(ex, fnFuture[int](func(cx *future.Context) future.Poll[int] {
-			rx, _ = ReactorOf(cx)
-			return future.Ready(0)
-		}))
+		rx := reactorOf(t, ex)
 		if _, err := ReactorOf(future.NewContext(future.NoopWaker(), nil)); !errors.Is(err, future.ErrNoRuntime) {
 			t.Fatalf("ReactorOf outside = %v", err)
 		}
@@ -269,47 +270,44 @@ func TestReactorWrongRuntime(t *testing.T) {
 // registration must not see it.
 func TestReactorDropsEventsOfDeregisteredFD(t *testing.T) {
 	leakcheck.Check(t)
-	for _, name := range testDrivers() {
-		t.Run(name, func(t *testing.T) {
-			leakcheck.Check(t)
-			drv, err := driver.Open(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer drv.Close()
-			r := newReactor(drv)
-			rfd, wfd := pipe(t)
-			old, err := r.Register(rfd, driver.Read)
-			if err != nil {
-				t.Fatal(err)
-			}
-			unix.Write(wfd, []byte("x"))
-			events := make([]driver.Event, 8)
-			n, err := drv.Wait(events, 5*time.Second)
-			if err != nil || n != 1 || events[0].Token != old.token {
-				t.Fatalf("Wait = %d %v %+v", n, err, events[:n])
-			}
-			if err := old.Deregister(); err != nil {
-				t.Fatal(err)
-			}
-			rfd2, _ := pipe(t)
-			fresh, err := r.Register(rfd2, driver.Read)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer fresh.Deregister()
-			if uint32(fresh.token) != uint32(old.token) || fresh.token == old.token {
-				t.Fatalf("slot not reused with a new generation: %x vs %x", fresh.token, old.token)
-			}
-			r.dispatch(events[:n])
-			if s := fresh.state.Load(); s&readinessMask != 0 {
-				t.Fatalf("the stale event reached the new registration: state %x", s)
-			}
-			if s := old.state.Load(); s&closedFlag == 0 {
-				t.Fatalf("the deregistered registration is not closed")
-			}
-		})
-	}
+	forEachDriver(t, func(t *testing.T, name string) {
+		drv, err := driver.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer drv.Close()
+		r := newReactor(drv)
+		rfd, wfd := pipe(t)
+		old, err := r.Register(rfd, driver.Read)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Write(wfd, []byte("x"))
+		events := make([]driver.Event, 8)
+		n, err := drv.Wait(events, 5*time.Second)
+		if err != nil || n != 1 || events[0].Token != old.token {
+			t.Fatalf("Wait = %d %v %+v", n, err, events[:n])
+		}
+		if err := old.Deregister(); err != nil {
+			t.Fatal(err)
+		}
+		rfd2, _ := pipe(t)
+		fresh, err := r.Register(rfd2, driver.Read)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fresh.Deregister()
+		if uint32(fresh.token) != uint32(old.token) || fresh.token == old.token {
+			t.Fatalf("slot not reused with a new generation: %x vs %x", fresh.token, old.token)
+		}
+		r.dispatch(events[:n])
+		if s := fresh.state.Load(); s&readinessMask != 0 {
+			t.Fatalf("the stale event reached the new registration: state %x", s)
+		}
+		if s := old.state.Load(); s&closedFlag == 0 {
+			t.Fatalf("the deregistered registration is not closed")
+		}
+	})
 }
 
 func TestReactorClosedWithExecutor(t *testing.T) {
@@ -317,11 +315,7 @@ func TestReactorClosedWithExecutor(t *testing.T) {
 	forEachExecutor(t, func(t *testing.T, ex Executor) {
 		rfd, _ := pipe(t)
 		reg := register(t, ex, rfd, driver.Read)
-		var rx *Reactor
-		BlockOn(ex, fnFuture[int](func(cx *future.Context) future.Poll[int] {
-			rx, _ = ReactorOf(cx)
-			return future.Ready(0)
-		}))
+		rx := reactorOf(t, ex)
 		if err := ex.Close(); err != nil {
 			t.Fatal(err)
 		}

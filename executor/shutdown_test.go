@@ -159,30 +159,27 @@ func TestSpawnBlocking(t *testing.T) {
 
 func TestRunUntilIdle(t *testing.T) {
 	leakcheck.Check(t)
-	for _, d := range testDrivers() {
-		t.Run(d, func(t *testing.T) {
-			leakcheck.Check(t)
-			l, err := NewLocal(WithDriver(d))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			f := &forever{}
-			spawn[int](t, l, f)
-			h := spawn(t, l, ready(1))
-			if err := l.RunUntilIdle(); err != nil {
-				t.Fatal(err)
-			}
-			if !h.IsFinished() || f.polls.Load() != 1 {
-				t.Fatalf("after RunUntilIdle: finished %v, polls %d", h.IsFinished(), f.polls.Load())
-			}
-			if l.DriverName() != d {
-				t.Fatalf("DriverName = %q, want %q", l.DriverName(), d)
-			}
-			l.Close()
-			if err := l.RunUntilIdle(); !errors.Is(err, future.ErrClosed) {
-				t.Fatalf("RunUntilIdle after Close = %v", err)
-			}
-		})
-	}
+	forEachDriver(t, func(t *testing.T, d string) {
+		l, err := NewLocal(WithDriver(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		f := &forever{}
+		spawn[int](t, l, f)
+		h := spawn(t, l, ready(1))
+		if err := l.RunUntilIdle(); err != nil {
+			t.Fatal(err)
+		}
+		if !h.IsFinished() || f.polls.Load() != 1 {
+			t.Fatalf("after RunUntilIdle: finished %v, polls %d", h.IsFinished(), f.polls.Load())
+		}
+		if l.DriverName() != d {
+			t.Fatalf("DriverName = %q, want %q", l.DriverName(), d)
+		}
+		l.Close()
+		if err := l.RunUntilIdle(); !errors.Is(err, future.ErrClosed) {
+			t.Fatalf("RunUntilIdle after Close = %v", err)
+		}
+	})
 }
