@@ -1,0 +1,269 @@
+package socket
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+
+	"github.com/libasync/libasync/driver"
+	"github.com/libasync/libasync/executor"
+	"github.com/libasync/libasync/future"
+)
+
+// Shorthands for the poll results of this package.
+type (
+	pollN    = future.Poll[future.Result[int]]
+	pollUnit = future.Poll[future.Result[struct{}]]
+)
+
+func readyN(n int) pollN          { return future.Ready(future.Ok(n)) }
+func failN(err error) pollN       { return future.Ready(future.Fail[int](err)) }
+func readyUnit() pollUnit         { return future.Ready(future.Ok(struct{}{})) }
+func failUnit(err error) pollUnit { return future.Ready(future.Fail[struct{}](err)) }
+
+// refs counts the system calls in flight on a descriptor and records its
+// Close, so that the descriptor is closed exactly once, and only when no
+// system call on it runs (a closed number could be reused by another open
+// while a read still uses it). It is a much smaller cousin of Go's
+// internal/poll fdMutex: operations here never block, so there is nothing
+// to queue, only to count.
+//
+// The word holds the closed flag in bit 0 and the count of references in
+// the bits above it.
+type refs struct{ state atomic.Uint64 }
+
+const (
+	refClosed = 1
+	refOne    = 2
+)
+
+// incref takes a reference for a system call, or reports false once Close
+// began. The CAS (sequentially consistent, as every sync/atomic operation)
+// orders it against markClosed: either the reference is counted before the
+// flag is set, and the closer's final decref waits for it, or incref sees
+// the flag.
+func (r *refs) incref() bool {
+	for {
+		s := r.state.Load()
+		if s&refClosed != 0 {
+			return false
+		}
+		if r.state.CompareAndSwap(s, s+refOne) {
+			return true
+		}
+	}
+}
+
+// decref drops a reference and reports whether the caller must now close
+// the descriptor: Close began and this was the last reference.
+func (r *refs) decref() bool {
+	return r.state.Add(^uint64(refOne-1)) == refClosed
+}
+
+// markClosed sets the closed flag and takes a reference for the closer, or
+// reports false when Close already ran. The closer's reference keeps the
+// descriptor open until it has deregistered it.
+func (r *refs) markClosed() bool {
+	for {
+		s := r.state.Load()
+		if s&refClosed != 0 {
+			return false
+		}
+		if r.state.CompareAndSwap(s, s|refClosed+refOne) {
+			return true
+		}
+	}
+}
+
+// closed reports whether Close began.
+func (r *refs) closed() bool { return r.state.Load()&refClosed != 0 }
+
+// netFD is a non-blocking descriptor registered with a reactor: the part
+// every socket type of this package (and FD) shares.
+type netFD struct {
+	sysfd driver.FD
+	reg   *executor.Registration
+	refs  refs
+	net   string // "tcp", "udp", "unix", "fd": the Net of errors
+	laddr net.Addr
+	raddr net.Addr
+	// wrShut is set by ShutdownWrite: later writes fail with net.ErrClosed.
+	// It is only ever set, and a write racing the shutdown may go either
+	// way, as with any two unordered calls.
+	wrShut atomic.Bool
+}
+
+// newNetFD registers sysfd with the reactor of cx for interest; on failure
+// it closes sysfd.
+func newNetFD(cx *future.Context, sysfd driver.FD, netw string, interest driver.Interest) (*netFD, error) {
+	r, err := executor.ReactorOf(cx)
+	if err != nil {
+		sysClose(sysfd)
+		return nil, err
+	}
+	reg, err := r.Register(sysfd, interest)
+	if err != nil {
+		sysClose(sysfd)
+		return nil, err
+	}
+	return &netFD{sysfd: sysfd, reg: reg, net: netw}, nil
+}
+
+// opError wraps err as package net does: *net.OpError around an
+// *os.SyscallError around the errno, so errors.Is finds the errno, and
+// net.ErrClosed after Close. io.EOF and the runtime's own errors (ErrBusy,
+// ErrWrongRuntime, future.ErrClosed) are wrapped too, except io.EOF, which
+// callers compare with ==.
+func (fd *netFD) opError(op string, err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	if errors.Is(err, future.ErrClosed) && fd.refs.closed() {
+		// The registration was closed by our own Close, not by the
+		// runtime's shutdown.
+		err = net.ErrClosed
+	}
+	return &net.OpError{Op: op, Net: fd.net, Source: fd.laddr, Addr: fd.raddr, Err: err}
+}
+
+// errClosed is the error of an operation started after Close.
+func (fd *netFD) errClosed(op string) error {
+	return &net.OpError{Op: op, Net: fd.net, Source: fd.laddr, Addr: fd.raddr, Err: net.ErrClosed}
+}
+
+// syscallErr wraps an errno with the name of the system call.
+func syscallErr(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return os.NewSyscallError(name, err)
+}
+
+// ioOp is one non-blocking attempt of an operation: it returns the outcome
+// of the system call, which again is EAGAIN when the direction is not ready.
+// drained reports whether the call showed the direction to be empty (a short
+// read) so readiness may be cleared without another attempt.
+type ioOp func() (n int, drained bool, err error)
+
+// pollIO runs op when dir is ready, following the reactor's protocol: on
+// EAGAIN the readiness is cleared and the poll goes back to the reactor,
+// which either finds newer readiness or parks cx's waker.
+func (fd *netFD) pollIO(cx *future.Context, dir driver.Interest, name string, op ioOp) pollN {
+	if !fd.refs.incref() {
+		return failN(fd.errClosed(name))
+	}
+	res := fd.pollIOLocked(cx, dir, name, op)
+	fd.decref()
+	return res
+}
+
+// pollIOLocked is pollIO for a caller that holds a reference.
+func (fd *netFD) pollIOLocked(cx *future.Context, dir driver.Interest, name string, op ioOp) pollN {
+	for {
+		p := fd.reg.PollReady(cx, dir)
+		r, ok := p.Value()
+		if !ok {
+			return future.Pending[future.Result[int]]()
+		}
+		if r.Err != nil {
+			return failN(fd.opError(name, r.Err))
+		}
+		n, drained, err := op()
+		if err == nil {
+			if drained {
+				// Edge-triggered drivers report data that arrives later as
+				// a new event, and the others re-check on rearm, so the
+				// system call that would only answer EAGAIN is saved. The
+				// error is ignored: a failure here shows again on the next
+				// poll, when the reactor is asked anew.
+				_ = fd.reg.ClearReady(r.Value)
+			}
+			return readyN(n)
+		}
+		if !isAgain(err) {
+			if _, wrapped := err.(*os.SyscallError); !wrapped {
+				err = syscallErr(name, err)
+			}
+			return failN(fd.opError(name, err))
+		}
+		if r.Value.Readiness&(driver.Readable|driver.Writable) == 0 {
+			// Only a sticky bit (error, closed) made the direction ready,
+			// and the reactor keeps those until Deregister although the
+			// kernel cleared them (a datagram socket's error is reported
+			// once). Asking again would spin inside this poll, so the task
+			// goes to the back of the run queue instead.
+			cx.Waker().Wake()
+			return future.Pending[future.Result[int]]()
+		}
+		if err := fd.reg.ClearReady(r.Value); err != nil {
+			return failN(fd.opError(name, err))
+		}
+	}
+}
+
+// decref drops a reference and closes the descriptor if it was the last
+// one after Close.
+func (fd *netFD) decref() {
+	if fd.refs.decref() {
+		sysClose(fd.sysfd)
+	}
+}
+
+// read is the stream read shared by TCP, Unix and FD streams.
+func (fd *netFD) pollRead(cx *future.Context, p []byte) pollN {
+	if len(p) == 0 {
+		return readyN(0)
+	}
+	res := fd.pollIO(cx, driver.Read, "read", func() (int, bool, error) {
+		n, err := sysRead(fd.sysfd, p)
+		return n, n > 0 && n < len(p), err
+	})
+	if v, ok := res.Value(); ok && v.Err == nil && v.Value == 0 {
+		return failN(io.EOF)
+	}
+	return res
+}
+
+// pollWrite is the stream write shared by TCP, Unix and FD streams.
+func (fd *netFD) pollWrite(cx *future.Context, p []byte) pollN {
+	if fd.wrShut.Load() {
+		return failN(fd.errClosed("write"))
+	}
+	if len(p) == 0 {
+		return readyN(0)
+	}
+	return fd.pollIO(cx, driver.Write, "write", func() (int, bool, error) {
+		n, err := sysWrite(fd.sysfd, p)
+		return n, false, err
+	})
+}
+
+// close deregisters and closes the descriptor once no system call on it
+// runs; pending operations complete with net.ErrClosed (the reactor wakes
+// their tasks). A second close gives net.ErrClosed.
+func (fd *netFD) close() error {
+	if !fd.refs.markClosed() {
+		return fd.errClosed("close")
+	}
+	// The registration's error is ignored: after an executor shutdown it is
+	// already gone, and the descriptor must be closed either way.
+	_ = fd.reg.Deregister()
+	fd.decref()
+	return nil
+}
+
+// control runs fn on the descriptor while holding a reference (socket
+// options, shutdown, addresses).
+func (fd *netFD) control(op string, fn func(driver.FD) error) error {
+	if !fd.refs.incref() {
+		return fd.errClosed(op)
+	}
+	err := fn(fd.sysfd)
+	fd.decref()
+	if err != nil {
+		return fd.opError(op, err)
+	}
+	return nil
+}
