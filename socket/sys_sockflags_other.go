@@ -1,4 +1,4 @@
-//go:build unix && !(linux || freebsd || netbsd || openbsd || dragonfly)
+//go:build unix && !(linux || freebsd || netbsd || dragonfly)
 
 package socket
 

@@ -18,7 +18,7 @@ func setLingerZero(s *Stream) error {
 // with a backlog of 0, so that connects beyond the first few pend.
 func fullBacklog(t *testing.T) (addr string, stop func()) {
 	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -230,9 +230,9 @@ func TestCloseDuringPending(t *testing.T) {
 			big := make([]byte, 1<<16)
 			writeBlocked := make(chan struct{})
 			writer := spawn(t, ex, func(a *future.Awaiter) error {
+				first := true
 				for {
 					f := aio.Write(server, big)
-					first := true
 					r := future.Await(a, future.PollFn(func(cx *future.Context) future.Poll[future.Result[int]] {
 						p := f.Poll(cx)
 						if p.IsPending() && first {

@@ -1,0 +1,157 @@
+//go:build unix
+
+package socket
+
+import (
+	"errors"
+	"io"
+	"net"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/libasync/libasync/aio"
+	"github.com/libasync/libasync/executor"
+	"github.com/libasync/libasync/future"
+)
+
+// TestUnixSockets echoes over a Unix domain stream socket.
+func TestUnixSockets(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
+		path := filepath.Join(t.TempDir(), "echo.sock")
+		run(t, ex, func(a *future.Awaiter) {
+			if r := future.Await(a, ConnectUnix(path)); !errors.Is(r.Err, syscall.ENOENT) {
+				t.Fatalf("connect to a missing socket: %v", r.Err)
+			}
+			l := must(t, a, ListenUnix(path))
+			defer l.Close()
+			if l.Addr().(*net.UnixAddr).Name != path {
+				t.Fatalf("listener address %v", l.Addr())
+			}
+			srv := spawn(t, ex, func(a *future.Awaiter) error {
+				r := future.Await(a, l.Accept())
+				if r.Err != nil {
+					return r.Err
+				}
+				defer r.Value.Close()
+				return echoLoop(a, r.Value, 5)
+			})
+			c := must(t, a, ConnectUnix(path))
+			defer c.Close()
+			if c.RemoteAddr().String() != path {
+				t.Fatalf("remote address %v", c.RemoteAddr())
+			}
+			msg := []byte("over a unix domain socket")
+			must(t, a, aio.WriteAll(c, msg))
+			c.ShutdownWrite()
+			buf := make([]byte, 100)
+			r := future.Await(a, aio.ReadFull(c, buf))
+			if r.Err != io.ErrUnexpectedEOF || string(buf[:r.Value]) != string(msg) {
+				t.Fatalf("echo %q, %v", buf[:r.Value], r.Err)
+			}
+			if err := must[error](t, a, srv); err != nil {
+				t.Fatal(err)
+			}
+			// A pending Accept ends with net.ErrClosed at Close.
+			acc := spawn(t, ex, func(a *future.Awaiter) error { return future.Await(a, l.Accept()).Err })
+			future.Await(a, executor.YieldNow())
+			l.Close()
+			if err := must[error](t, a, acc); !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("Accept at Close: %v", err)
+			}
+		})
+	})
+}
+
+// TestFDPipe puts both ends of a pipe on the reactor.
+func TestFDPipe(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
+		var p [2]int
+		if err := unix.Pipe(p[:]); err != nil {
+			t.Fatal(err)
+		}
+		run(t, ex, func(a *future.Awaiter) {
+			r := must(t, a, NewFD(p[0]))
+			w := must(t, a, NewFD(p[1]))
+			defer r.Close()
+			if r.Fd() != p[0] {
+				t.Fatalf("Fd %d, want %d", r.Fd(), p[0])
+			}
+			// A reader waits, then a writer fills the pipe past its buffer.
+			data := make([]byte, 300000)
+			for i := range data {
+				data[i] = byte(i * 7)
+			}
+			writer := spawn(t, ex, func(a *future.Awaiter) error {
+				defer w.Close()
+				return future.Await(a, aio.WriteAll(w, data)).Err
+			})
+			got := make([]byte, len(data)+1)
+			n := future.Await(a, aio.ReadFull(r, got))
+			if n.Err != io.ErrUnexpectedEOF || n.Value != len(data) || string(got[:n.Value]) != string(data) {
+				t.Fatalf("read %d bytes (%v) of %d", n.Value, n.Err, len(data))
+			}
+			if err := must[error](t, a, writer); err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+}
+
+// TestFDReadiness waits on an eventfd-like pipe with the readiness futures.
+func TestFDReadiness(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
+		var p [2]int
+		if err := unix.Pipe(p[:]); err != nil {
+			t.Fatal(err)
+		}
+		run(t, ex, func(a *future.Awaiter) {
+			r := must(t, a, NewFD(p[0]))
+			w := must(t, a, NewFD(p[1]))
+			defer r.Close()
+			defer w.Close()
+			must(t, a, w.Writable())
+			waiter := spawn(t, ex, func(a *future.Awaiter) string {
+				buf := make([]byte, 10)
+				for {
+					rd := must(t, a, r.Readable())
+					n, err := unix.Read(r.Fd(), buf)
+					if err == unix.EAGAIN {
+						if err := r.ClearReady(rd); err != nil {
+							return err.Error()
+						}
+						continue
+					}
+					return string(buf[:n])
+				}
+			})
+			future.Await(a, executor.YieldNow())
+			if _, err := unix.Write(w.Fd(), []byte("ready")); err != nil {
+				t.Fatal(err)
+			}
+			if got := must[string](t, a, waiter); got != "ready" {
+				t.Fatalf("got %q", got)
+			}
+			// Drained to EAGAIN and cleared, the pipe is not readable; a
+			// dropped Readable leaves the direction free.
+			rd := must(t, a, r.Readable())
+			if _, err := unix.Read(r.Fd(), make([]byte, 1)); err != unix.EAGAIN {
+				t.Fatalf("read of an empty pipe: %v", err)
+			}
+			if err := r.ClearReady(rd); err != nil {
+				t.Fatal(err)
+			}
+			if res := future.Await(a, executor.Timeout(0, r.Readable())); !errors.Is(res.Err, executor.ErrTimeout) {
+				t.Fatalf("Readable on an empty pipe: %v", res.Err)
+			}
+			pending := spawn(t, ex, func(a *future.Awaiter) error { return future.Await(a, r.Readable()).Err })
+			future.Await(a, executor.YieldNow())
+			r.Close()
+			if err := must[error](t, a, pending); !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("Readable at Close: %v", err)
+			}
+		})
+	})
+}
