@@ -1,4 +1,4 @@
-//go:build unix && !(linux || freebsd || netbsd || dragonfly)
+//go:build unix && !(linux || freebsd || dragonfly)
 
 package socket
 
