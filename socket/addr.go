@@ -160,6 +160,21 @@ func zoneName(i uint32) string {
 	return strconv.FormatUint(uint64(i), 10)
 }
 
+// addrOfNet turns a socket address of a socket of network netw into
+// package net's type for it (nil when there is none).
+func addrOfNet(netw string, sa sockaddr) net.Addr {
+	switch netw {
+	case "tcp":
+		return tcpAddrOf(sa)
+	case "udp":
+		if a := udpAddrOf(sa); a != nil {
+			return a
+		}
+		return nil
+	}
+	return unixAddrOf(sa)
+}
+
 // tcpAddrOf and udpAddrOf turn a socket address into package net's types
 // (nil for an address of another family).
 func tcpAddrOf(sa sockaddr) net.Addr {

@@ -86,9 +86,13 @@ type netFD struct {
 	sysfd driver.FD
 	reg   *executor.Registration
 	refs  refs
-	net   string // "tcp", "udp", "unix", "fd": the Net of errors
-	laddr net.Addr
-	raddr net.Addr
+	net   string // "tcp", "udp", "unix", "fd": the Net of errors and addresses
+	// addrs holds the local and remote addresses once known: set when the
+	// socket is made (a listener, a connect), or on the first query (an
+	// accepted stream, whose addresses most servers never ask for: not
+	// fetching them saves two system calls per accept and their memory).
+	// Atomic, since a query or a UDP Connect may run on any goroutine.
+	addrs atomic.Pointer[addrPair]
 	// wrShut is set by ShutdownWrite: later writes fail with net.ErrClosed.
 	// It is only ever set, and a write racing the shutdown may go either
 	// way, as with any two unordered calls.
@@ -111,6 +115,43 @@ func newNetFD(cx *future.Context, sysfd driver.FD, netw string, interest driver.
 	return &netFD{sysfd: sysfd, reg: reg, net: netw}, nil
 }
 
+// addrPair is a socket's local and remote address (nil when it has none).
+type addrPair struct{ local, remote net.Addr }
+
+// setAddrs records the addresses.
+func (fd *netFD) setAddrs(local, remote net.Addr) { fd.addrs.Store(&addrPair{local, remote}) }
+
+// knownAddrs returns the addresses recorded so far, without asking the
+// system.
+func (fd *netFD) knownAddrs() addrPair {
+	if p := fd.addrs.Load(); p != nil {
+		return *p
+	}
+	return addrPair{}
+}
+
+// getAddrs returns the addresses, asking the system the first time; after
+// Close, only what was recorded before.
+func (fd *netFD) getAddrs() addrPair {
+	if p := fd.addrs.Load(); p != nil {
+		return *p
+	}
+	if !fd.refs.incref() {
+		return addrPair{}
+	}
+	var a addrPair
+	if sa, err := sysGetsockname(fd.sysfd); err == nil {
+		a.local = addrOfNet(fd.net, sa)
+	}
+	if sa, err := sysGetpeername(fd.sysfd); err == nil {
+		a.remote = addrOfNet(fd.net, sa)
+	}
+	fd.decref()
+	// Another query may have stored first; both found the same addresses.
+	fd.addrs.CompareAndSwap(nil, &a)
+	return a
+}
+
 // opError wraps err as package net does: *net.OpError around an
 // *os.SyscallError around the errno, so errors.Is finds the errno, and
 // net.ErrClosed after Close. io.EOF and the runtime's own errors (ErrBusy,
@@ -125,12 +166,14 @@ func (fd *netFD) opError(op string, err error) error {
 		// runtime's shutdown.
 		err = net.ErrClosed
 	}
-	return &net.OpError{Op: op, Net: fd.net, Source: fd.laddr, Addr: fd.raddr, Err: err}
+	a := fd.knownAddrs()
+	return &net.OpError{Op: op, Net: fd.net, Source: a.local, Addr: a.remote, Err: err}
 }
 
 // errClosed is the error of an operation started after Close.
 func (fd *netFD) errClosed(op string) error {
-	return &net.OpError{Op: op, Net: fd.net, Source: fd.laddr, Addr: fd.raddr, Err: net.ErrClosed}
+	a := fd.knownAddrs()
+	return &net.OpError{Op: op, Net: fd.net, Source: a.local, Addr: a.remote, Err: net.ErrClosed}
 }
 
 // syscallErr wraps an errno with the name of the system call.

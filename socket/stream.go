@@ -71,10 +71,10 @@ func (s *Stream) ShutdownWrite() error {
 func (s *Stream) Close() error { return s.fd.close() }
 
 // LocalAddr returns the local address (*net.TCPAddr or *net.UnixAddr).
-func (s *Stream) LocalAddr() net.Addr { return s.fd.laddr }
+func (s *Stream) LocalAddr() net.Addr { return s.fd.getAddrs().local }
 
 // RemoteAddr returns the peer's address (*net.TCPAddr or *net.UnixAddr).
-func (s *Stream) RemoteAddr() net.Addr { return s.fd.raddr }
+func (s *Stream) RemoteAddr() net.Addr { return s.fd.getAddrs().remote }
 
 // SetNoDelay turns Nagle's algorithm off (true, the default of streams of
 // this package, as of package net) or on. TCP only.

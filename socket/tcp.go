@@ -33,13 +33,13 @@ func (f *ListenFuture) Poll(cx *future.Context) future.Poll[future.Result[*Liste
 		return future.Ready(future.Fail[*Listener](&net.OpError{Op: "listen", Net: "tcp", Err: r.Err}))
 	}
 	ep := r.Value[0]
-	l, err := listenStream(cx, "tcp", ep.family(), func() (sockaddr, error) { return ep.sockaddr() }, tcpAddrOf)
+	l, err := listenStream(cx, "tcp", ep.family(), func() (sockaddr, error) { return ep.sockaddr() })
 	return future.Ready(future.Result[*Listener]{Value: l, Err: err})
 }
 
 // listenStream opens a listening stream socket of family on the address
-// sa returns; addrOf converts the bound address.
-func listenStream(cx *future.Context, netw string, family int, sa func() (sockaddr, error), addrOf func(sockaddr) net.Addr) (*Listener, error) {
+// sa returns.
+func listenStream(cx *future.Context, netw string, family int, sa func() (sockaddr, error)) (*Listener, error) {
 	fail := func(name string, err error) (*Listener, error) {
 		return nil, &net.OpError{Op: "listen", Net: netw, Err: syscallErr(name, err)}
 	}
@@ -72,21 +72,18 @@ func listenStream(cx *future.Context, netw string, family int, sa func() (sockad
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: netw, Err: err}
 	}
-	fd.laddr = addrOf(local)
-	return &Listener{fd: fd, addrOf: addrOf}, nil
+	fd.setAddrs(addrOfNet(netw, local), nil)
+	return &Listener{fd: fd}, nil
 }
 
 // Listener accepts stream connections: TCP from Listen, Unix domain from
 // ListenUnix. It belongs to the runtime that opened it. Close may be called
 // from any goroutine.
-type Listener struct {
-	fd     *netFD
-	addrOf func(sockaddr) net.Addr
-}
+type Listener struct{ fd *netFD }
 
 // Addr returns the address the listener is bound to (*net.TCPAddr or
 // *net.UnixAddr; with port 0 asked for, the port the system chose).
-func (l *Listener) Addr() net.Addr { return l.fd.laddr }
+func (l *Listener) Addr() net.Addr { return l.fd.knownAddrs().local }
 
 // Close stops listening. A pending Accept completes with net.ErrClosed; a
 // second Close returns an error wrapping net.ErrClosed.
@@ -120,14 +117,13 @@ func (f *AcceptFuture) Drop() { f.wait.drop(f.l.fd, driver.Read) }
 // its wait with CancelAccept.
 func (l *Listener) PollAccept(cx *future.Context) future.Poll[future.Result[*Stream]] {
 	var nfd driver.FD
-	var peer sockaddr
 	res := l.fd.pollIO(cx, driver.Read, "accept", func() (int, bool, error) {
 		for {
-			fd, sa, err := sysAccept(l.fd.sysfd)
+			fd, _, err := sysAccept(l.fd.sysfd)
 			if err != nil && isAborted(err) {
 				continue // the peer gave up before we took it: take the next
 			}
-			nfd, peer = fd, sa
+			nfd = fd
 			return 0, false, err
 		}
 	})
@@ -138,37 +134,19 @@ func (l *Listener) PollAccept(cx *future.Context) future.Poll[future.Result[*Str
 	if r.Err != nil {
 		return future.Ready(future.Fail[*Stream](r.Err))
 	}
-	s, err := newStream(cx, nfd, l.fd.net, l.addrOf)
+	if l.fd.net == "tcp" {
+		// Package net's default, which request-response protocols want.
+		_ = sysSetsockoptInt(nfd, ipprotoTCP, tcpNoDelay, 1)
+	}
+	fd, err := newNetFD(cx, nfd, l.fd.net, driver.Read|driver.Write)
 	if err != nil {
-		return future.Ready(future.Fail[*Stream](&net.OpError{Op: "accept", Net: l.fd.net, Source: l.fd.laddr, Err: err}))
+		return future.Ready(future.Fail[*Stream](&net.OpError{Op: "accept", Net: l.fd.net, Source: l.Addr(), Err: err}))
 	}
-	if s.fd.raddr == nil {
-		s.fd.raddr = l.addrOf(peer)
-	}
-	return future.Ready(future.Ok(s))
+	return future.Ready(future.Ok(&Stream{fd: fd}))
 }
 
 // CancelAccept withdraws the pending accept made with waker w.
 func (l *Listener) CancelAccept(w future.Waker) { l.fd.reg.Release(driver.Read, w) }
-
-// newStream registers a connected descriptor as a Stream and reads its
-// addresses.
-func newStream(cx *future.Context, sysfd driver.FD, netw string, addrOf func(sockaddr) net.Addr) (*Stream, error) {
-	if netw == "tcp" {
-		_ = sysSetsockoptInt(sysfd, ipprotoTCP, tcpNoDelay, 1)
-	}
-	fd, err := newNetFD(cx, sysfd, netw, driver.Read|driver.Write)
-	if err != nil {
-		return nil, err
-	}
-	if sa, err := sysGetsockname(sysfd); err == nil {
-		fd.laddr = addrOf(sa)
-	}
-	if sa, err := sysGetpeername(sysfd); err == nil {
-		fd.raddr = addrOf(sa)
-	}
-	return &Stream{fd: fd}, nil
-}
 
 // Connect returns a future that connects a TCP stream to addr
 // ("host:port"). IP literals are used as they are; a host name is resolved
@@ -180,7 +158,7 @@ func newStream(cx *future.Context, sysfd driver.FD, netw string, addrOf func(soc
 // writable and then reads its error (SO_ERROR), so a refused connection is
 // an error wrapping syscall.ECONNREFUSED.
 func Connect(addr string) *ConnectFuture {
-	return &ConnectFuture{netw: "tcp", res: &resolver{netw: "tcp", addr: addr}, addrOf: tcpAddrOf}
+	return &ConnectFuture{netw: "tcp", res: &resolver{netw: "tcp", addr: addr}}
 }
 
 // dialTarget is one address a ConnectFuture tries.
@@ -200,7 +178,6 @@ type ConnectFuture struct {
 	netw     string
 	res      *resolver // nil when targets are known
 	targets  []dialTarget
-	addrOf   func(sockaddr) net.Addr
 	next     int // index of the next target to try
 	fd       *netFD
 	firstErr error
@@ -311,7 +288,6 @@ func (f *ConnectFuture) start(cx *future.Context, t dialTarget) error {
 	if err != nil {
 		return err
 	}
-	fd.raddr = t.addr
 	f.fd = fd
 	return nil
 }
@@ -352,8 +328,10 @@ func (f *ConnectFuture) finish(cx *future.Context) (s *Stream, err error, done b
 		_ = fd.close()
 		return nil, r.Err, true
 	}
+	var local net.Addr
 	if sa, err := sysGetsockname(fd.sysfd); err == nil {
-		fd.laddr = f.addrOf(sa)
+		local = addrOfNet(f.netw, sa)
 	}
+	fd.setAddrs(local, f.targets[f.next-1].addr)
 	return &Stream{fd: fd}, nil, true
 }

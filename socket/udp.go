@@ -63,7 +63,7 @@ func (f *BindFuture) Poll(cx *future.Context) future.Poll[future.Result[*UDPSock
 	if err != nil {
 		return fail(err)
 	}
-	fd.laddr = udpAddrOf(local)
+	fd.setAddrs(udpAddrOf(local), nil)
 	return future.Ready(future.Ok(&UDPSocket{fd: fd, family: ep.family()}))
 }
 
@@ -77,10 +77,10 @@ type UDPSocket struct {
 }
 
 // LocalAddr returns the bound address (a *net.UDPAddr).
-func (u *UDPSocket) LocalAddr() net.Addr { return u.fd.laddr }
+func (u *UDPSocket) LocalAddr() net.Addr { return u.fd.knownAddrs().local }
 
 // RemoteAddr returns the address given to Connect, or nil.
-func (u *UDPSocket) RemoteAddr() net.Addr { return u.fd.raddr }
+func (u *UDPSocket) RemoteAddr() net.Addr { return u.fd.knownAddrs().remote }
 
 // Close closes the socket; pending operations complete with net.ErrClosed,
 // a second Close returns an error wrapping it.
@@ -100,7 +100,7 @@ func (u *UDPSocket) Connect(addr *net.UDPAddr) error {
 	}
 	err = u.fd.control("connect", func(fd driver.FD) error { return syscallErr("connect", sysConnect(fd, sa)) })
 	if err == nil {
-		u.fd.raddr = addr
+		u.fd.setAddrs(u.LocalAddr(), addr)
 	}
 	return err
 }

@@ -18,7 +18,7 @@ func ListenUnix(path string) future.Future[future.Result[*Listener]] {
 	return future.PollFn(func(cx *future.Context) future.Poll[future.Result[*Listener]] {
 		l, err := listenStream(cx, "unix", unix.AF_UNIX, func() (sockaddr, error) {
 			return &unix.SockaddrUnix{Name: path}, nil
-		}, unixAddrOf)
+		})
 		return future.Ready(future.Result[*Listener]{Value: l, Err: err})
 	})
 }
@@ -30,7 +30,6 @@ func ConnectUnix(path string) *ConnectFuture {
 	return &ConnectFuture{
 		netw:    "unix",
 		targets: []dialTarget{{family: unix.AF_UNIX, sa: &unix.SockaddrUnix{Name: path}, addr: &net.UnixAddr{Name: path, Net: "unix"}}},
-		addrOf:  unixAddrOf,
 	}
 }
 

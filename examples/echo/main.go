@@ -23,6 +23,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -38,6 +40,7 @@ func main() {
 	size := flag.Int("size", 64, "client: message size in bytes")
 	duration := flag.Duration("duration", 5*time.Second, "client: measured time")
 	warmup := flag.Duration("warmup", 500*time.Millisecond, "client: time run before measuring")
+	cpuprofile := flag.String("cpuprofile", "", "server: write a CPU profile to this file, ended by SIGINT or SIGTERM")
 	flag.Parse()
 
 	raiseFileLimit()
@@ -51,6 +54,11 @@ func main() {
 	defer ex.Close()
 	switch *mode {
 	case "server":
+		if *cpuprofile != "" {
+			if err := profileUntilSignal(*cpuprofile); err != nil {
+				fail(err)
+			}
+		}
 		err = serve(ex, *addr)
 	case "client":
 		var r report
@@ -83,6 +91,27 @@ func raiseFileLimit() {
 		lim.Cur = lim.Max
 		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
 	}
+}
+
+// profileUntilSignal starts a CPU profile that is written out, and the
+// process ended, at SIGINT or SIGTERM.
+func profileUntilSignal(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-sig
+		pprof.StopCPUProfile()
+		f.Close()
+		os.Exit(0)
+	}()
+	return nil
 }
 
 // demo runs a server and a short client in one process, on one executor.
