@@ -6,3 +6,5 @@ for ex in hello spawn sleepers; do
 	echo "=== examples/$ex"
 	go run ./examples/$ex
 done
+echo "=== examples/echo -mode demo"
+go run ./examples/echo -mode demo

@@ -46,7 +46,11 @@ leg_race() { go test -race -count=1 -timeout 10m ./...; }
 # Everything again on the poll(2) driver, which the tag makes the default.
 leg_race-poll() { go test -race -count=1 -timeout 10m -tags libasync_poll ./...; }
 
-legs=(fmt vet race race-poll)
+# bench/ is its own module (so peers never become the library's
+# dependencies): vetted and built here so that it does not rot.
+leg_bench-vet() { (cd bench && go vet ./... && go build -o /dev/null ./...); }
+
+legs=(fmt vet race race-poll bench-vet)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)
