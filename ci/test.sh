@@ -43,6 +43,9 @@ leg_vet() { go vet ./...; }
 
 leg_race() { go test -race -count=1 -timeout 10m ./...; }
 
+# Everything again on the poll(2) driver, which the tag makes the default.
+leg_race-poll() { go test -race -count=1 -timeout 10m -tags libasync_poll ./...; }
+
 # The kqueue driver's logic, on a simulated kqueue (no BSD runs here).
 leg_kqueue-unit() { go test -race -count=1 -timeout 5m ./driver/kqueue; }
 
@@ -61,7 +64,7 @@ leg_vet-cross() {
 # The Windows drivers' tests (plain and -race) under Wine.
 leg_wine() { bash ci/wine.sh ./driver/iocp; }
 
-legs=(fmt vet race kqueue-unit vet-cross wine)
+legs=(fmt vet race race-poll kqueue-unit vet-cross wine)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)

@@ -80,23 +80,33 @@ type Event struct {
 type Driver interface {
 	// Register starts watching fd for interest (Read, Write or both),
 	// reporting token. The fd must be non-blocking and not registered yet.
-	// If fd is already ready, the first Wait reports it.
+	// If fd is already ready, the first Wait reports it. Errors wrap
+	// ErrInvalid (an invalid or closed fd, an interest that is not Valid),
+	// ErrNotSupported (a kind of fd the facility cannot watch) or
+	// ErrRegistered.
 	Register(fd FD, token Token, interest Interest) error
 	// Modify replaces the token and interest of a registered fd. Directions
-	// that are ready are reported again by the next Wait.
+	// that are ready are reported again by the next Wait. An event already
+	// in flight may carry either token. Errors wrap ErrNotRegistered or
+	// ErrInvalid.
 	Modify(fd FD, token Token, interest Interest) error
 	// Rearm re-enables reporting for interest after the user drained a
 	// direction to EAGAIN. Where edges are native (epoll, kqueue) it is a
 	// cheap no-op; drivers that emulate edges re-check the fd's state here,
-	// so readiness that arrived after the EAGAIN is reported.
+	// so readiness that arrived after the EAGAIN is reported. token and
+	// interest are the registration's (or the part of its interest that was
+	// drained); directions outside the registration's interest are ignored.
+	// Errors wrap ErrNotRegistered or ErrInvalid, as for Modify.
 	Rearm(fd FD, token Token, interest Interest) error
 	// Deregister stops watching fd. It must be called before fd is closed.
 	// Events for fd already taken by a concurrent Wait may still be
-	// returned by that Wait; later Waits never report fd.
+	// returned by that Wait; later Waits never report fd. An fd not
+	// registered gives an error wrapping ErrNotRegistered.
 	Deregister(fd FD) error
 	// Wait blocks until at least one event is available, Wake is called, or
 	// timeout passes, then fills events (up to len(events)) and returns how
-	// many it filled. timeout < 0 blocks without limit; 0 never blocks. A
+	// many it filled; an empty events slice gives an error wrapping
+	// ErrInvalid. timeout < 0 blocks without limit; 0 never blocks. A
 	// timeout never ends early (it is rounded up to the facility's
 	// resolution). Events that do not fit stay for the next Wait. A Wake
 	// makes Wait return, possibly with n == 0; an interrupted system call is
@@ -105,7 +115,8 @@ type Driver interface {
 	// Wake makes the current or next Wait return promptly. It is safe from
 	// any goroutine; calls coalesce until that Wait returns.
 	Wake() error
-	// Close releases the driver. Registered fds are not closed.
+	// Close releases the driver. Registered fds are not closed. A second
+	// Close gives an error wrapping ErrClosed.
 	Close() error
 	// Name returns the name the driver is registered under ("epoll", ...).
 	Name() string

@@ -1,0 +1,5 @@
+//go:build libasync_poll
+
+package driver_test
+
+const wantDefault = "poll"

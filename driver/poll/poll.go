@@ -1,0 +1,471 @@
+//go:build unix
+
+// Package poll provides the portable readiness driver, "poll", on poll(2)
+// for any unix. Importing it makes driver.Open("poll") work; it is the
+// default driver on unix systems without a better facility, and on every
+// unix when built with the tag libasync_poll.
+//
+// poll(2) is level-triggered; the driver emulates the contract's edges: a
+// direction it reported stays out of the poll set until Rearm or Modify
+// puts it back, and being level-triggered, the next poll then reports data
+// that arrived in between. Each Wait costs O(registered fds) in the kernel,
+// as poll(2) does; prefer epoll or kqueue for many connections.
+//
+// The peer's shutdown of its write side is ReadClosed: Linux says so with
+// POLLRDHUP; elsewhere the driver peeks at a stream socket that polled
+// readable, one recv(MSG_PEEK) per such event.
+package poll
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libasync/libasync/driver"
+	"golang.org/x/sys/unix"
+)
+
+func init() { driver.Provide("poll", Open) }
+
+// entry is one registration.
+type entry struct {
+	fd       driver.FD
+	token    driver.Token
+	interest driver.Interest
+	// armed is the part of interest that may be reported: a direction
+	// leaves it when reported, and comes back on Rearm or Modify.
+	armed driver.Interest
+	// slot is the entry's index in pfds, or -1 when it has none yet.
+	slot int
+	// index is the entry's position in poller.list.
+	index int
+	// removed marks an entry deregistered while a Wait may still hold it
+	// in its owners array.
+	removed bool
+	// peek is set for stream sockets where poll(2) has no POLLRDHUP: a
+	// readable one is peeked at to tell the peer's shutdown from data.
+	peek bool
+}
+
+// poller implements driver.Driver on poll(2). The entries are the truth;
+// pfds is derived from them. Outside poll(2) a change of armed directions
+// patches pfds in place; while a Wait is inside poll(2) the kernel owns pfds
+// (some kernels copy the whole array back out), so a change marks pfds dirty
+// and interrupts the poll through the wake-up fd, and the Wait rebuilds
+// pfds and polls again: changes take effect in the Wait that is running.
+type poller struct {
+	mu sync.Mutex
+	// closed is stored under mu, which orders it for every reader under mu.
+	// Wake reads it without mu first, to fail early, then again under
+	// wakeMu, which Close also takes before closing the wake-up fd.
+	closed atomic.Bool
+	regs   map[driver.FD]*entry
+	list   []*entry // the entries, for rebuilding pfds in O(n)
+	dirty  bool     // pfds no longer matches the entries
+	inPoll bool     // a Wait is inside poll(2) with pfds
+	pfds   []unix.PollFd
+	owners []*entry // owners[i] owns pfds[i]; owners[0] is nil (the wake fd)
+	cursor int      // where the next scan of poll results starts, for fairness
+
+	wake wakeFD
+	// signalled is 1 from the write on the wake fd until the Wait that
+	// drains it, so that Wakes and changes in between make no system call.
+	// woken records that a user Wake (not a change) is among them. Go's
+	// atomics are sequentially consistent, which the argument in Wait's
+	// drain needs.
+	signalled atomic.Uint32
+	woken     atomic.Bool
+	// wakeMu keeps Close from closing the wake-up fd under a Wake's write.
+	// Wake takes it, not mu, so that it never waits for a Wait that holds
+	// mu while it sorts poll results.
+	wakeMu sync.RWMutex
+
+	sys sysPoll // owned by the goroutine in Wait
+}
+
+// Open creates a poll driver.
+func Open() (driver.Driver, error) {
+	w, err := newWakeFD()
+	if err != nil {
+		return nil, fmt.Errorf("poll: wake-up fd: %w", err)
+	}
+	p := &poller{regs: make(map[driver.FD]*entry), wake: w}
+	p.pfds = append(p.pfds, unix.PollFd{Fd: int32(w.pollFD()), Events: unix.POLLIN})
+	p.owners = append(p.owners, nil)
+	p.cursor = 1
+	return p, nil
+}
+
+func (p *poller) Name() string { return "poll" }
+
+// events returns the poll events that watch the armed directions.
+func events(armed driver.Interest) uint16 {
+	var ev uint16
+	if armed&driver.Read != 0 {
+		ev |= revIn | revRDHup
+	}
+	if armed&driver.Write != 0 {
+		ev |= revOut
+	}
+	return ev
+}
+
+// setEvents stores ev in a pollfd's events field, which is int16 on most
+// systems and uint16 on AIX.
+func setEvents[T int16 | uint16](field *T, ev uint16) { *field = T(ev) }
+
+// The poll bits as unsigned values: AIX puts POLLNVAL in the sign bit.
+const (
+	revIn    = uint16(unix.POLLIN)
+	revOut   = uint16(unix.POLLOUT)
+	revHup   = uint16(unix.POLLHUP)
+	revErr   = uint16(unix.POLLERR)
+	revNval  = uint16(unix.POLLNVAL)
+	revRDHup = uint16(pollRDHUP)
+)
+
+// readiness maps revents to the contract's bits for the armed directions,
+// with the meanings epoll's driver gives their epoll twins. POLLNVAL (the
+// fd was closed while registered) is an Error.
+func readiness(rev uint16, armed driver.Interest) driver.Readiness {
+	var r driver.Readiness
+	if armed&driver.Read != 0 {
+		if rev&revIn != 0 {
+			r |= driver.Readable
+		}
+		if rev&(revRDHup|revHup) != 0 {
+			r |= driver.ReadClosed
+		}
+	}
+	if armed&driver.Write != 0 {
+		if rev&revOut != 0 {
+			r |= driver.Writable
+		}
+		if rev&(revHup|revErr) != 0 {
+			r |= driver.WriteClosed
+		}
+	}
+	if armed != 0 && rev&(revErr|revNval) != 0 {
+		r |= driver.Error
+	}
+	return r
+}
+
+// reported returns the directions an event used up. An Error ends both,
+// since POLLERR stays set and would otherwise be reported on every Wait.
+func reported(r driver.Readiness) driver.Interest {
+	var in driver.Interest
+	if r&(driver.Readable|driver.ReadClosed|driver.Error) != 0 {
+		in |= driver.Read
+	}
+	if r&(driver.Writable|driver.WriteClosed|driver.Error) != 0 {
+		in |= driver.Write
+	}
+	return in
+}
+
+// isStream reports whether fd is a stream socket, whose reads return 0 only
+// at the end of the stream (a datagram socket's do for an empty datagram).
+func isStream(fd driver.FD) bool {
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	return err == nil && typ == unix.SOCK_STREAM
+}
+
+// peekEOF reports whether the stream socket fd, which polled readable, is
+// at the end of its stream: a peek at one byte finds none. It leaves any
+// data where it is.
+func peekEOF(fd driver.FD) bool {
+	var b [1]byte
+	n, _, err := unix.Recvfrom(fd, b[:], unix.MSG_PEEK)
+	return err == nil && n == 0
+}
+
+func errClosed(op string) error { return fmt.Errorf("poll: %s: %w", op, driver.ErrClosed) }
+
+func errInterest(op string, fd driver.FD, interest driver.Interest) error {
+	return fmt.Errorf("poll: %s fd %d: interest %#x: %w", op, fd, interest, driver.ErrInvalid)
+}
+
+// lookup returns fd's entry, or the error for op; the caller holds mu.
+func (p *poller) lookup(op string, fd driver.FD) (*entry, error) {
+	if p.closed.Load() {
+		return nil, errClosed(op)
+	}
+	e := p.regs[fd]
+	if e == nil {
+		return nil, fmt.Errorf("poll: %s fd %d: %w", op, fd, driver.ErrNotRegistered)
+	}
+	return e, nil
+}
+
+func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
+	if !interest.Valid() {
+		return errInterest("register", fd, interest)
+	}
+	if fd < 0 || int(int32(fd)) != fd {
+		return fmt.Errorf("poll: register fd %d: %w", fd, driver.ErrInvalid)
+	}
+	// poll(2) would only say POLLNVAL later; catch a closed fd now.
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+		return fmt.Errorf("poll: register fd %d: %w: %w", fd, driver.ErrInvalid, err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed.Load() {
+		return errClosed("register")
+	}
+	if p.regs[fd] != nil {
+		return fmt.Errorf("poll: register fd %d: %w", fd, driver.ErrRegistered)
+	}
+	e := &entry{fd: fd, token: token, interest: interest, armed: interest, slot: -1, index: len(p.list),
+		peek: pollRDHUP == 0 && isStream(fd)}
+	p.regs[fd] = e
+	p.list = append(p.list, e)
+	p.changed(e)
+	return nil
+}
+
+func (p *poller) Modify(fd driver.FD, token driver.Token, interest driver.Interest) error {
+	if !interest.Valid() {
+		return errInterest("modify", fd, interest)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, err := p.lookup("modify", fd)
+	if err != nil {
+		return err
+	}
+	e.token, e.interest, e.armed = token, interest, interest
+	p.changed(e)
+	return nil
+}
+
+// Rearm puts the directions of interest that the registration watches back
+// into the poll set; directions it does not watch are ignored.
+func (p *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
+	if !interest.Valid() {
+		return errInterest("rearm", fd, interest)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, err := p.lookup("rearm", fd)
+	if err != nil {
+		return err
+	}
+	armed := e.armed | interest&e.interest
+	if armed == e.armed {
+		return nil
+	}
+	e.armed = armed
+	p.changed(e)
+	return nil
+}
+
+func (p *poller) Deregister(fd driver.FD) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, err := p.lookup("deregister", fd)
+	if err != nil {
+		return err
+	}
+	delete(p.regs, fd)
+	last := p.list[len(p.list)-1]
+	p.list[e.index] = last
+	last.index = e.index
+	p.list[len(p.list)-1] = nil
+	p.list = p.list[:len(p.list)-1]
+	e.removed = true
+	if e.slot >= 0 && !p.inPoll {
+		p.pfds[e.slot].Fd = -1 // poll(2) ignores negative fds
+	}
+	// The slot stays a hole until the next rebuild.
+	p.dirty = true
+	return nil
+}
+
+// changed brings pfds in line with e after its armed directions changed,
+// or tells the running poll(2) to start over; the caller holds mu.
+func (p *poller) changed(e *entry) {
+	switch {
+	case p.inPoll:
+		p.dirty = true
+		p.signal()
+	case e.slot < 0:
+		p.dirty = true
+	default:
+		p.patch(e)
+	}
+}
+
+// patch writes e's armed directions into its slot; the caller holds mu and
+// no poll(2) uses pfds.
+func (p *poller) patch(e *entry) {
+	pfd := &p.pfds[e.slot]
+	ev := events(e.armed)
+	pfd.Fd = int32(e.fd)
+	if ev == 0 {
+		// An fd with no events would still report POLLHUP and POLLERR,
+		// over and over: leave it out instead.
+		pfd.Fd = -1
+	}
+	setEvents(&pfd.Events, ev)
+}
+
+// rebuild derives pfds from the entries; the caller holds mu.
+func (p *poller) rebuild() {
+	clear(p.owners[1:])
+	p.pfds, p.owners = p.pfds[:1], p.owners[:1]
+	for _, e := range p.list {
+		e.slot = len(p.pfds)
+		p.pfds = append(p.pfds, unix.PollFd{})
+		p.owners = append(p.owners, e)
+		p.patch(e)
+	}
+	p.dirty = false
+	p.cursor = 1
+}
+
+// signal makes a poll(2) in progress return, writing the wake-up fd unless
+// a write is already pending. The caller holds mu or wakeMu, either of
+// which keeps Close from closing the fd under the write.
+func (p *poller) signal() error {
+	if !p.signalled.CompareAndSwap(0, 1) {
+		return nil
+	}
+	if err := p.wake.signal(); err != nil {
+		p.signalled.Store(0)
+		return fmt.Errorf("poll: wake: %w", err)
+	}
+	return nil
+}
+
+// Wake marks a user wake-up, then signals. Only the first Wake after a
+// drain takes a lock; the others see signalled set and return.
+func (p *poller) Wake() error {
+	if p.closed.Load() {
+		return errClosed("wake")
+	}
+	p.woken.Store(true)
+	if p.signalled.Load() != 0 {
+		return nil
+	}
+	p.wakeMu.RLock()
+	defer p.wakeMu.RUnlock()
+	if p.closed.Load() {
+		return errClosed("wake")
+	}
+	return p.signal()
+}
+
+func (p *poller) Wait(events []driver.Event, timeout time.Duration) (int, error) {
+	if len(events) == 0 {
+		return 0, fmt.Errorf("poll: wait: empty events slice: %w", driver.ErrInvalid)
+	}
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		if p.closed.Load() {
+			return 0, errClosed("wait")
+		}
+		left := timeout
+		if timeout > 0 {
+			if left = time.Until(deadline); left <= 0 {
+				return 0, nil
+			}
+		}
+		if p.dirty {
+			p.rebuild()
+		}
+		pfds := p.pfds
+		p.inPoll = true
+		p.mu.Unlock()
+		n, err := p.sys.poll(pfds, left)
+		p.mu.Lock()
+		p.inPoll = false
+		if p.closed.Load() {
+			// Closed under a running Wait, against the contract: pfds
+			// and the entries are gone.
+			return 0, errClosed("wait")
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("poll: poll: %w", err)
+		}
+		woken := false
+		if pfds[0].Revents != 0 {
+			n--
+			// Drain, then clear signalled, then take woken: a Wake that
+			// finds signalled still set has already stored woken, which
+			// the Swap then sees; a Wake after the Store writes again.
+			p.wake.drain()
+			p.signalled.Store(0)
+			woken = p.woken.Swap(false)
+		}
+		filled := p.collect(pfds, n, events)
+		if filled > 0 || woken || timeout == 0 {
+			return filled, nil
+		}
+		// A change interrupted the poll, or the timeout passed (checked
+		// at the top), or every result was of an entry changed since.
+	}
+}
+
+// collect turns up to n results of pfds into events, starting where the
+// previous scan stopped so that a small events slice serves every fd in
+// turn; results that do not fit stay armed for the next Wait. The caller
+// holds mu.
+func (p *poller) collect(pfds []unix.PollFd, n int, out []driver.Event) int {
+	filled := 0
+	size := len(pfds) - 1
+	if p.cursor > size {
+		p.cursor = 1
+	}
+	for k := 0; k < size && n > 0; k++ {
+		i := 1 + (p.cursor-1+k)%size
+		rev := uint16(pfds[i].Revents)
+		if rev == 0 {
+			continue
+		}
+		n--
+		e := p.owners[i]
+		if e == nil || e.removed {
+			continue
+		}
+		r := readiness(rev, e.armed)
+		if r == 0 {
+			continue
+		}
+		if e.peek && r&driver.Readable != 0 && peekEOF(e.fd) {
+			r |= driver.ReadClosed
+		}
+		if filled == len(out) {
+			p.cursor = i
+			return filled
+		}
+		out[filled] = driver.Event{Token: e.token, Readiness: r}
+		filled++
+		e.armed &^= reported(r)
+		p.changed(e)
+	}
+	return filled
+}
+
+func (p *poller) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed.Load() {
+		return errClosed("close")
+	}
+	p.closed.Store(true)
+	p.regs, p.list, p.owners, p.pfds = nil, nil, nil, nil
+	p.wakeMu.Lock()
+	defer p.wakeMu.Unlock()
+	return p.wake.close()
+}
