@@ -10,8 +10,9 @@
 # ${XDG_CACHE_HOME:-~/.cache}/libasync-wine across runs, builds into it the
 # bcryptprimitives.dll that Go binaries need and Wine 8 lacks (see
 # ci/wine/bcryptprimitives.c), and keeps one wineserver alive for all the
-# binaries, stopping it at the end, even on failure. A missing tool that
-# cannot be installed makes it print a SKIP line and succeed.
+# binaries, stopping it at the end, even on failure; runs sharing the prefix
+# take turns. A missing tool that cannot be installed makes it print a SKIP
+# line and succeed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +47,10 @@ export WINEPREFIX=$cache/prefix WINEARCH=win64 WINEDEBUG=-all
 # No Mono or Gecko installer dialogs while the prefix is created.
 export WINEDLLOVERRIDES="mscoree,mshtml="
 mkdir -p "$cache"
+# One run at a time per prefix: a concurrent run's `wineserver -k` would
+# kill this run's binaries.
+exec 9>"$cache/lock"
+flock 9
 
 work=$(mktemp -d)
 server_started=
