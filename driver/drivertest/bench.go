@@ -32,6 +32,8 @@ func Bench(b *testing.B, open func() (driver.Driver, error)) {
 func benchWake(b *testing.B, open func() (driver.Driver, error)) {
 	ping := newHarness(b, open)
 	pong := newHarness(b, open)
+	// stop is stored before the last Wake, so the echo's Wait that this
+	// Wake ends reads it as true (Go's atomics are sequentially consistent).
 	var stop atomic.Bool
 	done := make(chan error, 1)
 	go func() {

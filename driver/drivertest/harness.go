@@ -2,6 +2,7 @@ package drivertest
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -142,6 +143,26 @@ func (h *harness) reset(fd driver.FD) {
 	h.forget(fd)
 	if err := resetSocket(fd); err != nil {
 		h.tb.Fatalf("reset socket: %v", err)
+	}
+}
+
+// awaitReset reads fd until the peer's reset shows, as an error. It returns
+// an error if the read gives a plain end of stream instead, as Wine 8 does:
+// its closesocket with SO_LINGER 0 does not send the RST to a Wine peer.
+func awaitReset(fd driver.FD) error {
+	var buf [16]byte
+	deadline := time.Now().Add(patience)
+	for {
+		n, err := readSocket(fd, buf[:])
+		switch {
+		case err == nil && n == 0:
+			return errors.New("a read after the peer's reset returned end of stream")
+		case err != nil && !errors.Is(err, errWouldBlock):
+			return nil
+		case time.Now().After(deadline):
+			return fmt.Errorf("no error from a read %v after the peer's reset", patience)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

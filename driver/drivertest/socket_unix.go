@@ -123,12 +123,14 @@ func ensureDescriptors(n int) (bool, error) {
 	if uint64(lim.Max) < want {
 		return false, nil
 	}
-	lim.Cur = lim.Max
-	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
-		return false, err
-	}
-	return true, nil
+	// darwin refuses a soft limit above kern.maxfilesperproc even when the
+	// hard limit is higher; a refusal means the descriptors do not fit.
+	setLimit(&lim.Cur, want)
+	return unix.Setrlimit(unix.RLIMIT_NOFILE, &lim) == nil, nil
 }
+
+// setLimit stores v in an rlimit field: uint64 on Linux, int64 on the BSDs.
+func setLimit[T int64 | uint64](field *T, v uint64) { *field = T(v) }
 
 func mapErr(err error) error {
 	if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EWOULDBLOCK) {
@@ -136,3 +138,7 @@ func mapErr(err error) error {
 	}
 	return err
 }
+
+// interrupt sends the process SIGURG, which Go's runtime ignores but which
+// makes a system call blocked on any of its threads return EINTR.
+func interrupt() error { return unix.Kill(unix.Getpid(), unix.SIGURG) }

@@ -144,3 +144,6 @@ func mapErr(err error) error {
 	}
 	return err
 }
+
+// interrupt reports that Windows has no signals to interrupt a Wait with.
+func interrupt() error { return errors.ErrUnsupported }

@@ -40,7 +40,11 @@ type poller struct {
 	// that reads it, so repeated Wakes in between make no system call. Go's
 	// atomics are sequentially consistent, which the argument in Wake needs.
 	wakePending atomic.Uint32
-	closed      atomic.Bool
+	// closed is stored under mu's write lock and read under either lock,
+	// which orders it; the reads outside a lock (Wait's entry, Wake's fast
+	// path) only fail early, and a stale false there leads to a check
+	// under the lock (Wake) or is a Close during Wait, against the contract.
+	closed atomic.Bool
 
 	// mu guards regs and closed's transition; Wait holds it for reading only
 	// while translating a batch, never while blocked in the kernel.
@@ -257,7 +261,10 @@ func (p *poller) Deregister(fd driver.FD) error {
 // so that the kernel never wakes before it, and capping at what fits in an
 // int32 (Wait then waits again for the rest).
 func msec(d time.Duration) int {
-	return int(min((d+time.Millisecond-1)/time.Millisecond, math.MaxInt32))
+	if d >= math.MaxInt32*time.Millisecond {
+		return math.MaxInt32 // also keeps the rounding below from overflowing
+	}
+	return int((d + time.Millisecond - 1) / time.Millisecond)
 }
 
 func (p *poller) Wait(events []driver.Event, timeout time.Duration) (int, error) {

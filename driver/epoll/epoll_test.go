@@ -4,7 +4,9 @@ package epoll
 
 import (
 	"encoding/binary"
+	"math"
 	"testing"
+	"time"
 
 	"github.com/libasync/libasync/driver"
 	"github.com/libasync/libasync/driver/drivertest"
@@ -62,6 +64,27 @@ func TestReadiness(t *testing.T) {
 	for _, c := range cases {
 		if got := readiness(c.ev, c.interest); got != c.want {
 			t.Errorf("readiness(%#x, %d) = %b, want %b", c.ev, c.interest, got, c.want)
+		}
+	}
+}
+
+func TestMsec(t *testing.T) {
+	leakcheck.Check(t)
+	cases := []struct {
+		d    time.Duration
+		want int
+	}{
+		{time.Nanosecond, 1},
+		{time.Millisecond, 1},
+		{time.Millisecond + 1, 2},
+		{1500 * time.Microsecond, 2},
+		{time.Second, 1000},
+		{math.MaxInt32 * time.Millisecond, math.MaxInt32},
+		{math.MaxInt64, math.MaxInt32},
+	}
+	for _, c := range cases {
+		if got := msec(c.d); got != c.want {
+			t.Errorf("msec(%v) = %d, want %d", c.d, got, c.want)
 		}
 	}
 }

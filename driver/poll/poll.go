@@ -10,6 +10,10 @@
 // puts it back, and being level-triggered, the next poll then reports data
 // that arrived in between. Each Wait costs O(registered fds) in the kernel,
 // as poll(2) does; prefer epoll or kqueue for many connections.
+//
+// The peer's shutdown of its write side is ReadClosed: Linux says so with
+// POLLRDHUP; elsewhere the driver peeks at a stream socket that polled
+// readable, one recv(MSG_PEEK) per such event.
 package poll
 
 import (
@@ -39,6 +43,9 @@ type entry struct {
 	// removed marks an entry deregistered while a Wait may still hold it
 	// in its owners array.
 	removed bool
+	// peek is set for stream sockets where poll(2) has no POLLRDHUP: a
+	// readable one is peeked at to tell the peer's shutdown from data.
+	peek bool
 }
 
 // poller implements driver.Driver on poll(2). The entries are the truth;
@@ -48,8 +55,11 @@ type entry struct {
 // and interrupts the poll through the wake-up fd, and the Wait rebuilds
 // pfds and polls again: changes take effect in the Wait that is running.
 type poller struct {
-	mu     sync.Mutex
-	closed atomic.Bool // written under mu; read without it by Wake
+	mu sync.Mutex
+	// closed is stored under mu, which orders it for every reader under mu.
+	// Wake reads it without mu first, to fail early, then again under
+	// wakeMu, which Close also takes before closing the wake-up fd.
+	closed atomic.Bool
 	regs   map[driver.FD]*entry
 	list   []*entry // the entries, for rebuilding pfds in O(n)
 	dirty  bool     // pfds no longer matches the entries
@@ -66,6 +76,10 @@ type poller struct {
 	// drain needs.
 	signalled atomic.Uint32
 	woken     atomic.Bool
+	// wakeMu keeps Close from closing the wake-up fd under a Wake's write.
+	// Wake takes it, not mu, so that it never waits for a Wait that holds
+	// mu while it sorts poll results.
+	wakeMu sync.RWMutex
 
 	sys sysPoll // owned by the goroutine in Wait
 }
@@ -151,13 +165,30 @@ func reported(r driver.Readiness) driver.Interest {
 	return in
 }
 
+// isStream reports whether fd is a stream socket, whose reads return 0 only
+// at the end of the stream (a datagram socket's do for an empty datagram).
+func isStream(fd driver.FD) bool {
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	return err == nil && typ == unix.SOCK_STREAM
+}
+
+// peekEOF reports whether the stream socket fd, which polled readable, is
+// at the end of its stream: a peek at one byte finds none. It leaves any
+// data where it is.
+func peekEOF(fd driver.FD) bool {
+	var b [1]byte
+	n, _, err := unix.Recvfrom(fd, b[:], unix.MSG_PEEK)
+	return err == nil && n == 0
+}
+
 func errClosed(op string) error { return fmt.Errorf("poll: %s: %w", op, driver.ErrClosed) }
 
+func errInterest(op string, fd driver.FD, interest driver.Interest) error {
+	return fmt.Errorf("poll: %s fd %d: interest %#x: %w", op, fd, interest, driver.ErrInvalid)
+}
+
 // lookup returns fd's entry, or the error for op; the caller holds mu.
-func (p *poller) lookup(op string, fd driver.FD, interest driver.Interest) (*entry, error) {
-	if !interest.Valid() {
-		return nil, fmt.Errorf("poll: %s fd %d: interest %#x: %w", op, fd, interest, driver.ErrInvalid)
-	}
+func (p *poller) lookup(op string, fd driver.FD) (*entry, error) {
 	if p.closed.Load() {
 		return nil, errClosed(op)
 	}
@@ -170,7 +201,7 @@ func (p *poller) lookup(op string, fd driver.FD, interest driver.Interest) (*ent
 
 func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
 	if !interest.Valid() {
-		return fmt.Errorf("poll: register fd %d: interest %#x: %w", fd, interest, driver.ErrInvalid)
+		return errInterest("register", fd, interest)
 	}
 	if fd < 0 || int(int32(fd)) != fd {
 		return fmt.Errorf("poll: register fd %d: %w", fd, driver.ErrInvalid)
@@ -187,7 +218,8 @@ func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Inte
 	if p.regs[fd] != nil {
 		return fmt.Errorf("poll: register fd %d: %w", fd, driver.ErrRegistered)
 	}
-	e := &entry{fd: fd, token: token, interest: interest, armed: interest, slot: -1, index: len(p.list)}
+	e := &entry{fd: fd, token: token, interest: interest, armed: interest, slot: -1, index: len(p.list),
+		peek: pollRDHUP == 0 && isStream(fd)}
 	p.regs[fd] = e
 	p.list = append(p.list, e)
 	p.changed(e)
@@ -195,9 +227,12 @@ func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Inte
 }
 
 func (p *poller) Modify(fd driver.FD, token driver.Token, interest driver.Interest) error {
+	if !interest.Valid() {
+		return errInterest("modify", fd, interest)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e, err := p.lookup("modify", fd, interest)
+	e, err := p.lookup("modify", fd)
 	if err != nil {
 		return err
 	}
@@ -209,9 +244,12 @@ func (p *poller) Modify(fd driver.FD, token driver.Token, interest driver.Intere
 // Rearm puts the directions of interest that the registration watches back
 // into the poll set; directions it does not watch are ignored.
 func (p *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
+	if !interest.Valid() {
+		return errInterest("rearm", fd, interest)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e, err := p.lookup("rearm", fd, interest)
+	e, err := p.lookup("rearm", fd)
 	if err != nil {
 		return err
 	}
@@ -227,7 +265,7 @@ func (p *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interes
 func (p *poller) Deregister(fd driver.FD) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	e, err := p.lookup("deregister", fd, driver.Read)
+	e, err := p.lookup("deregister", fd)
 	if err != nil {
 		return err
 	}
@@ -289,8 +327,8 @@ func (p *poller) rebuild() {
 }
 
 // signal makes a poll(2) in progress return, writing the wake-up fd unless
-// a write is already pending; the caller holds mu, so Close cannot close
-// the fd under the write.
+// a write is already pending. The caller holds mu or wakeMu, either of
+// which keeps Close from closing the fd under the write.
 func (p *poller) signal() error {
 	if !p.signalled.CompareAndSwap(0, 1) {
 		return nil
@@ -303,7 +341,7 @@ func (p *poller) signal() error {
 }
 
 // Wake marks a user wake-up, then signals. Only the first Wake after a
-// drain takes the lock; the others see signalled set and return.
+// drain takes a lock; the others see signalled set and return.
 func (p *poller) Wake() error {
 	if p.closed.Load() {
 		return errClosed("wake")
@@ -312,8 +350,8 @@ func (p *poller) Wake() error {
 	if p.signalled.Load() != 0 {
 		return nil
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.wakeMu.RLock()
+	defer p.wakeMu.RUnlock()
 	if p.closed.Load() {
 		return errClosed("wake")
 	}
@@ -404,6 +442,9 @@ func (p *poller) collect(pfds []unix.PollFd, n int, out []driver.Event) int {
 		if r == 0 {
 			continue
 		}
+		if e.peek && r&driver.Readable != 0 && peekEOF(e.fd) {
+			r |= driver.ReadClosed
+		}
 		if filled == len(out) {
 			p.cursor = i
 			return filled
@@ -424,5 +465,7 @@ func (p *poller) Close() error {
 	}
 	p.closed.Store(true)
 	p.regs, p.list, p.owners, p.pfds = nil, nil, nil, nil
+	p.wakeMu.Lock()
+	defer p.wakeMu.Unlock()
 	return p.wake.close()
 }

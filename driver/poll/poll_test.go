@@ -110,3 +110,52 @@ func pipe(t *testing.T) ([2]int, func()) {
 	}
 	return fds, func() { unix.Close(fds[0]); unix.Close(fds[1]) }
 }
+
+// Where poll(2) lacks POLLRDHUP the driver peeks at readable stream sockets;
+// the peek itself is portable, so it is tested here on any unix.
+func TestPeekEOF(t *testing.T) {
+	leakcheck.Check(t)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	if !isStream(fds[0]) {
+		t.Fatal("isStream: a stream socketpair is not a stream")
+	}
+	if _, err := unix.Write(fds[1], []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if peekEOF(fds[0]) {
+		t.Fatal("peekEOF with a byte pending")
+	}
+	if err := unix.Shutdown(fds[1], unix.SHUT_WR); err != nil {
+		t.Fatal(err)
+	}
+	if peekEOF(fds[0]) {
+		t.Fatal("peekEOF with a byte pending before the end of stream")
+	}
+	var buf [4]byte
+	if n, err := unix.Read(fds[0], buf[:]); n != 1 || err != nil {
+		t.Fatalf("read: %d, %v", n, err)
+	}
+	if !peekEOF(fds[0]) {
+		t.Fatal("peekEOF at the end of stream")
+	}
+
+	dgram, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dgram[0])
+	defer unix.Close(dgram[1])
+	if isStream(dgram[0]) {
+		t.Fatal("isStream: a datagram socketpair is a stream")
+	}
+	p, cleanup := pipe(t)
+	defer cleanup()
+	if isStream(p[0]) {
+		t.Fatal("isStream: a pipe is a stream socket")
+	}
+}

@@ -19,8 +19,11 @@ type sysPoll struct{}
 
 func (sysPoll) poll(fds []unix.PollFd, timeout time.Duration) (int, error) {
 	ms := -1
-	if timeout >= 0 {
-		ms = int(min((timeout+time.Millisecond-1)/time.Millisecond, math.MaxInt32))
+	switch {
+	case timeout >= math.MaxInt32*time.Millisecond:
+		ms = math.MaxInt32 // also keeps the rounding below from overflowing
+	case timeout >= 0:
+		ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
 	}
 	return unix.Poll(fds, ms)
 }
