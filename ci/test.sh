@@ -46,7 +46,25 @@ leg_race() { go test -race -count=1 -timeout 10m ./...; }
 # Everything again on the poll(2) driver, which the tag makes the default.
 leg_race-poll() { go test -race -count=1 -timeout 10m -tags libasync_poll ./...; }
 
-legs=(fmt vet race race-poll)
+# The kqueue driver's logic, on a simulated kqueue (no BSD runs here).
+leg_kqueue-unit() { go test -race -count=1 -timeout 5m ./driver/kqueue; }
+
+# go vet of every package for each system the library supports beyond this
+# one; packages that do not build for a system (epoll off Linux) are left out
+# by their build tags.
+leg_vet-cross() {
+	local t rc=0
+	for t in darwin/amd64 darwin/arm64 freebsd/amd64 netbsd/amd64 openbsd/amd64 dragonfly/amd64 windows/amd64; do
+		echo "vet $t"
+		GOOS=${t%/*} GOARCH=${t#*/} go vet ./... || rc=1
+	done
+	return $rc
+}
+
+# The Windows drivers' tests (plain and -race) under Wine.
+leg_wine() { bash ci/wine.sh ./driver/iocp; }
+
+legs=(fmt vet race race-poll kqueue-unit vet-cross wine)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)
