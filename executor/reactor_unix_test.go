@@ -17,8 +17,13 @@ import (
 func pipe(t *testing.T) (r, w int) {
 	t.Helper()
 	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
-		t.Fatalf("pipe2: %v", err)
+	if err := unix.Pipe(p[:]); err != nil {
+		t.Fatalf("pipe: %v", err)
+	}
+	for _, fd := range p {
+		if err := unix.SetNonblock(fd, true); err != nil {
+			t.Fatalf("set non-blocking: %v", err)
+		}
 	}
 	t.Cleanup(func() {
 		unix.Close(p[0])
