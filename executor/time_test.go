@@ -223,11 +223,11 @@ func TestInterval(t *testing.T) {
 		// A consumer late by several periods gets one tick at once, then
 		// the grid resumes after now: no burst.
 		time.Sleep(5 * period)
-		r, _ := BlockOn(ex, iv.Tick())
 		late := time.Now()
+		r, _ := BlockOn(ex, iv.Tick())
 		r2, _ := BlockOn(ex, iv.Tick())
 		if r.Err != nil || r2.Err != nil || !r2.Value.After(late) {
-			t.Fatalf("after missed ticks: next tick at %v, want after %v", r2.Value, late)
+			t.Fatalf("after missed ticks: next tick scheduled at %v, want after %v", r2.Value, late)
 		}
 	})
 }
