@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -363,4 +364,63 @@ func TestTickRounding(t *testing.T) {
 	if timeoutUntil(math.MaxUint64) != -1 {
 		t.Errorf("timeoutUntil(huge) should block without limit")
 	}
+}
+
+// earlyCheck awaits a Sleep and counts a wake before its deadline.
+type earlyCheck struct {
+	s     *SleepFuture
+	early *atomic.Int32
+}
+
+func (e *earlyCheck) Poll(cx *future.Context) future.Poll[int] {
+	if e.s.Poll(cx).IsPending() {
+		return future.Pending[int]()
+	}
+	if time.Now().Before(e.s.Deadline()) {
+		e.early.Add(1)
+	}
+	return future.Ready(0)
+}
+
+func TestManySleepsAllFireNoneEarly(t *testing.T) {
+	leakcheck.Check(t)
+	forEachExecutor(t, func(t *testing.T, ex Executor) {
+		const n = 20_000
+		var early atomic.Int32
+		before := ex.Stats()
+		r, err := BlockOn[int](ex, &spawnJoinAll{n: n, mk: func(i int) future.Future[int] {
+			return &earlyCheck{s: Sleep(time.Duration(1+i%100) * time.Millisecond), early: &early}
+		}})
+		if err != nil || r != n {
+			t.Fatalf("BlockOn = %d, %v", r, err)
+		}
+		if early.Load() != 0 {
+			t.Fatalf("%d sleeps woke early", early.Load())
+		}
+		// Sleeps already due when first polled never enter the wheel.
+		st := ex.Stats()
+		if ins, fired := st.TimersInserted-before.TimersInserted, st.TimersFired-before.TimersFired; ins != fired || ins == 0 {
+			t.Fatalf("%d timers inserted, %d fired: want all inserted ones fired", ins, fired)
+		}
+	})
+}
+
+func TestWakeOfParkedExecutor(t *testing.T) {
+	leakcheck.Check(t)
+	forEachExecutor(t, func(t *testing.T, ex Executor) {
+		g := newGate()
+		go func() {
+			<-g.polled
+			time.Sleep(20 * time.Millisecond) // let the executor wait in its driver
+			g.Open()
+		}()
+		before := ex.Stats()
+		if _, err := BlockOn[struct{}](ex, g); err != nil {
+			t.Fatal(err)
+		}
+		st := ex.Stats()
+		if st.DriverWaits == before.DriverWaits || st.DriverWakes == before.DriverWakes {
+			t.Fatalf("stats %+v -> %+v: want a driver wait ended by a wake", before, st)
+		}
+	})
 }
