@@ -150,8 +150,9 @@ func (r *Reactor) release(reg *Registration) bool {
 // active reports whether any fd is registered.
 func (r *Reactor) active() bool { return r.live.Load() > 0 }
 
-// dispatch delivers a batch of events from one Wait (called by the goroutine
-// that waited).
+// dispatch delivers a batch of events from one Wait. It is called by the
+// goroutine that waited, right after its Wait; since Wait never runs
+// concurrently with itself, neither does dispatch, which owns tick.
 func (r *Reactor) dispatch(events []driver.Event) {
 	if len(events) == 0 {
 		return

@@ -335,3 +335,49 @@ func TestReactorClosedWithExecutor(t *testing.T) {
 		}
 	})
 }
+
+// TestClearReadyKeepsNewerReadiness checks the tick rule: readiness that was
+// delivered after the caller observed it must survive the caller's
+// ClearReady, or a wake-up would be lost.
+func TestClearReadyKeepsNewerReadiness(t *testing.T) {
+	leakcheck.Check(t)
+	forEachExecutor(t, func(t *testing.T, ex Executor) {
+		rfd, _ := pipe(t)
+		reg := register(t, ex, rfd, driver.Read)
+		defer reg.Deregister()
+		rx := reg.reactor
+		poll := func() future.Result[Ready] {
+			r, err := BlockOn(ex, fnFuture[future.Result[Ready]](func(cx *future.Context) future.Poll[future.Result[Ready]] {
+				p := reg.PollReady(cx, driver.Read)
+				if p.IsPending() {
+					reg.Release(driver.Read, cx.Waker())
+					return future.Ready(future.Fail[Ready](errPending))
+				}
+				return p
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		rx.dispatch([]driver.Event{{Token: reg.token, Readiness: driver.Readable}})
+		first := poll()
+		if first.Err != nil || first.Value.Readiness != driver.Readable {
+			t.Fatalf("after an event: %+v", first)
+		}
+		rx.dispatch([]driver.Event{{Token: reg.token, Readiness: driver.Readable}})
+		if err := reg.ClearReady(first.Value); err != nil {
+			t.Fatal(err)
+		}
+		if r := poll(); r.Err != nil {
+			t.Fatalf("readiness delivered after the observation was cleared: %v", r.Err)
+		}
+		second := poll()
+		if err := reg.ClearReady(second.Value); err != nil {
+			t.Fatal(err)
+		}
+		if r := poll(); r.Err != errPending {
+			t.Fatalf("readiness not cleared with the current tick: %+v", r)
+		}
+	})
+}
