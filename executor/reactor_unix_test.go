@@ -58,6 +58,19 @@ func reactorOf(t *testing.T, ex Executor) *Reactor {
 	return rx
 }
 
+// readWaiter waits for read readiness of reg and yields its error;
+// onPending runs each time it goes to sleep.
+func readWaiter(reg *Registration, onPending func(cx *future.Context)) future.Future[error] {
+	return fnFuture[error](func(cx *future.Context) future.Poll[error] {
+		r, ok := reg.PollReady(cx, driver.Read).Value()
+		if !ok {
+			onPending(cx)
+			return future.Pending[error]()
+		}
+		return future.Ready(r.Err)
+	})
+}
+
 // pipeReader reads want bytes through the reactor protocol, telling pending
 // each time it goes to sleep on an empty pipe.
 type pipeReader struct {
@@ -176,13 +189,9 @@ func TestReactorSecondWaiterIsBusy(t *testing.T) {
 		reg := register(t, ex, rfd, driver.Read)
 		first := newGate()
 		var firstWaker future.Waker
-		a := spawn(t, ex, fnFuture[error](func(cx *future.Context) future.Poll[error] {
-			if r, ok := reg.PollReady(cx, driver.Read).Value(); ok {
-				return future.Ready(r.Err)
-			}
+		a := spawn(t, ex, readWaiter(reg, func(cx *future.Context) {
 			firstWaker = cx.Waker()
 			first.Open()
-			return future.Pending[error]()
 		}))
 		BlockOn[struct{}](ex, first)
 		b := spawn(t, ex, fnFuture[error](func(cx *future.Context) future.Poll[error] {
@@ -197,13 +206,7 @@ func TestReactorSecondWaiterIsBusy(t *testing.T) {
 		a.Abort()
 		await(t, ex, a)
 		unix.Write(wfd, []byte("z"))
-		c := spawn(t, ex, fnFuture[error](func(cx *future.Context) future.Poll[error] {
-			r, ok := reg.PollReady(cx, driver.Read).Value()
-			if !ok {
-				return future.Pending[error]()
-			}
-			return future.Ready(r.Err)
-		}))
+		c := spawn(t, ex, readWaiter(reg, func(*future.Context) {}))
 		if r := await(t, ex, c); r.Value != nil {
 			t.Fatalf("waiter after release = %v", r.Value)
 		}
@@ -222,14 +225,7 @@ func TestReactorDeregisterWakesWaiter(t *testing.T) {
 		rfd, _ := pipe(t)
 		reg := register(t, ex, rfd, driver.Read)
 		waiting := newGate()
-		h := spawn(t, ex, fnFuture[error](func(cx *future.Context) future.Poll[error] {
-			r, ok := reg.PollReady(cx, driver.Read).Value()
-			if !ok {
-				waiting.Open()
-				return future.Pending[error]()
-			}
-			return future.Ready(r.Err)
-		}))
+		h := spawn(t, ex, readWaiter(reg, func(*future.Context) { waiting.Open() }))
 		BlockOn[struct{}](ex, waiting)
 		if err := reg.Deregister(); err != nil {
 			t.Fatal(err)
