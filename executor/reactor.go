@@ -28,7 +28,9 @@ type Reactor struct {
 	drv driver.Driver
 
 	// live counts registrations, so that an executor with none skips the
-	// system call of a non-blocking look at the driver.
+	// system call of a non-blocking look at the driver. It is a hint that
+	// orders nothing: a registration made concurrently is seen at the next
+	// turn, and the blocking waits always enter the driver.
 	live atomic.Int32
 
 	mu     sync.Mutex

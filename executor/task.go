@@ -174,6 +174,9 @@ func (h *header) abort() {
 		if idle {
 			ns |= stNotified
 		}
+		// Like a wake: whoever sets stNotified queues the task; a task
+		// already queued or running sees stCancelled at its next
+		// transition, which reads this word.
 		if h.state.CompareAndSwap(s, ns) {
 			if idle {
 				h.sched.schedule(h)
@@ -191,6 +194,8 @@ func (h *header) shutdown(err error) bool {
 		if s&(stComplete|stRunning) != 0 {
 			return false
 		}
+		// Taking stRunning excludes a concurrent poll, so the future is
+		// dropped once, by this goroutine.
 		if h.state.CompareAndSwap(s, s|stRunning) {
 			h.ops.dropFuture(err)
 			h.complete()
@@ -317,6 +322,8 @@ func (j *JoinHandle[T]) clearJoinWaker() bool {
 		if s&stComplete != 0 {
 			return false
 		}
+		// Clearing the bit takes joinWaker back; the completion, which
+		// reads the field only if it saw the bit, can no longer do so.
 		if h.state.CompareAndSwap(s, s&^stJoinWaker) {
 			return true
 		}
