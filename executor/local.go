@@ -60,7 +60,7 @@ type Local struct {
 	done     chan struct{} // closed when Shutdown finished
 
 	// Counters for Stats: each is a running total that orders nothing, so
-	// the loop adds to them once per batch and Stats merely loads them.
+	// relaxed use is enough (polled and completed are added once per batch).
 	spawned, wakes, polled, completed, waits atomic.Uint64
 }
 
