@@ -66,7 +66,7 @@ leg_vet-cross() {
 }
 
 # The Windows drivers' tests (plain and -race) under Wine.
-leg_wine() { bash ci/wine.sh ./driver/iocp; }
+leg_wine() { bash ci/wine.sh ./driver/iocp ./executor; }
 
 legs=(fmt vet race race-poll kqueue-unit vet-cross wine bench-vet)
 

@@ -24,35 +24,6 @@ func newBenchLocal(b *testing.B) *Local {
 	return l
 }
 
-// spawnJoin spawns n tasks made by mk from inside a task, then joins them.
-type spawnJoin struct {
-	n   int
-	mk  func() future.Future[int]
-	hs  []*JoinHandle[int]
-	idx int
-}
-
-func (s *spawnJoin) Poll(cx *future.Context) future.Poll[int] {
-	if s.hs == nil {
-		sp, err := SpawnerOf(cx)
-		if err != nil {
-			panic(err)
-		}
-		s.hs = make([]*JoinHandle[int], s.n)
-		for i := range s.hs {
-			if s.hs[i], err = Spawn(sp, s.mk()); err != nil {
-				panic(err)
-			}
-		}
-	}
-	for ; s.idx < len(s.hs); s.idx++ {
-		if s.hs[s.idx].Poll(cx).IsPending() {
-			return future.Pending[int]()
-		}
-	}
-	return future.Ready(s.n)
-}
-
 const spawnBatch = 100_000
 
 func BenchmarkSpawnMany(b *testing.B) {
@@ -61,7 +32,7 @@ func BenchmarkSpawnMany(b *testing.B) {
 		l := newBenchLocal(b)
 		b.ReportAllocs()
 		for left := b.N; left > 0; left -= spawnBatch {
-			if _, err := BlockOn[int](l, &spawnJoin{n: min(left, spawnBatch), mk: func() future.Future[int] { return empty }}); err != nil {
+			if _, err := BlockOn[int](l, &spawnJoinAll{n: min(left, spawnBatch), mk: func(int) future.Future[int] { return empty }}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -222,7 +193,7 @@ func BenchmarkYieldMany(b *testing.B) {
 		l := newBenchLocal(b)
 		b.ReportAllocs()
 		per := max(b.N/tasks, 1)
-		if _, err := BlockOn[int](l, &spawnJoin{n: tasks, mk: func() future.Future[int] { return &yielder{n: per} }}); err != nil {
+		if _, err := BlockOn[int](l, &spawnJoinAll{n: tasks, mk: func(int) future.Future[int] { return &yielder{n: per} }}); err != nil {
 			b.Fatal(err)
 		}
 	})

@@ -1,6 +1,6 @@
-//go:build unix && !linux
+//go:build unix && !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
 
 package executor
 
-// poll(2), the portable driver of every unix; kqueue joins it where it exists.
+// poll(2), the driver of every other unix.
 import _ "github.com/libasync/libasync/driver/poll"

@@ -119,8 +119,10 @@ func SpawnerOf(cx *future.Context) (Spawner, error) {
 
 // BlockOn runs e on the calling goroutine until f is ready, and returns f's
 // value. Other tasks of e run meanwhile. If e shuts down first, f is dropped
-// and BlockOn returns future.ErrClosed. BlockOn must not be called from a
-// task of e (it would wait for itself).
+// and BlockOn returns future.ErrClosed. A panic in f is not caught: it
+// unwinds into the caller, as it would from a plain call. BlockOn must not be
+// called from a task of e (it would wait for itself); on a Local, BlockOn
+// calls from several goroutines take turns.
 func BlockOn[T any](e Executor, f future.Future[T]) (T, error) {
 	var out T
 	if e == nil || f == nil {

@@ -141,6 +141,42 @@ func spawn[T any](t *testing.T, s Spawner, f future.Future[T]) *JoinHandle[T] {
 	return h
 }
 
+// spawnJoinAll spawns n tasks made by mk from inside a task, joins them and
+// counts the successes.
+type spawnJoinAll struct {
+	n    int
+	mk   func(i int) future.Future[int]
+	hs   []*JoinHandle[int]
+	next int
+}
+
+func (s *spawnJoinAll) Poll(cx *future.Context) future.Poll[int] {
+	if s.hs == nil {
+		sp, err := SpawnerOf(cx)
+		if err != nil {
+			return future.Ready(-1)
+		}
+		s.hs = make([]*JoinHandle[int], 0, s.n)
+		for i := range s.n {
+			h, err := Spawn(sp, s.mk(i))
+			if err != nil {
+				return future.Ready(-1)
+			}
+			s.hs = append(s.hs, h)
+		}
+	}
+	for ; s.next < len(s.hs); s.next++ {
+		r, ok := s.hs[s.next].Poll(cx).Value()
+		if !ok {
+			return future.Pending[int]()
+		}
+		if r.Err != nil {
+			return future.Ready(-1)
+		}
+	}
+	return future.Ready(len(s.hs))
+}
+
 // settle lets ex run the tasks that are runnable now (and a little more).
 func settle(t *testing.T, ex Executor) {
 	t.Helper()

@@ -59,12 +59,17 @@ type Local struct {
 	shutOnce sync.Once
 	done     chan struct{} // closed when Shutdown finished
 
+	// Counters for Stats: each is a running total that orders nothing, so
+	// relaxed use is enough (polled and completed are added once per batch).
 	spawned, wakes, polled, completed, waits atomic.Uint64
 }
 
 // mainWaker wakes the future that BlockOn runs (it is no task).
 type mainWaker struct {
-	l        *Local
+	l *Local
+	// notified is set by Wake and swapped back by the loop before it polls
+	// the future, so a wake during that poll leaves it set and causes one
+	// more poll; it pairs with parked like a task's push does.
 	notified atomic.Bool
 }
 

@@ -28,7 +28,9 @@ type Reactor struct {
 	drv driver.Driver
 
 	// live counts registrations, so that an executor with none skips the
-	// system call of a non-blocking look at the driver.
+	// system call of a non-blocking look at the driver. It is a hint that
+	// orders nothing: a registration made concurrently is seen at the next
+	// turn, and the blocking waits always enter the driver.
 	live atomic.Int32
 
 	mu     sync.Mutex
@@ -150,8 +152,9 @@ func (r *Reactor) release(reg *Registration) bool {
 // active reports whether any fd is registered.
 func (r *Reactor) active() bool { return r.live.Load() > 0 }
 
-// dispatch delivers a batch of events from one Wait (called by the goroutine
-// that waited).
+// dispatch delivers a batch of events from one Wait. It is called by the
+// goroutine that waited, right after its Wait; since Wait never runs
+// concurrently with itself, neither does dispatch, which owns tick.
 func (r *Reactor) dispatch(events []driver.Event) {
 	if len(events) == 0 {
 		return

@@ -17,8 +17,13 @@ import (
 func pipe(t *testing.T) (r, w int) {
 	t.Helper()
 	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
-		t.Fatalf("pipe2: %v", err)
+	if err := unix.Pipe(p[:]); err != nil {
+		t.Fatalf("pipe: %v", err)
+	}
+	for _, fd := range p {
+		if err := unix.SetNonblock(fd, true); err != nil {
+			t.Fatalf("set non-blocking: %v", err)
+		}
 	}
 	t.Cleanup(func() {
 		unix.Close(p[0])
@@ -51,6 +56,19 @@ func reactorOf(t *testing.T, ex Executor) *Reactor {
 		t.Fatalf("reactorOf: %v", err)
 	}
 	return rx
+}
+
+// readWaiter waits for read readiness of reg and yields its error;
+// onPending runs each time it goes to sleep.
+func readWaiter(reg *Registration, onPending func(cx *future.Context)) future.Future[error] {
+	return fnFuture[error](func(cx *future.Context) future.Poll[error] {
+		r, ok := reg.PollReady(cx, driver.Read).Value()
+		if !ok {
+			onPending(cx)
+			return future.Pending[error]()
+		}
+		return future.Ready(r.Err)
+	})
 }
 
 // pipeReader reads want bytes through the reactor protocol, telling pending
@@ -171,13 +189,9 @@ func TestReactorSecondWaiterIsBusy(t *testing.T) {
 		reg := register(t, ex, rfd, driver.Read)
 		first := newGate()
 		var firstWaker future.Waker
-		a := spawn(t, ex, fnFuture[error](func(cx *future.Context) future.Poll[error] {
-			if r, ok := reg.PollReady(cx, driver.Read).Value(); ok {
-				return future.Ready(r.Err)
-			}
+		a := spawn(t, ex, readWaiter(reg, func(cx *future.Context) {
 			firstWaker = cx.Waker()
 			first.Open()
-			return future.Pending[error]()
 		}))
 		BlockOn[struct{}](ex, first)
 		b := spawn(t, ex, fnFuture[error](func(cx *future.Context) future.Poll[error] {
@@ -192,13 +206,7 @@ func TestReactorSecondWaiterIsBusy(t *testing.T) {
 		a.Abort()
 		await(t, ex, a)
 		unix.Write(wfd, []byte("z"))
-		c := spawn(t, ex, fnFuture[error](func(cx *future.Context) future.Poll[error] {
-			r, ok := reg.PollReady(cx, driver.Read).Value()
-			if !ok {
-				return future.Pending[error]()
-			}
-			return future.Ready(r.Err)
-		}))
+		c := spawn(t, ex, readWaiter(reg, func(*future.Context) {}))
 		if r := await(t, ex, c); r.Value != nil {
 			t.Fatalf("waiter after release = %v", r.Value)
 		}
@@ -217,14 +225,7 @@ func TestReactorDeregisterWakesWaiter(t *testing.T) {
 		rfd, _ := pipe(t)
 		reg := register(t, ex, rfd, driver.Read)
 		waiting := newGate()
-		h := spawn(t, ex, fnFuture[error](func(cx *future.Context) future.Poll[error] {
-			r, ok := reg.PollReady(cx, driver.Read).Value()
-			if !ok {
-				waiting.Open()
-				return future.Pending[error]()
-			}
-			return future.Ready(r.Err)
-		}))
+		h := spawn(t, ex, readWaiter(reg, func(*future.Context) { waiting.Open() }))
 		BlockOn[struct{}](ex, waiting)
 		if err := reg.Deregister(); err != nil {
 			t.Fatal(err)
@@ -327,6 +328,52 @@ func TestReactorClosedWithExecutor(t *testing.T) {
 		}
 		if err := reg.ClearReady(Ready{}); !errors.Is(err, future.ErrClosed) {
 			t.Fatalf("ClearReady after Close = %v, want ErrClosed", err)
+		}
+	})
+}
+
+// TestClearReadyKeepsNewerReadiness checks the tick rule: readiness that was
+// delivered after the caller observed it must survive the caller's
+// ClearReady, or a wake-up would be lost.
+func TestClearReadyKeepsNewerReadiness(t *testing.T) {
+	leakcheck.Check(t)
+	forEachExecutor(t, func(t *testing.T, ex Executor) {
+		rfd, _ := pipe(t)
+		reg := register(t, ex, rfd, driver.Read)
+		defer reg.Deregister()
+		rx := reg.reactor
+		poll := func() future.Result[Ready] {
+			r, err := BlockOn(ex, fnFuture[future.Result[Ready]](func(cx *future.Context) future.Poll[future.Result[Ready]] {
+				p := reg.PollReady(cx, driver.Read)
+				if p.IsPending() {
+					reg.Release(driver.Read, cx.Waker())
+					return future.Ready(future.Fail[Ready](errPending))
+				}
+				return p
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		rx.dispatch([]driver.Event{{Token: reg.token, Readiness: driver.Readable}})
+		first := poll()
+		if first.Err != nil || first.Value.Readiness != driver.Readable {
+			t.Fatalf("after an event: %+v", first)
+		}
+		rx.dispatch([]driver.Event{{Token: reg.token, Readiness: driver.Readable}})
+		if err := reg.ClearReady(first.Value); err != nil {
+			t.Fatal(err)
+		}
+		if r := poll(); r.Err != nil {
+			t.Fatalf("readiness delivered after the observation was cleared: %v", r.Err)
+		}
+		second := poll()
+		if err := reg.ClearReady(second.Value); err != nil {
+			t.Fatal(err)
+		}
+		if r := poll(); r.Err != errPending {
+			t.Fatalf("readiness not cleared with the current tick: %+v", r)
 		}
 	})
 }

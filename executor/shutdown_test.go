@@ -2,6 +2,7 @@ package executor
 
 import (
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -180,6 +181,67 @@ func TestRunUntilIdle(t *testing.T) {
 		l.Close()
 		if err := l.RunUntilIdle(); !errors.Is(err, future.ErrClosed) {
 			t.Fatalf("RunUntilIdle after Close = %v", err)
+		}
+	})
+}
+
+// TestSpawnersRaceShutdown spawns from many goroutines while the executor
+// runs and shuts down: every Spawn either fails with ErrClosed or yields a
+// task that finishes, and every unfinished future is dropped exactly once.
+func TestSpawnersRaceShutdown(t *testing.T) {
+	leakcheck.Check(t)
+	forEachExecutor(t, func(t *testing.T, ex Executor) {
+		const spawners = 8
+		type spawned struct {
+			h *JoinHandle[int]
+			f *forever
+		}
+		results := make([][]spawned, spawners)
+		var wg sync.WaitGroup
+		for g := range spawners {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					var fut future.Future[int] = ready(i)
+					f := &forever{}
+					if i%2 == 0 {
+						fut = f
+					}
+					h, err := Spawn(ex, fut)
+					if errors.Is(err, future.ErrClosed) {
+						return
+					}
+					if err != nil {
+						t.Errorf("Spawn: %v", err)
+						return
+					}
+					results[g] = append(results[g], spawned{h, f})
+				}
+			}()
+		}
+		settle(t, ex)
+		if err := ex.Shutdown(time.Now().Add(5 * time.Millisecond)); err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+		wg.Wait()
+		total := 0
+		for _, rs := range results {
+			for i, s := range rs {
+				if !s.h.IsFinished() {
+					t.Fatalf("a task spawned before Shutdown was neither run nor dropped")
+				}
+				if i%2 == 0 && s.f.drops.Load() != 1 {
+					t.Fatalf("a pending task was dropped %d times", s.f.drops.Load())
+				}
+				total++
+			}
+		}
+		if total == 0 {
+			t.Fatalf("no spawn succeeded")
+		}
+		if st := ex.Stats(); st.TasksSpawned != uint64(total) || st.TasksCompleted != uint64(total) {
+			t.Fatalf("stats %+v, want %d spawned and completed", st, total)
 		}
 	})
 }

@@ -29,7 +29,18 @@ const (
 )
 
 // scheduler is the executor side of a task: schedule queues a task that a
-// wake, an abort or a spawn has just marked notified.
+// wake or an abort has just marked notified (the caller won the CAS that set
+// stNotified, so each notification is queued once, from any goroutine).
+//
+// How an executor runs tasks (Local does this; a multi-threaded one does the
+// same from several goroutines): Spawn hands it a header already marked
+// notified through Spawner.spawnTask; it sets header.sched, queues the task
+// and keeps it in a list of live tasks. A goroutine that takes a task from a
+// queue calls run with a Context lending the executor's services, and acts on
+// the outcome: runRequeue means it must queue the task again, runDone that
+// the task completed and leaves the live list. At shutdown it calls shutdown
+// on every live task that is not running; the state word guarantees that a
+// future is polled by one goroutine at a time and dropped at most once.
 type scheduler interface {
 	schedule(h *header)
 }
@@ -163,6 +174,9 @@ func (h *header) abort() {
 		if idle {
 			ns |= stNotified
 		}
+		// Like a wake: whoever sets stNotified queues the task; a task
+		// already queued or running sees stCancelled at its next
+		// transition, which reads this word.
 		if h.state.CompareAndSwap(s, ns) {
 			if idle {
 				h.sched.schedule(h)
@@ -180,6 +194,8 @@ func (h *header) shutdown(err error) bool {
 		if s&(stComplete|stRunning) != 0 {
 			return false
 		}
+		// Taking stRunning excludes a concurrent poll, so the future is
+		// dropped once, by this goroutine.
 		if h.state.CompareAndSwap(s, s|stRunning) {
 			h.ops.dropFuture(err)
 			h.complete()
@@ -306,6 +322,8 @@ func (j *JoinHandle[T]) clearJoinWaker() bool {
 		if s&stComplete != 0 {
 			return false
 		}
+		// Clearing the bit takes joinWaker back; the completion, which
+		// reads the field only if it saw the bit, can no longer do so.
 		if h.state.CompareAndSwap(s, s&^stJoinWaker) {
 			return true
 		}

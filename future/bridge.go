@@ -99,21 +99,23 @@ func (w *withContext[T]) Drop() {
 
 // ChanReceiver receives from a Go channel through futures, so that goroutine
 // code can feed futures. Build it with FromChan; its methods are safe from
-// any goroutine.
+// any goroutine, and any number of Recv futures may wait at once.
 //
 // A pending Recv future has one helper goroutine blocked on the channel; the
 // goroutine never outlives the future: it ends when the future completes or
-// is dropped, before Complete or Drop returns. Go cannot wait for a channel
+// is dropped, before Poll or Drop returns. Go cannot wait for a channel
 // without receiving from it, so a helper may have taken a value when its
 // future is dropped or completes another way. Such a value is never lost:
-// the ChanReceiver keeps it, and the next Recv or TryRecv returns it before
-// anything still in the channel. Values are lost only if the ChanReceiver is
-// discarded while Buffered reports some.
+// the ChanReceiver keeps it, wakes another waiting Recv future for it, and
+// the next Recv or TryRecv returns it before anything still in the channel.
+// Values are lost only if the ChanReceiver is discarded while Buffered
+// reports some.
 type ChanReceiver[T any] struct {
-	ch     <-chan T
-	mu     sync.Mutex
-	stash  []T  // values taken from ch by helpers and not yet returned, oldest first
-	closed bool // ch was seen closed
+	ch      <-chan T
+	mu      sync.Mutex
+	stash   []T      // values taken from ch by helpers and not yet returned, oldest first
+	closed  bool     // ch was seen closed
+	waiters waitList // Recv futures that returned Pending
 }
 
 // FromChan returns a ChanReceiver for ch. Receiving from a nil channel waits
@@ -132,8 +134,17 @@ func (r *ChanReceiver[T]) Buffered() int {
 // without waiting. It returns ErrEmpty if there is none, and ErrClosed if
 // there is none and the channel is closed.
 func (r *ChanReceiver[T]) TryRecv() (T, error) {
-	if v, ok, closed := r.take(); ok || closed {
-		return v, closedErr(closed)
+	r.mu.Lock()
+	if len(r.stash) > 0 {
+		v := r.pop()
+		r.mu.Unlock()
+		return v, nil
+	}
+	closed := r.closed
+	r.mu.Unlock()
+	var zero T
+	if closed {
+		return zero, ErrClosed
 	}
 	select {
 	case v, ok := <-r.ch:
@@ -143,31 +154,28 @@ func (r *ChanReceiver[T]) TryRecv() (T, error) {
 		}
 		return v, nil
 	default:
-		var zero T
 		return zero, ErrEmpty
 	}
 }
 
-func closedErr(closed bool) error {
-	if closed {
-		return ErrClosed
-	}
-	return nil
+// pop takes the oldest held value; the caller holds mu and checked there is
+// one.
+func (r *ChanReceiver[T]) pop() T {
+	v := r.stash[0]
+	var zero T
+	r.stash[0] = zero // the receiver must not keep the value alive
+	r.stash = r.stash[1:]
+	return v
 }
 
-// take returns the oldest held value, or reports that the channel is closed
-// with nothing held.
-func (r *ChanReceiver[T]) take() (v T, ok, closed bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.stash) > 0 {
-		v = r.stash[0]
-		var zero T
-		r.stash[0] = zero
-		r.stash = r.stash[1:]
-		return v, true, false
+// passOn returns the waker of a waiting future chosen to take a held value
+// that nobody else was told about, or the zero Waker; the caller holds mu.
+func (r *ChanReceiver[T]) passOn() Waker {
+	if len(r.stash) == 0 {
+		return Waker{}
 	}
-	return v, false, r.closed
+	wk, _ := r.waiters.wakeOne(wokenOne)
+	return wk
 }
 
 func (r *ChanReceiver[T]) markClosed() {
@@ -184,8 +192,9 @@ func (r *ChanReceiver[T]) Recv() *ChanRecvFuture[T] { return &ChanRecvFuture[T]{
 // ChanRecvFuture is the future of ChanReceiver.Recv.
 type ChanRecvFuture[T any] struct {
 	r      *ChanReceiver[T]
-	waker  Waker         // guarded by r.mu; read by the helper
-	live   bool          // guarded by r.mu: a helper waits on the channel
+	w      waiter        // in r.waiters while Pending
+	waker  Waker         // guarded by r.mu: what the helper wakes
+	live   bool          // guarded by r.mu: the helper still waits on the channel
 	cancel chan struct{} // non-nil from a helper's start until it was reaped
 	exited chan struct{} // closed by the helper as its last act
 }
@@ -196,19 +205,31 @@ func (f *ChanRecvFuture[T]) Poll(cx *Context) Poll[Result[T]] {
 	r := f.r
 	r.mu.Lock()
 	if len(r.stash) > 0 || r.closed {
+		// Reap the helper first, so that a value it takes meanwhile is held
+		// before we decide who is told about held values.
 		r.mu.Unlock()
 		f.stopHelper()
-		// The helper is gone, so nothing is added to the stash behind our
-		// back now; take may still find it empty if another receive took
-		// the value, hence the loop through the direct receive below.
-		if v, ok, closed := r.take(); ok || closed {
-			return Ready(Result[T]{Value: v, Err: closedErr(closed)})
-		}
 		r.mu.Lock()
+		if len(r.stash) > 0 {
+			v := r.pop()
+			r.waiters.leave(&f.w)
+			wk := r.passOn()
+			r.mu.Unlock()
+			wk.Wake()
+			return Ready(Ok(v))
+		}
+		if r.closed {
+			r.waiters.leave(&f.w)
+			r.mu.Unlock()
+			return Ready(Fail[T](ErrClosed))
+		}
+		// Another receiver took the held value; wait like anyone else.
 	}
 	// Stored under the lock that a helper takes to stash, so that a value it
 	// stashes after this point is announced to this poll's waker.
-	f.waker = cx.Waker()
+	wk := cx.Waker()
+	r.waiters.wait(&f.w, wk)
+	f.waker = wk
 	live := f.live
 	r.mu.Unlock()
 	if live {
@@ -217,8 +238,11 @@ func (f *ChanRecvFuture[T]) Poll(cx *Context) Poll[Result[T]] {
 	f.stopHelper() // reap a helper that delivered to someone else
 	select {
 	case v, ok := <-r.ch:
+		r.mu.Lock()
+		r.waiters.leave(&f.w)
+		r.closed = r.closed || !ok
+		r.mu.Unlock()
 		if !ok {
-			r.markClosed()
 			return Ready(Fail[T](ErrClosed))
 		}
 		return Ready(Ok(v))
@@ -232,7 +256,7 @@ func (f *ChanRecvFuture[T]) Poll(cx *Context) Poll[Result[T]] {
 	return Pending[Result[T]]()
 }
 
-// helper waits for the channel on behalf of the future and stashes what it
+// helper waits for the channel on behalf of the future and holds what it
 // receives in the ChanReceiver, so that a value is kept even if the future is
 // dropped meanwhile.
 func (f *ChanRecvFuture[T]) helper(cancel <-chan struct{}, exited chan<- struct{}) {
@@ -264,10 +288,19 @@ func (f *ChanRecvFuture[T]) stopHelper() {
 	f.cancel, f.exited = nil, nil
 	f.r.mu.Lock()
 	f.live = false
-	f.waker = Waker{}
 	f.r.mu.Unlock()
 }
 
 // Drop ends the helper goroutine before returning; a value it had taken
-// stays with the ChanReceiver for the next receive.
-func (f *ChanRecvFuture[T]) Drop() { f.stopHelper() }
+// stays with the ChanReceiver, and another waiting Recv future is woken for
+// it.
+func (f *ChanRecvFuture[T]) Drop() {
+	f.stopHelper()
+	r := f.r
+	r.mu.Lock()
+	r.waiters.leave(&f.w)
+	f.waker = Waker{}
+	wk := r.passOn()
+	r.mu.Unlock()
+	wk.Wake()
+}
