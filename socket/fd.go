@@ -181,7 +181,7 @@ func syscallErr(name string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return os.NewSyscallError(name, err)
+	return os.NewSyscallError(name, portableErr(err))
 }
 
 // ioOp is one non-blocking attempt of an operation: it returns the outcome

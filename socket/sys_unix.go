@@ -22,14 +22,10 @@ const (
 	sockStream  = unix.SOCK_STREAM
 	sockDgram   = unix.SOCK_DGRAM
 	ipprotoTCP  = unix.IPPROTO_TCP
-	ipprotoIPv6 = unix.IPPROTO_IPV6
 	solSocket   = unix.SOL_SOCKET
 	soError     = unix.SO_ERROR
-	soReuseAddr = unix.SO_REUSEADDR
 	soKeepAlive = unix.SO_KEEPALIVE
-	soBroadcast = unix.SO_BROADCAST
 	tcpNoDelay  = unix.TCP_NODELAY
-	ipv6V6Only  = unix.IPV6_V6ONLY
 	listenQueue = unix.SOMAXCONN
 )
 
@@ -41,6 +37,10 @@ func isInProgress(err error) bool { return err == unix.EINPROGRESS || err == uni
 
 // isNotConnected reports the getpeername error of a connect still under way.
 func isNotConnected(err error) bool { return err == unix.ENOTCONN }
+
+// portableErr returns err: unix errnos are already the ones package
+// syscall names.
+func portableErr(err error) error { return err }
 
 // errnoOf turns a SO_ERROR value into an error (nil for 0).
 func errnoOf(v int) error {
@@ -127,7 +127,9 @@ func sysBind(fd driver.FD, sa sockaddr) error { return unix.Bind(fd, sa) }
 func sysListen(fd driver.FD, backlog int) error { return unix.Listen(fd, backlog) }
 
 func sysConnect(fd driver.FD, sa sockaddr) error {
-	_, err := ignoringEINTR(func() (struct{}, error) { return struct{}{}, unix.Connect(fd, sa) })
+	// Not retried on EINTR: the connect goes on in the kernel, and a second
+	// call would answer EALREADY.
+	err := unix.Connect(fd, sa)
 	if err == unix.EINTR {
 		return unix.EINPROGRESS
 	}

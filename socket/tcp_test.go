@@ -246,8 +246,10 @@ func TestCloseDuringPending(t *testing.T) {
 					}
 				}
 			})
+			// The client never writes: a read of the server pends, beside
+			// its write.
 			reader := spawn(t, ex, func(a *future.Awaiter) error {
-				return future.Await(a, aio.Read(client, make([]byte, 10))).Err
+				return future.Await(a, aio.Read(server, make([]byte, 10))).Err
 			})
 			accepter := spawn(t, ex, func(a *future.Awaiter) error {
 				return future.Await(a, l.Accept()).Err
