@@ -12,16 +12,11 @@ import (
 	"github.com/libasync/libasync/future"
 )
 
-// Shorthands for the poll results of this package.
-type (
-	pollN    = future.Poll[future.Result[int]]
-	pollUnit = future.Poll[future.Result[struct{}]]
-)
+// pollN is the result of a byte-counting poll.
+type pollN = future.Poll[future.Result[int]]
 
-func readyN(n int) pollN          { return future.Ready(future.Ok(n)) }
-func failN(err error) pollN       { return future.Ready(future.Fail[int](err)) }
-func readyUnit() pollUnit         { return future.Ready(future.Ok(struct{}{})) }
-func failUnit(err error) pollUnit { return future.Ready(future.Fail[struct{}](err)) }
+func readyN(n int) pollN    { return future.Ready(future.Ok(n)) }
+func failN(err error) pollN { return future.Ready(future.Fail[int](err)) }
 
 // refs counts the system calls in flight on a descriptor and records its
 // Close, so that the descriptor is closed exactly once, and only when no

@@ -71,7 +71,7 @@ func must[T any](t *testing.T, a *future.Awaiter, f future.Future[future.Result[
 }
 
 // pair returns a listener and the two ends of one TCP connection to it on
-// addr (an IP literal with port 0).
+// addr (an IP literal with port 0), all closed when the test ends.
 func pair(t *testing.T, a *future.Awaiter, ex *executor.Local, addr string) (l *Listener, client, server *Stream) {
 	t.Helper()
 	l = must(t, a, Listen(addr))
@@ -81,5 +81,12 @@ func pair(t *testing.T, a *future.Awaiter, ex *executor.Local, addr string) (l *
 	if r.Err != nil {
 		t.Fatalf("Accept: %v", r.Err)
 	}
+	// Closed before the executor (cleanups run last-in first-out); a test
+	// that closed one already gets net.ErrClosed here, which is fine.
+	t.Cleanup(func() {
+		l.Close()
+		client.Close()
+		r.Value.Close()
+	})
 	return l, client, r.Value
 }

@@ -39,10 +39,7 @@ func (s *Stream) PollWrite(cx *future.Context, p []byte) future.Poll[future.Resu
 // PollCloseWrite is ShutdownWrite as a poll (aio.CloseWriter); it never
 // waits, since the stream buffers nothing.
 func (s *Stream) PollCloseWrite(cx *future.Context) future.Poll[future.Result[struct{}]] {
-	if err := s.ShutdownWrite(); err != nil {
-		return failUnit(err)
-	}
-	return readyUnit()
+	return future.Ready(future.Result[struct{}]{Err: s.ShutdownWrite()})
 }
 
 // CancelRead withdraws the pending read made with waker w (aio.ReadCanceler).

@@ -41,10 +41,7 @@ func echoLoop(a *future.Awaiter, s *Stream, size int) error {
 func TestEcho1MiB(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
 		run(t, ex, func(a *future.Awaiter) {
-			l, client, server := pair(t, a, ex, "127.0.0.1:0")
-			defer l.Close()
-			defer client.Close()
-			defer server.Close()
+			_, client, server := pair(t, a, ex, "127.0.0.1:0")
 			srv := spawn(t, ex, func(a *future.Awaiter) error { return echoLoop(a, server, 61) })
 			data := make([]byte, 1<<20)
 			for i := range data {
@@ -92,7 +89,6 @@ func TestManyConnections(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
 		run(t, ex, func(a *future.Awaiter) {
 			l := must(t, a, Listen("127.0.0.1:0"))
-			defer l.Close()
 			addr := l.Addr().String()
 			acceptor := spawn(t, ex, func(a *future.Awaiter) error {
 				for range conns {
@@ -167,9 +163,7 @@ func TestConnectRefused(t *testing.T) {
 func TestReset(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
 		run(t, ex, func(a *future.Awaiter) {
-			l, client, server := pair(t, a, ex, "127.0.0.1:0")
-			defer l.Close()
-			defer client.Close()
+			_, client, server := pair(t, a, ex, "127.0.0.1:0")
 			if err := setLingerZero(server); err != nil {
 				t.Fatal(err)
 			}
@@ -189,10 +183,7 @@ func TestReset(t *testing.T) {
 func TestHalfClose(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
 		run(t, ex, func(a *future.Awaiter) {
-			l, client, server := pair(t, a, ex, "127.0.0.1:0")
-			defer l.Close()
-			defer client.Close()
-			defer server.Close()
+			_, client, server := pair(t, a, ex, "127.0.0.1:0")
 			must(t, a, aio.WriteAll(client, []byte("question")))
 			if err := future.Await(a, aio.CloseWrite(client)).Err; err != nil {
 				t.Fatal(err)
@@ -225,7 +216,6 @@ func TestCloseDuringPending(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
 		run(t, ex, func(a *future.Awaiter) {
 			l, client, server := pair(t, a, ex, "127.0.0.1:0")
-			defer server.Close()
 			// A write pends once the kernel's buffers are full.
 			big := make([]byte, 1<<16)
 			writeBlocked := make(chan struct{})
@@ -317,10 +307,7 @@ func TestCloseDuringConnect(t *testing.T) {
 func TestDroppedReadKeepsBytes(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
 		run(t, ex, func(a *future.Awaiter) {
-			l, client, server := pair(t, a, ex, "127.0.0.1:0")
-			defer l.Close()
-			defer client.Close()
-			defer server.Close()
+			_, client, server := pair(t, a, ex, "127.0.0.1:0")
 			var sent, got []byte
 			buf := make([]byte, 7)
 			for i := range 50 {
@@ -371,10 +358,7 @@ func TestDroppedReadKeepsBytes(t *testing.T) {
 func TestBusy(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
 		run(t, ex, func(a *future.Awaiter) {
-			l, client, server := pair(t, a, ex, "127.0.0.1:0")
-			defer l.Close()
-			defer client.Close()
-			defer server.Close()
+			_, client, server := pair(t, a, ex, "127.0.0.1:0")
 			first := spawn(t, ex, func(a *future.Awaiter) error {
 				return future.Await(a, aio.Read(server, make([]byte, 4))).Err
 			})
@@ -403,10 +387,7 @@ func TestWrongRuntime(t *testing.T) {
 		}
 		defer other.Close()
 		run(t, ex, func(a *future.Awaiter) {
-			l, client, server := pair(t, a, ex, "127.0.0.1:0")
-			defer l.Close()
-			defer client.Close()
-			defer server.Close()
+			_, _, server := pair(t, a, ex, "127.0.0.1:0")
 			r, err := executor.BlockOn(other, future.Future[future.Result[int]](aio.Read(server, make([]byte, 4))))
 			if err != nil || !errors.Is(r.Err, executor.ErrWrongRuntime) {
 				t.Fatalf("read from another runtime: %v, %v; want ErrWrongRuntime", r.Err, err)
@@ -419,11 +400,8 @@ func TestWrongRuntime(t *testing.T) {
 func TestCopyBetweenStreams(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
 		run(t, ex, func(a *future.Awaiter) {
-			l1, c1, s1 := pair(t, a, ex, "127.0.0.1:0")
-			l2, c2, s2 := pair(t, a, ex, "127.0.0.1:0")
-			for _, c := range []interface{ Close() error }{l1, c1, s1, l2, c2, s2} {
-				defer c.Close()
-			}
+			_, c1, s1 := pair(t, a, ex, "127.0.0.1:0")
+			_, c2, s2 := pair(t, a, ex, "127.0.0.1:0")
 			data := bytes.Repeat([]byte("libasync "), 50000)
 			copier := spawn(t, ex, func(a *future.Awaiter) future.Result[int64] {
 				r := future.Await(a, aio.Copy(c2, s1))
@@ -467,7 +445,6 @@ func TestIPv6(t *testing.T) {
 				t.Skipf("::1 unavailable on this machine: %v", r.Err)
 			}
 			l := r.Value
-			defer l.Close()
 			if ta, ok := l.Addr().(*net.TCPAddr); !ok || !ta.IP.Equal(net.IPv6loopback) {
 				t.Fatalf("listener address %v", l.Addr())
 			}
@@ -497,7 +474,6 @@ func TestHostName(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
 		run(t, ex, func(a *future.Awaiter) {
 			l := must(t, a, Listen("localhost:0"))
-			defer l.Close()
 			port := l.Addr().(*net.TCPAddr).Port
 			acc := spawn(t, ex, func(a *future.Awaiter) future.Result[*Stream] { return future.Await(a, l.Accept()) })
 			c := must(t, a, Connect(net.JoinHostPort("localhost", strconv.Itoa(port))))
@@ -524,8 +500,6 @@ func TestOptionsAndAddrs(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
 		run(t, ex, func(a *future.Awaiter) {
 			l, client, server := pair(t, a, ex, "127.0.0.1:0")
-			defer l.Close()
-			defer server.Close()
 			for _, err := range []error{
 				client.SetNoDelay(false), client.SetNoDelay(true),
 				client.SetKeepAlive(true), client.SetKeepAlivePeriod(30 * time.Second),

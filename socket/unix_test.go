@@ -65,20 +65,30 @@ func TestUnixSockets(t *testing.T) {
 	})
 }
 
+// pipe returns the two ends of a pipe as FDs, closed when the test ends.
+func pipe(t *testing.T, a *future.Awaiter) (r, w *FD) {
+	t.Helper()
+	var p [2]int
+	if err := unix.Pipe(p[:]); err != nil {
+		t.Fatal(err)
+	}
+	r = must(t, a, NewFD(p[0]))
+	w = must(t, a, NewFD(p[1]))
+	if r.Fd() != p[0] || w.Fd() != p[1] {
+		t.Fatalf("Fd %d and %d, want %v", r.Fd(), w.Fd(), p)
+	}
+	t.Cleanup(func() {
+		r.Close()
+		w.Close()
+	})
+	return r, w
+}
+
 // TestFDPipe puts both ends of a pipe on the reactor.
 func TestFDPipe(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
-		var p [2]int
-		if err := unix.Pipe(p[:]); err != nil {
-			t.Fatal(err)
-		}
 		run(t, ex, func(a *future.Awaiter) {
-			r := must(t, a, NewFD(p[0]))
-			w := must(t, a, NewFD(p[1]))
-			defer r.Close()
-			if r.Fd() != p[0] {
-				t.Fatalf("Fd %d, want %d", r.Fd(), p[0])
-			}
+			r, w := pipe(t, a)
 			// A reader waits, then a writer fills the pipe past its buffer.
 			data := make([]byte, 300000)
 			for i := range data {
@@ -103,15 +113,8 @@ func TestFDPipe(t *testing.T) {
 // TestFDReadiness waits on an eventfd-like pipe with the readiness futures.
 func TestFDReadiness(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
-		var p [2]int
-		if err := unix.Pipe(p[:]); err != nil {
-			t.Fatal(err)
-		}
 		run(t, ex, func(a *future.Awaiter) {
-			r := must(t, a, NewFD(p[0]))
-			w := must(t, a, NewFD(p[1]))
-			defer r.Close()
-			defer w.Close()
+			r, w := pipe(t, a)
 			must(t, a, w.Writable())
 			waiter := spawn(t, ex, func(a *future.Awaiter) string {
 				buf := make([]byte, 10)

@@ -42,6 +42,7 @@ var (
 	runs       = flag.Int("runs", 1, "rounds; the table shows each round's figures and the median ratio")
 	drv        = flag.String("driver", "epoll", "driver of the libasync server")
 	profileDir = flag.String("profile", "", "write a CPU profile of each server per case into this directory")
+	clientKind = flag.String("client", "libasync", "load client: libasync (examples/echo -mode client) or net (netclient, a goroutine per connection)")
 )
 
 // server is one echo server under test.
@@ -69,25 +70,33 @@ func main() {
 		fail(err)
 	}
 	defer os.RemoveAll(dir)
-	echoBin, netBin := filepath.Join(dir, "echo"), filepath.Join(dir, "netecho")
-	for bin, pkg := range map[string]string{echoBin: "github.com/libasync/libasync/examples/echo", netBin: "./netecho"} {
+	echoBin, netBin, netClientBin := filepath.Join(dir, "echo"), filepath.Join(dir, "netecho"), filepath.Join(dir, "netclient")
+	for bin, pkg := range map[string]string{echoBin: "github.com/libasync/libasync/examples/echo", netBin: "./netecho", netClientBin: "./netclient"} {
 		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
 			fail(fmt.Errorf("go build %s: %v\n%s", pkg, err, out))
 		}
+	}
+	clientBin := echoBin
+	switch *clientKind {
+	case "libasync":
+	case "net":
+		clientBin = netClientBin
+	default:
+		fail(fmt.Errorf("unknown -client %q", *clientKind))
 	}
 	servers := []server{
 		{"libasync", echoBin, []string{"-driver", *drv}},
 		{"net", netBin, nil},
 	}
-	fmt.Printf("echo: %d-byte messages, window %v after %v warm-up, server on CPU 0, client on CPU 1, libasync driver %s\n",
-		*size, *duration, *warmup, *drv)
+	fmt.Printf("echo: %d-byte messages, window %v after %v warm-up, server on CPU 0, %s client on CPU 1, libasync driver %s\n",
+		*size, *duration, *warmup, *clientKind, *drv)
 	fmt.Printf("%-9s %6s %10s %9s %9s %14s\n", "server", "conns", "req/s", "p50", "p99", "CPU/request")
 	ratios := map[int][]float64{}
 	for round := range *runs {
 		for _, n := range conns {
 			var cpu [2]float64
 			for i, s := range servers {
-				m, err := measureLoad(s, n, echoBin, round)
+				m, err := measureLoad(s, n, clientBin, round)
 				if err != nil {
 					fail(fmt.Errorf("%s, %d connections: %v", s.name, n, err))
 				}
