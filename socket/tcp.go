@@ -14,38 +14,42 @@ import (
 // a blocking goroutine (executor.SpawnBlocking) and the first address
 // (IPv4 first) is used. The listener belongs to the runtime that polls the
 // future.
-func Listen(addr string) *ListenFuture {
-	return &ListenFuture{res: resolver{netw: "tcp", addr: addr, passive: true}}
+func Listen(addr string) future.Future[future.Result[*Listener]] {
+	return &localFuture[*Listener]{res: resolver{netw: "tcp", addr: addr, passive: true}, open: listenTCP}
 }
 
-// ListenFuture is the future of Listen. Dropping it before it is ready
-// leaves nothing open.
-type ListenFuture struct{ res resolver }
+// localFuture resolves a local address, then opens a socket on its first
+// endpoint. Dropped before it is ready, it leaves nothing open.
+type localFuture[T any] struct {
+	res  resolver
+	open func(cx *future.Context, ep endpoint) (T, error)
+}
 
-// Poll resolves the address, then binds and listens.
-func (f *ListenFuture) Poll(cx *future.Context) future.Poll[future.Result[*Listener]] {
-	p := f.res.poll(cx)
-	r, ok := p.Value()
+func (f *localFuture[T]) Poll(cx *future.Context) future.Poll[future.Result[T]] {
+	r, ok := f.res.poll(cx).Value()
 	if !ok {
-		return future.Pending[future.Result[*Listener]]()
+		return future.Pending[future.Result[T]]()
 	}
 	if r.Err != nil {
-		return future.Ready(future.Fail[*Listener](&net.OpError{Op: "listen", Net: "tcp", Err: r.Err}))
+		return future.Ready(future.Fail[T](&net.OpError{Op: "listen", Net: f.res.netw, Err: r.Err}))
 	}
-	ep := r.Value[0]
-	l, err := listenStream(cx, "tcp", ep.family(), func() (sockaddr, error) { return ep.sockaddr() })
-	return future.Ready(future.Result[*Listener]{Value: l, Err: err})
+	v, err := f.open(cx, r.Value[0])
+	return future.Ready(future.Result[T]{Value: v, Err: err})
 }
 
-// listenStream opens a listening stream socket of family on the address
-// sa returns.
-func listenStream(cx *future.Context, netw string, family int, sa func() (sockaddr, error)) (*Listener, error) {
+// listenTCP opens a TCP listener on ep.
+func listenTCP(cx *future.Context, ep endpoint) (*Listener, error) {
+	sa, err := ep.sockaddr()
+	if err != nil {
+		return nil, &net.OpError{Op: "listen", Net: "tcp", Err: err}
+	}
+	return listenStream(cx, "tcp", ep.family(), sa)
+}
+
+// listenStream opens a listening stream socket of family on addr.
+func listenStream(cx *future.Context, netw string, family int, addr sockaddr) (*Listener, error) {
 	fail := func(name string, err error) (*Listener, error) {
 		return nil, &net.OpError{Op: "listen", Net: netw, Err: syscallErr(name, err)}
-	}
-	addr, err := sa()
-	if err != nil {
-		return nil, &net.OpError{Op: "listen", Net: netw, Err: err}
 	}
 	sysfd, err := sysSocket(family, sockStream, 0)
 	if err != nil {

@@ -21,27 +21,15 @@ type Datagram struct {
 // an empty host means every IPv4 address, "[::]" every IPv6 one, port 0 a
 // free port); a host name is resolved as Listen does. The socket belongs to
 // the runtime that polls the future.
-func Bind(addr string) *BindFuture {
-	return &BindFuture{res: resolver{netw: "udp", addr: addr, passive: true}}
+func Bind(addr string) future.Future[future.Result[*UDPSocket]] {
+	return &localFuture[*UDPSocket]{res: resolver{netw: "udp", addr: addr, passive: true}, open: bindUDP}
 }
 
-// BindFuture is the future of Bind.
-type BindFuture struct{ res resolver }
-
-// Poll resolves the address, then opens and binds the socket.
-func (f *BindFuture) Poll(cx *future.Context) future.Poll[future.Result[*UDPSocket]] {
-	p := f.res.poll(cx)
-	r, ok := p.Value()
-	if !ok {
-		return future.Pending[future.Result[*UDPSocket]]()
+// bindUDP opens a UDP socket bound to ep.
+func bindUDP(cx *future.Context, ep endpoint) (*UDPSocket, error) {
+	fail := func(err error) (*UDPSocket, error) {
+		return nil, &net.OpError{Op: "listen", Net: "udp", Err: err}
 	}
-	fail := func(err error) future.Poll[future.Result[*UDPSocket]] {
-		return future.Ready(future.Fail[*UDPSocket](&net.OpError{Op: "listen", Net: "udp", Err: err}))
-	}
-	if r.Err != nil {
-		return fail(r.Err)
-	}
-	ep := r.Value[0]
 	sa, err := ep.sockaddr()
 	if err != nil {
 		return fail(err)
@@ -64,7 +52,7 @@ func (f *BindFuture) Poll(cx *future.Context) future.Poll[future.Result[*UDPSock
 		return fail(err)
 	}
 	fd.setAddrs(udpAddrOf(local), nil)
-	return future.Ready(future.Ok(&UDPSocket{fd: fd, family: ep.family()}))
+	return &UDPSocket{fd: fd, family: ep.family()}, nil
 }
 
 // UDPSocket is a UDP socket. One receive and one send may be pending at

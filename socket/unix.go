@@ -16,9 +16,7 @@ import (
 // options). It belongs to the runtime that polls the future.
 func ListenUnix(path string) future.Future[future.Result[*Listener]] {
 	return future.PollFn(func(cx *future.Context) future.Poll[future.Result[*Listener]] {
-		l, err := listenStream(cx, "unix", unix.AF_UNIX, func() (sockaddr, error) {
-			return &unix.SockaddrUnix{Name: path}, nil
-		})
+		l, err := listenStream(cx, "unix", unix.AF_UNIX, &unix.SockaddrUnix{Name: path})
 		return future.Ready(future.Result[*Listener]{Value: l, Err: err})
 	})
 }
