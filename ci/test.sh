@@ -65,8 +65,9 @@ leg_vet-cross() {
 	return $rc
 }
 
-# The Windows drivers' tests (plain and -race) under Wine.
-leg_wine() { bash ci/wine.sh ./driver/iocp ./executor; }
+# The Windows tests (plain and -race) under Wine: the driver, and the
+# executor and sockets on it.
+leg_wine() { bash ci/wine.sh ./driver/iocp ./executor ./socket; }
 
 legs=(fmt vet race race-poll kqueue-unit vet-cross wine bench-vet)
 

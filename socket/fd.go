@@ -236,6 +236,12 @@ func (fd *netFD) pollIOLocked(cx *future.Context, dir driver.Interest, name stri
 			return future.Pending[future.Result[int]]()
 		}
 		if err := fd.reg.ClearReady(r.Value); err != nil {
+			if fd.refs.closed() {
+				// A Close on another goroutine deregistered the fd between
+				// the readiness check and the rearm, and the driver said
+				// "not registered".
+				return failN(fd.errClosed(name))
+			}
 			return failN(fd.opError(name, err))
 		}
 	}

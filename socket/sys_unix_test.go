@@ -9,6 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// resetSeenAsEOF reports a system where a reset connection reads as the
+// end of the stream: no unix system does.
+func resetSeenAsEOF() bool { return false }
+
 // setLingerZero makes Close of s reset the connection.
 func setLingerZero(s *Stream) error {
 	return unix.SetsockoptLinger(s.fd.sysfd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})

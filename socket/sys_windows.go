@@ -4,6 +4,7 @@ package socket
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"syscall"
 	"unsafe"
@@ -212,9 +213,13 @@ func sysGetpeername(fd driver.FD) (sockaddr, error) { return windows.Getpeername
 func prepareListener(fd driver.FD, family int) error { return nil }
 
 // setKeepAlivePeriod sets the idle time and the probe interval, in seconds
-// (Windows 10 1709 and later).
+// (Windows 10 1709 and later; older systems and Wine answer
+// WSAENOPROTOOPT, reported as ErrNotSupported).
 func setKeepAlivePeriod(fd driver.FD, secs int) error {
 	if err := windows.SetsockoptInt(fd, windows.IPPROTO_TCP, windows.TCP_KEEPIDLE, secs); err != nil {
+		if err == windows.WSAENOPROTOOPT {
+			return fmt.Errorf("%w: %w", ErrNotSupported, syscallErr("setsockopt", err))
+		}
 		return syscallErr("setsockopt", err)
 	}
 	return syscallErr("setsockopt", windows.SetsockoptInt(fd, windows.IPPROTO_TCP, windows.TCP_KEEPINTVL, secs))

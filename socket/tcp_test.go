@@ -170,6 +170,9 @@ func TestReset(t *testing.T) {
 			server.Close()
 			buf := make([]byte, 10)
 			r := future.Await(a, aio.Read(client, buf))
+			if r.Err == io.EOF && resetSeenAsEOF() {
+				t.Skip("this system (Wine) reads a reset connection as EOF")
+			}
 			if !errors.Is(r.Err, syscall.ECONNRESET) {
 				t.Fatalf("read after reset: %v, want ECONNRESET", r.Err)
 			}
