@@ -83,16 +83,6 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-// raiseFileLimit lifts the soft limit on open files to the hard one, since
-// every connection is a descriptor.
-func raiseFileLimit() {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
-	}
-}
-
 // profileUntilSignal starts a CPU profile that is written out, and the
 // process ended, at SIGINT or SIGTERM.
 func profileUntilSignal(path string) error {
