@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -154,6 +155,42 @@ func TestFDReadiness(t *testing.T) {
 			r.Close()
 			if err := must[error](t, a, pending); !errors.Is(err, net.ErrClosed) {
 				t.Fatalf("Readable at Close: %v", err)
+			}
+		})
+	})
+}
+
+// TestUDPRefused: a connected UDP socket learns from ICMP that nobody
+// listens, and reports it once as ECONNREFUSED; the socket stays usable.
+func TestUDPRefused(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
+		run(t, ex, func(a *future.Awaiter) {
+			gone := must(t, a, Bind("127.0.0.1:0"))
+			to := gone.LocalAddr().(*net.UDPAddr)
+			gone.Close()
+			s := must(t, a, Bind("127.0.0.1:0"))
+			defer s.Close()
+			if err := s.Connect(to); err != nil {
+				t.Fatal(err)
+			}
+			must(t, a, s.Send([]byte("anyone?")))
+			buf := make([]byte, 8)
+			if r := future.Await(a, s.Recv(buf)); !errors.Is(r.Err, syscall.ECONNREFUSED) {
+				t.Fatalf("Recv after sending to a closed port: %+v, %v; want ECONNREFUSED", r.Value, r.Err)
+			}
+			// The error is reported once: the next receive waits. (It waits
+			// in a task: the reactor keeps the error readiness after the
+			// kernel cleared it, so the wait yields instead of parking, and
+			// a BlockOn main future that yields starves the timers.)
+			second := spawn(t, ex, func(a *future.Awaiter) error {
+				return future.Await(a, executor.Timeout(20*time.Millisecond, s.Recv(buf))).Err
+			})
+			if err := must[error](t, a, second); !errors.Is(err, executor.ErrTimeout) {
+				t.Fatalf("second Recv: %v, want a timeout", err)
+			}
+			must(t, a, s.Send(nil))
+			if r := future.Await(a, s.Recv(buf)); !errors.Is(r.Err, syscall.ECONNREFUSED) {
+				t.Fatalf("Recv after a second send: %+v, %v; want ECONNREFUSED", r.Value, r.Err)
 			}
 		})
 	})
