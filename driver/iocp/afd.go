@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -168,25 +169,37 @@ func pollAFD(afd windows.Handle, sl *slot) windows.NTStatus {
 	sl.iosb.status = uintptr(windows.STATUS_PENDING)
 	p := uintptr(unsafe.Pointer(sl))
 	info := uintptr(unsafe.Pointer(&sl.info))
-	r, _, _ := procNtDeviceIoControlFile.Call(uintptr(afd), 0, 0, p, p,
+	return ntCall(procNtDeviceIoControlFile, uintptr(afd), 0, 0, p, p,
 		ioctlAFDPoll, info, unsafe.Sizeof(sl.info), info, unsafe.Sizeof(sl.info))
-	return windows.NTStatus(r)
 }
 
 // cancelAFD asks for sl's pending poll to be cancelled; it then completes
 // with STATUS_CANCELLED, unless it completed already (STATUS_NOT_FOUND).
 func cancelAFD(afd windows.Handle, sl *slot) windows.NTStatus {
-	r, _, _ := procNtCancelIoFileEx.Call(uintptr(afd), uintptr(unsafe.Pointer(&sl.iosb)), uintptr(unsafe.Pointer(&sl.cancel)))
+	return ntCall(procNtCancelIoFileEx, uintptr(afd), uintptr(unsafe.Pointer(&sl.iosb)), uintptr(unsafe.Pointer(&sl.cancel)))
+}
+
+// ntCall calls an ntdll function. It calls SyscallN directly: the variadic
+// arguments of LazyProc.Call escape, an allocation per call.
+func ntCall(p *windows.LazyProc, args ...uintptr) windows.NTStatus {
+	if p.Find() != nil {
+		return windows.STATUS_ENTRYPOINT_NOT_FOUND
+	}
+	r, _, _ := syscall.SyscallN(p.Addr(), args...)
 	return windows.NTStatus(r)
 }
 
-// getCompletions is GetQueuedCompletionStatusEx, not alertable.
-func getCompletions(port windows.Handle, entries []overlappedEntry, ms uint32) (int, error) {
-	var n uint32
-	r, _, err := procGetQueuedCompletionStatusEx.Call(uintptr(port), uintptr(unsafe.Pointer(&entries[0])),
-		uintptr(len(entries)), uintptr(unsafe.Pointer(&n)), uintptr(ms), 0)
+// getCompletions is GetQueuedCompletionStatusEx, not alertable; removed
+// receives the count, as a local count would escape (see ntCall).
+func getCompletions(port windows.Handle, entries []overlappedEntry, ms uint32, removed *uint32) (int, error) {
+	if err := procGetQueuedCompletionStatusEx.Find(); err != nil {
+		return 0, err
+	}
+	// SyscallN directly: see ntCall.
+	r, _, err := syscall.SyscallN(procGetQueuedCompletionStatusEx.Addr(), uintptr(port),
+		uintptr(unsafe.Pointer(&entries[0])), uintptr(len(entries)), uintptr(unsafe.Pointer(removed)), uintptr(ms), 0)
 	if r == 0 {
 		return 0, err
 	}
-	return int(n), nil
+	return int(*removed), nil
 }

@@ -85,7 +85,9 @@ type iocpDriver struct {
 	bySlot map[*slot]*sock          // every socket with request memory, deregistered ones too
 	slab   slab
 
-	entries []overlappedEntry // owned by Wait
+	// Owned by Wait (and by Close, which runs when no Wait does).
+	entries []overlappedEntry
+	removed uint32
 }
 
 // Open creates an iocp driver. Callers usually go through
@@ -401,7 +403,7 @@ func (d *iocpDriver) Wait(events []driver.Event, timeout time.Duration) (int, er
 		case timeout > 0:
 			ms = millis(time.Until(deadline))
 		}
-		got, err := getCompletions(d.port, entries, ms)
+		got, err := getCompletions(d.port, entries, ms, &d.removed)
 		if err != nil && !errors.Is(err, windows.WAIT_TIMEOUT) {
 			return 0, fmt.Errorf("iocp: GetQueuedCompletionStatusEx: %w", err)
 		}
@@ -481,7 +483,7 @@ func (d *iocpDriver) Close() error {
 	entries := make([]overlappedEntry, 64)
 	deadline := time.Now().Add(closeDrain)
 	for pending > 0 && time.Now().Before(deadline) {
-		got, err := getCompletions(d.port, entries, 50)
+		got, err := getCompletions(d.port, entries, 50, &d.removed)
 		if err != nil && !errors.Is(err, windows.WAIT_TIMEOUT) {
 			break
 		}

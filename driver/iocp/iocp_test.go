@@ -161,3 +161,8 @@ func TestSlab(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkIOCP runs the drivers' shared benchmarks on iocp.
+func BenchmarkIOCP(b *testing.B) {
+	drivertest.Bench(b, Open)
+}

@@ -12,3 +12,8 @@ import (
 func TestConformance(t *testing.T) {
 	drivertest.Run(t, Open)
 }
+
+// BenchmarkKqueue runs the drivers' shared benchmarks on kqueue.
+func BenchmarkKqueue(b *testing.B) {
+	drivertest.Bench(b, Open)
+}
