@@ -292,6 +292,7 @@ func (f *ConnectFuture) start(cx *future.Context, t dialTarget) error {
 	if err != nil {
 		return err
 	}
+	fd.setAddrs(nil, t.addr) // for the errors of the attempt
 	f.fd = fd
 	return nil
 }

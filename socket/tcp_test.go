@@ -151,7 +151,7 @@ func TestConnectRefused(t *testing.T) {
 				t.Fatalf("Connect to a closed port: %v, want ECONNREFUSED", r.Err)
 			}
 			var op *net.OpError
-			if !errors.As(r.Err, &op) || op.Op != "dial" {
+			if !errors.As(r.Err, &op) || op.Op != "dial" || op.Addr == nil || op.Addr.String() != addr {
 				t.Fatalf("error %#v is not a dial *net.OpError", r.Err)
 			}
 		})
