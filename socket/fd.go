@@ -147,11 +147,11 @@ func (fd *netFD) getAddrs() addrPair {
 	return a
 }
 
-// opError wraps err as package net does: *net.OpError around an
-// *os.SyscallError around the errno, so errors.Is finds the errno, and
-// net.ErrClosed after Close. io.EOF and the runtime's own errors (ErrBusy,
-// ErrWrongRuntime, future.ErrClosed) are wrapped too, except io.EOF, which
-// callers compare with ==.
+// opError wraps err as package net does: a *net.OpError around it (for a
+// system call, an *os.SyscallError around the errno), so that errors.Is
+// finds the errno, the runtime's errors (ErrBusy, ErrWrongRuntime,
+// future.ErrClosed) and, once Close ran, net.ErrClosed. io.EOF stays bare,
+// since callers compare it with ==.
 func (fd *netFD) opError(op string, err error) error {
 	if err == nil || err == io.EOF {
 		return err
@@ -255,7 +255,8 @@ func (fd *netFD) decref() {
 	}
 }
 
-// read is the stream read shared by TCP, Unix and FD streams.
+// pollRead is the stream read shared by TCP, Unix and FD streams: a read of
+// 0 bytes into a non-empty p is the end of the stream.
 func (fd *netFD) pollRead(cx *future.Context, p []byte) pollN {
 	if len(p) == 0 {
 		return readyN(0)
