@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
@@ -541,4 +542,52 @@ func TestNoRuntime(t *testing.T) {
 	if r := future.BlockOn(future.Future[future.Result[*Listener]](Listen("bad address"))); r.Err == nil {
 		t.Fatal("Listen on a bad address succeeded")
 	}
+}
+
+// TestCloseRacesIO closes streams from another goroutine while tasks read
+// and write them: every operation ends with success or net.ErrClosed (or
+// the peer's reset), never EBADF, which would mean a system call ran on a
+// closed (or reused) descriptor.
+func TestCloseRacesIO(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
+		run(t, ex, func(a *future.Awaiter) {
+			for i := range 50 {
+				_, client, server := pair(t, a, ex, "127.0.0.1:0")
+				loop := func(s *Stream, write bool) *executor.JoinHandle[error] {
+					return spawn(t, ex, func(a *future.Awaiter) error {
+						buf := make([]byte, 512)
+						for {
+							var r future.Result[int]
+							if write {
+								r = future.Await(a, aio.Write(s, buf))
+							} else {
+								r = future.Await(a, aio.Read(s, buf))
+							}
+							if r.Err != nil {
+								return r.Err
+							}
+						}
+					})
+				}
+				hs := []*executor.JoinHandle[error]{loop(client, true), loop(server, false), loop(server, true), loop(client, false)}
+				closed := make(chan struct{})
+				go func() {
+					defer close(closed)
+					for range i % 7 {
+						runtime.Gosched()
+					}
+					client.Close()
+					server.Close()
+				}()
+				for _, h := range hs {
+					err := must[error](t, a, h)
+					if !errors.Is(err, net.ErrClosed) && !errors.Is(err, syscall.ECONNRESET) &&
+						!errors.Is(err, syscall.EPIPE) && err != io.EOF {
+						t.Fatalf("round %d: %v", i, err)
+					}
+				}
+				<-closed
+			}
+		})
+	})
 }
