@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/libasync/libasync/executor"
 	"github.com/libasync/libasync/future"
@@ -41,7 +42,8 @@ func serve(ex *executor.Local, addr string) error {
 // acceptLoop accepts connections and spawns an echoConn task for each. It
 // ends only with an error of the listener (or its Close).
 type acceptLoop struct {
-	l *socket.Listener
+	l       *socket.Listener
+	backoff *executor.SleepFuture // after a failed accept
 }
 
 func (a *acceptLoop) Poll(cx *future.Context) future.Poll[error] {
@@ -50,6 +52,12 @@ func (a *acceptLoop) Poll(cx *future.Context) future.Poll[error] {
 		return future.Ready(err)
 	}
 	for {
+		if a.backoff != nil {
+			if a.backoff.Poll(cx).IsPending() {
+				return future.Pending[error]()
+			}
+			a.backoff = nil
+		}
 		p := a.l.PollAccept(cx)
 		r, ok := p.Value()
 		if !ok {
@@ -60,7 +68,9 @@ func (a *acceptLoop) Poll(cx *future.Context) future.Poll[error] {
 				return future.Ready[error](nil)
 			}
 			// Out of descriptors and the like: the connection is lost,
-			// the server goes on.
+			// and the server goes on after a pause, since accepting again
+			// at once would fail the same way.
+			a.backoff = executor.Sleep(10 * time.Millisecond)
 			continue
 		}
 		h, err := executor.Spawn[struct{}](sp, &echoConn{s: r.Value})
@@ -73,7 +83,12 @@ func (a *acceptLoop) Poll(cx *future.Context) future.Poll[error] {
 }
 
 // Drop stops accepting.
-func (a *acceptLoop) Drop() { a.l.Close() }
+func (a *acceptLoop) Drop() {
+	if a.backoff != nil {
+		a.backoff.Drop()
+	}
+	a.l.Close()
+}
 
 // echoConn echoes one connection: read what is there, write it all back,
 // repeat. It holds a buffer only between a read that returned bytes and the
