@@ -60,6 +60,9 @@ func ignoringEINTR[T any](fn func() (T, error)) (T, error) {
 	}
 }
 
+// sysRead and sysWrite retry EINTR in a plain loop rather than through
+// ignoringEINTR: they are on every request's path, and a loop costs no
+// closure call.
 func sysRead(fd driver.FD, p []byte) (int, error) {
 	for {
 		n, err := unix.Read(fd, p)
