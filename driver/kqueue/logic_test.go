@@ -471,17 +471,13 @@ func TestBadInputAndClose(t *testing.T) {
 		if _, open := k.snapshot(); open != 1 {
 			t.Errorf("after Close %d descriptors are open, want 1 (the socket)", open)
 		}
-		for what, err := range map[string]error{
-			"Register":   d.Register(a, 2, driver.Read),
-			"Modify":     d.Modify(a, 2, driver.Read),
-			"Rearm":      d.Rearm(a, 2, driver.Read),
-			"Deregister": d.Deregister(a),
-			"Wake":       d.Wake(),
-			"Close":      d.Close(),
-		} {
-			if !errors.Is(err, driver.ErrClosed) {
-				t.Errorf("%s after Close: %v, want ErrClosed", what, err)
-			}
+		// drivertest checks every call after Close on the real kqueue; here
+		// only the calls that touch the released descriptors.
+		if err := d.Wake(); !errors.Is(err, driver.ErrClosed) {
+			t.Errorf("Wake after Close: %v, want ErrClosed", err)
+		}
+		if err := d.Register(a, 2, driver.Read); !errors.Is(err, driver.ErrClosed) {
+			t.Errorf("Register after Close: %v, want ErrClosed", err)
 		}
 		if _, err := d.Wait(make([]driver.Event, 1), 0); !errors.Is(err, driver.ErrClosed) {
 			t.Errorf("Wait after Close: %v", err)
