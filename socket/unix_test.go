@@ -178,19 +178,26 @@ func TestUDPRefused(t *testing.T) {
 			if r := future.Await(a, s.Recv(buf)); !errors.Is(r.Err, syscall.ECONNREFUSED) {
 				t.Fatalf("Recv after sending to a closed port: %+v, %v; want ECONNREFUSED", r.Value, r.Err)
 			}
-			// The error is reported once: the next receive waits. (It waits
-			// in a task: the reactor keeps the error readiness after the
-			// kernel cleared it, so the wait yields instead of parking, and
-			// a BlockOn main future that yields starves the timers.)
-			second := spawn(t, ex, func(a *future.Awaiter) error {
-				return future.Await(a, executor.Timeout(20*time.Millisecond, s.Recv(buf))).Err
-			})
-			if err := must[error](t, a, second); !errors.Is(err, executor.ErrTimeout) {
-				t.Fatalf("second Recv: %v, want a timeout", err)
+			// The error is reported once: the next receive waits, here in
+			// the BlockOn future itself, whose polls must leave the
+			// executor free to run its timers and I/O.
+			if r := future.Await(a, executor.Timeout(20*time.Millisecond, s.Recv(buf))); !errors.Is(r.Err, executor.ErrTimeout) {
+				t.Fatalf("second Recv: %v, want a timeout", r.Err)
 			}
-			must(t, a, s.Send(nil))
-			if r := future.Await(a, s.Recv(buf)); !errors.Is(r.Err, syscall.ECONNREFUSED) {
-				t.Fatalf("Recv after a second send: %+v, %v; want ECONNREFUSED", r.Value, r.Err)
+			// ... a datagram arriving then is received ...
+			peer := must(t, a, Bind(to.String()))
+			defer peer.Close()
+			must(t, a, peer.SendTo([]byte("late"), s.LocalAddr().(*net.UDPAddr)))
+			if d := must(t, a, s.Recv(buf)); string(buf[:d.N]) != "late" {
+				t.Fatalf("Recv after the error: %q", buf[:d.N])
+			}
+			// ... and a receive waiting so is ended by Close.
+			waiting := spawn(t, ex, func(a *future.Awaiter) error { return future.Await(a, s.Recv(buf)).Err })
+			future.Await(a, executor.YieldNow())
+			peer.Close()
+			s.Close()
+			if err := must[error](t, a, waiting); !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("Recv waiting at Close: %v", err)
 			}
 		})
 	})
