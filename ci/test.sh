@@ -50,7 +50,30 @@ leg_race-poll() { go test -race -count=1 -timeout 10m -tags libasync_poll ./...;
 # promise is checked without it.
 leg_future-allocs() { go test -count=1 -run AllocateNothing ./future/; }
 
-legs=(fmt vet race race-poll future-allocs)
+# bench/ is its own module (so peers never become the library's
+# dependencies): vetted and built here so that it does not rot.
+leg_bench-vet() { (cd bench && go vet ./... && go build -o /dev/null ./...); }
+
+# The kqueue driver's logic, on a simulated kqueue (no BSD runs here).
+leg_kqueue-unit() { go test -race -count=1 -timeout 5m ./driver/kqueue; }
+
+# go vet of every package for each system the library supports beyond this
+# one; packages that do not build for a system (epoll off Linux) are left out
+# by their build tags.
+leg_vet-cross() {
+	local t rc=0
+	for t in darwin/amd64 darwin/arm64 freebsd/amd64 netbsd/amd64 openbsd/amd64 dragonfly/amd64 windows/amd64; do
+		echo "vet $t"
+		GOOS=${t%/*} GOARCH=${t#*/} go vet ./... || rc=1
+	done
+	return $rc
+}
+
+# The Windows tests (plain and -race) under Wine: the driver, and the
+# executor and sockets on it.
+leg_wine() { bash ci/wine.sh ./driver/iocp ./executor ./socket; }
+
+legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)

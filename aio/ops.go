@@ -1,0 +1,321 @@
+package aio
+
+import (
+	"io"
+
+	"github.com/libasync/libasync/future"
+)
+
+// parked remembers that a future left a read (or write) pending on a stream,
+// and with which waker, so that it can withdraw it when dropped or re-polled
+// with another waker.
+type parked struct {
+	waker future.Waker
+	on    bool
+}
+
+// track records the outcome of a poll of the stream: a Pending one leaves
+// the stream's slot taken with cx's waker, a Ready one frees it.
+func (p *parked) track(pending bool, cx *future.Context) {
+	p.on = pending
+	if pending {
+		p.waker = cx.Waker()
+	}
+}
+
+// readAgain prepares a new PollRead on r: a pending read made with a waker
+// other than cx's is withdrawn first, since the stream would take the new
+// poll for a second reader.
+func (p *parked) readAgain(r Reader, cx *future.Context) {
+	if p.on && !p.waker.WillWake(cx.Waker()) {
+		cancelRead(r, p.waker)
+		p.on = false
+	}
+}
+
+// writeAgain is readAgain for the write side.
+func (p *parked) writeAgain(w Writer, cx *future.Context) {
+	if p.on && !p.waker.WillWake(cx.Waker()) {
+		cancelWrite(w, p.waker)
+		p.on = false
+	}
+}
+
+// dropRead withdraws a pending read, if any.
+func (p *parked) dropRead(r Reader) {
+	if p.on {
+		cancelRead(r, p.waker)
+		p.on = false
+	}
+}
+
+// dropWrite withdraws a pending write, if any.
+func (p *parked) dropWrite(w Writer) {
+	if p.on {
+		cancelWrite(w, p.waker)
+		p.on = false
+	}
+}
+
+// pollRead is one PollRead made by a future that keeps wait.
+func pollRead(r Reader, cx *future.Context, p []byte, wait *parked) pollN {
+	wait.readAgain(r, cx)
+	res := r.PollRead(cx, p)
+	wait.track(res.IsPending(), cx)
+	return res
+}
+
+// pollWrite is one PollWrite made by a future that keeps wait.
+func pollWrite(w Writer, cx *future.Context, p []byte, wait *parked) pollN {
+	wait.writeAgain(w, cx)
+	res := w.PollWrite(cx, p)
+	wait.track(res.IsPending(), cx)
+	return res
+}
+
+func cancelRead(r Reader, w future.Waker) {
+	if c, ok := r.(ReadCanceler); ok {
+		c.CancelRead(w)
+	}
+}
+
+func cancelWrite(wr Writer, w future.Waker) {
+	if c, ok := wr.(WriteCanceler); ok {
+		c.CancelWrite(w)
+	}
+}
+
+// ReadFuture is one PollRead as a future: it yields what PollRead yields (n
+// bytes read into its buffer, or an error, io.EOF at the end). Dropped while
+// pending, it has consumed nothing and withdraws its pending read.
+//
+// The zero ReadFuture is unusable; Read returns a ready one, and Reset
+// readies one held by value (a state machine's field), which allocates
+// nothing.
+type ReadFuture struct {
+	r    Reader
+	p    []byte
+	wait parked
+}
+
+// Read returns a future that reads once from r into p.
+func Read(r Reader, p []byte) *ReadFuture {
+	f := new(ReadFuture)
+	f.Reset(r, p)
+	return f
+}
+
+// Reset makes f a new read from r into p. Reset a future only once it
+// completed or after Drop.
+func (f *ReadFuture) Reset(r Reader, p []byte) { *f = ReadFuture{r: r, p: p} }
+
+// Poll reads once, as Reader.PollRead.
+func (f *ReadFuture) Poll(cx *future.Context) pollN { return pollRead(f.r, cx, f.p, &f.wait) }
+
+// Drop withdraws the pending read, if any; no bytes are lost.
+func (f *ReadFuture) Drop() { f.wait.dropRead(f.r) }
+
+// WriteFuture is one PollWrite as a future: it yields the number of bytes
+// the writer accepted (possibly fewer than given) or an error. Dropped while
+// pending, it has written nothing.
+//
+// Write returns a ready one; Reset readies one held by value.
+type WriteFuture struct {
+	w    Writer
+	p    []byte
+	wait parked
+}
+
+// Write returns a future that writes once from p to w.
+func Write(w Writer, p []byte) *WriteFuture {
+	f := new(WriteFuture)
+	f.Reset(w, p)
+	return f
+}
+
+// Reset makes f a new write of p to w. Reset a future only once it completed
+// or after Drop.
+func (f *WriteFuture) Reset(w Writer, p []byte) { *f = WriteFuture{w: w, p: p} }
+
+// Poll writes once, as Writer.PollWrite.
+func (f *WriteFuture) Poll(cx *future.Context) pollN { return pollWrite(f.w, cx, f.p, &f.wait) }
+
+// Drop withdraws the pending write, if any.
+func (f *WriteFuture) Drop() { f.wait.dropWrite(f.w) }
+
+// ReadFullFuture reads until its buffer is full, as io.ReadFull: it yields
+// len(p) and no error, or the count read with io.EOF (nothing was read) or
+// io.ErrUnexpectedEOF (the stream ended part way), or with the stream's
+// error. N tells how much of the buffer is filled, also after Drop: bytes a
+// dropped ReadFull read are in p[:N()], not lost.
+//
+// ReadFull returns a ready one; Reset readies one held by value.
+type ReadFullFuture struct {
+	r    Reader
+	p    []byte
+	n    int
+	wait parked
+}
+
+// ReadFull returns a future that fills p from r.
+func ReadFull(r Reader, p []byte) *ReadFullFuture {
+	f := new(ReadFullFuture)
+	f.Reset(r, p)
+	return f
+}
+
+// Reset makes f a new ReadFull of p from r. Reset a future only once it
+// completed or after Drop.
+func (f *ReadFullFuture) Reset(r Reader, p []byte) { *f = ReadFullFuture{r: r, p: p} }
+
+// N returns the number of bytes read into p so far.
+func (f *ReadFullFuture) N() int { return f.n }
+
+// Poll reads until p is full, the stream ends or fails, or it would wait.
+func (f *ReadFullFuture) Poll(cx *future.Context) pollN {
+	for f.n < len(f.p) {
+		res := pollRead(f.r, cx, f.p[f.n:], &f.wait)
+		v, ready := res.Value()
+		if !ready {
+			return res
+		}
+		f.n += v.Value
+		switch {
+		case v.Err == io.EOF && f.n == 0:
+			return failN(io.EOF)
+		case v.Err == io.EOF:
+			return future.Ready(future.Result[int]{Value: f.n, Err: io.ErrUnexpectedEOF})
+		case v.Err != nil:
+			return future.Ready(future.Result[int]{Value: f.n, Err: v.Err})
+		case v.Value == 0:
+			return future.Ready(future.Result[int]{Value: f.n, Err: io.ErrNoProgress})
+		}
+	}
+	return readyN(f.n)
+}
+
+// Drop withdraws the pending read, if any; the bytes read so far stay in
+// p[:N()].
+func (f *ReadFullFuture) Drop() { f.wait.dropRead(f.r) }
+
+// WriteAllFuture writes its whole buffer: it yields len(p) and no error, or
+// the count written and the error that stopped it (io.ErrShortWrite for a
+// writer that accepted nothing without an error). N tells how much was
+// written, also after Drop.
+//
+// WriteAll returns a ready one; Reset readies one held by value.
+type WriteAllFuture struct {
+	w    Writer
+	p    []byte
+	n    int
+	wait parked
+}
+
+// WriteAll returns a future that writes all of p to w.
+func WriteAll(w Writer, p []byte) *WriteAllFuture {
+	f := new(WriteAllFuture)
+	f.Reset(w, p)
+	return f
+}
+
+// Reset makes f a new WriteAll of p to w. Reset a future only once it
+// completed or after Drop.
+func (f *WriteAllFuture) Reset(w Writer, p []byte) { *f = WriteAllFuture{w: w, p: p} }
+
+// N returns the number of bytes of p written so far.
+func (f *WriteAllFuture) N() int { return f.n }
+
+// Poll writes until p is written, the writer fails, or it would wait.
+func (f *WriteAllFuture) Poll(cx *future.Context) pollN {
+	for f.n < len(f.p) {
+		res := pollWrite(f.w, cx, f.p[f.n:], &f.wait)
+		v, ready := res.Value()
+		if !ready {
+			return res
+		}
+		f.n += v.Value
+		switch {
+		case v.Err != nil:
+			return future.Ready(future.Result[int]{Value: f.n, Err: v.Err})
+		case v.Value == 0:
+			return future.Ready(future.Result[int]{Value: f.n, Err: io.ErrShortWrite})
+		}
+	}
+	return readyN(f.n)
+}
+
+// Drop withdraws the pending write, if any; p[:N()] was written.
+func (f *WriteAllFuture) Drop() { f.wait.dropWrite(f.w) }
+
+// writeSideOp is a flush or a close-write of a Writer: the futures of the
+// write direction that carry no bytes.
+type writeSideOp struct {
+	w     Writer
+	close bool
+	wait  parked
+}
+
+// Poll flushes or closes the write direction, as pollSide.
+func (f *writeSideOp) Poll(cx *future.Context) pollUnit {
+	f.wait.writeAgain(f.w, cx)
+	res := pollSide(f.w, cx, f.close)
+	f.wait.track(res.IsPending(), cx)
+	return res
+}
+
+// pollSide polls w once to flush it (as Flusher.PollFlush; Ready at once for
+// a writer that is not one, since it holds nothing back) or to close its
+// write direction (as CloseWriter.PollCloseWrite; ErrNotSupported for a
+// writer that is not one).
+func pollSide(w Writer, cx *future.Context, close bool) pollUnit {
+	if close {
+		if c, ok := w.(CloseWriter); ok {
+			return c.PollCloseWrite(cx)
+		}
+		return failUnit(ErrNotSupported)
+	}
+	if fl, ok := w.(Flusher); ok {
+		return fl.PollFlush(cx)
+	}
+	return readyUnit()
+}
+
+// Drop withdraws the pending flush or close, if any; buffered bytes stay
+// buffered.
+func (f *writeSideOp) Drop() { f.wait.dropWrite(f.w) }
+
+// FlushFuture flushes a writer: it completes once every byte the writer
+// accepted before has been delivered (at once for a writer that is not a
+// Flusher, since it holds nothing back). Dropped while pending, it withdraws
+// its pending flush; buffered bytes stay buffered.
+//
+// Flush returns a ready one; Reset readies one held by value.
+type FlushFuture struct{ writeSideOp }
+
+// Flush returns a future that flushes w.
+func Flush(w Writer) *FlushFuture {
+	f := new(FlushFuture)
+	f.Reset(w)
+	return f
+}
+
+// Reset makes f a new flush of w. Reset a future only once it completed or
+// after Drop.
+func (f *FlushFuture) Reset(w Writer) { f.writeSideOp = writeSideOp{w: w} }
+
+// CloseWriteFuture closes a stream's write direction (see CloseWriter); it
+// fails with ErrNotSupported for a writer that is not a CloseWriter.
+//
+// CloseWrite returns a ready one; Reset readies one held by value.
+type CloseWriteFuture struct{ writeSideOp }
+
+// CloseWrite returns a future that flushes w and closes its write direction.
+func CloseWrite(w Writer) *CloseWriteFuture {
+	f := new(CloseWriteFuture)
+	f.Reset(w)
+	return f
+}
+
+// Reset makes f a new CloseWrite of w. Reset a future only once it
+// completed or after Drop.
+func (f *CloseWriteFuture) Reset(w Writer) { f.writeSideOp = writeSideOp{w: w, close: true} }

@@ -1,0 +1,316 @@
+// Command echo measures libasync's echo server (examples/echo) against a
+// standard-library net echo server (netecho, a goroutine per connection)
+// under the same load client (examples/echo -mode client), each in its own
+// process, pinned as ../shared/BENCHMARKING.md says: the server on CPU 0,
+// the client on CPU 1.
+//
+// For each server and connection count it prints requests per second, the
+// p50/p99 round trip, and the server's CPU time per request: the utime+stime
+// of the server process (/proc/PID/stat) over the client's measured window,
+// divided by the requests in it. Then idle memory: the server's RSS growth
+// while the client holds -idle connections (each echoed once), divided by
+// their number. Linux only (taskset, /proc).
+//
+//	cd bench && go run ./echo -duration 3s
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/libasync/libasync/driver"
+	_ "github.com/libasync/libasync/executor" // links the drivers that -driver names
+)
+
+var (
+	duration   = flag.Duration("duration", 3*time.Second, "measured window of each case")
+	warmup     = flag.Duration("warmup", 500*time.Millisecond, "load before each window")
+	connsFlag  = flag.String("conns", "50,1000", "connection counts")
+	size       = flag.Int("size", 64, "message size in bytes")
+	idle       = flag.Int("idle", 10000, "idle connections for the memory case (0: skip)")
+	runs       = flag.Int("runs", 1, "rounds; the table shows each round's figures and the median ratio")
+	drv        = flag.String("driver", "epoll", "driver of the libasync server")
+	profileDir = flag.String("profile", "", "write a CPU profile of each server per case into this directory")
+	clientKind = flag.String("client", "libasync", "load client: libasync (examples/echo -mode client) or net (netclient, a goroutine per connection)")
+)
+
+// server is one echo server under test.
+type server struct {
+	name string
+	bin  string
+	args []string
+}
+
+func main() {
+	flag.Parse()
+	if !slices.Contains(driver.Names(), *drv) {
+		fail(fmt.Errorf("driver %q is not one of %v", *drv, driver.Names()))
+	}
+	var conns []int
+	for _, f := range strings.Split(*connsFlag, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			fail(fmt.Errorf("bad -conns %q", *connsFlag))
+		}
+		conns = append(conns, n)
+	}
+	dir, err := os.MkdirTemp("", "libasync-bench-echo")
+	if err != nil {
+		fail(err)
+	}
+	defer os.RemoveAll(dir)
+	echoBin, netBin, netClientBin := filepath.Join(dir, "echo"), filepath.Join(dir, "netecho"), filepath.Join(dir, "netclient")
+	for bin, pkg := range map[string]string{echoBin: "github.com/libasync/libasync/examples/echo", netBin: "./netecho", netClientBin: "./netclient"} {
+		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			fail(fmt.Errorf("go build %s: %v\n%s", pkg, err, out))
+		}
+	}
+	clientBin := echoBin
+	switch *clientKind {
+	case "libasync":
+	case "net":
+		clientBin = netClientBin
+	default:
+		fail(fmt.Errorf("unknown -client %q", *clientKind))
+	}
+	servers := []server{
+		{"libasync", echoBin, []string{"-driver", *drv}},
+		{"net", netBin, nil},
+	}
+	fmt.Printf("echo: %d-byte messages, window %v after %v warm-up, server on CPU 0, %s client on CPU 1, libasync driver %s\n",
+		*size, *duration, *warmup, *clientKind, *drv)
+	fmt.Printf("%-9s %6s %10s %9s %9s %14s\n", "server", "conns", "req/s", "p50", "p99", "CPU/request")
+	ratios := map[int][]float64{}
+	for round := range *runs {
+		for _, n := range conns {
+			var cpu [2]float64
+			for i, s := range servers {
+				m, err := measureLoad(s, n, clientBin, round)
+				if err != nil {
+					fail(fmt.Errorf("%s, %d connections: %v", s.name, n, err))
+				}
+				cpu[i] = m.cpuPerReq
+				fmt.Printf("%-9s %6d %10.0f %9v %9v %12.2fµs\n", s.name, n, m.rps, m.p50, m.p99, m.cpuPerReq*1e6)
+			}
+			ratios[n] = append(ratios[n], cpu[0]/cpu[1])
+			fmt.Printf("%-9s %6d CPU per request, libasync / net: %.2f\n", "ratio", n, cpu[0]/cpu[1])
+		}
+	}
+	for _, n := range conns {
+		fmt.Printf("median ratio, %d connections: %.2f over %d round(s)\n", n, median(ratios[n]), len(ratios[n]))
+	}
+	if *idle > 0 {
+		fmt.Printf("idle: %d connections, each echoed once, server RSS growth per connection\n", *idle)
+		for _, s := range servers {
+			b, err := measureIdle(s, *idle, echoBin)
+			if err != nil {
+				fail(fmt.Errorf("%s idle: %v", s.name, err))
+			}
+			fmt.Printf("%-9s %8.0f bytes per idle connection\n", s.name, b)
+		}
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench echo:", err)
+	os.Exit(1)
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+// freePort returns a loopback port nobody listens on now.
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// start runs the server pinned to CPU 0 and waits until it listens.
+func start(s server, addr string, extra ...string) (*exec.Cmd, error) {
+	args := append([]string{"-c", "0", s.bin, "-addr", addr}, s.args...)
+	cmd := exec.Command("taskset", append(args, extra...)...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return cmd, nil
+		}
+	}
+	stop(cmd)
+	return nil, errors.New("server did not start listening")
+}
+
+// stop ends a process started by this program and reaps it.
+func stop(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// cpuTime returns the utime+stime of process pid in seconds.
+func cpuTime(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces: utime and stime are fields 14 and 15 of the line.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	ut, err1 := strconv.ParseFloat(f[11], 64)
+	st, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	return (ut + st) / 100, nil // USER_HZ is 100 on Linux
+}
+
+// rss returns the resident set of process pid in bytes.
+func rss(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, errors.New("no VmRSS")
+}
+
+type loadResult struct {
+	rps, cpuPerReq float64
+	p50, p99       time.Duration
+}
+
+// measureLoad runs one case: server s under n connections.
+func measureLoad(s server, n int, clientBin string, round int) (loadResult, error) {
+	addr, err := freePort()
+	if err != nil {
+		return loadResult{}, err
+	}
+	var extra []string
+	if *profileDir != "" {
+		extra = []string{"-cpuprofile", filepath.Join(*profileDir, fmt.Sprintf("%s-%d-%d.pprof", s.name, n, round))}
+	}
+	srv, err := start(s, addr, extra...)
+	if err != nil {
+		return loadResult{}, err
+	}
+	defer stop(srv)
+	client := exec.Command("taskset", "-c", "1", clientBin, "-mode", "client", "-addr", addr,
+		"-connections", strconv.Itoa(n), "-size", strconv.Itoa(*size),
+		"-duration", duration.String(), "-warmup", warmup.String())
+	client.Stderr = os.Stderr
+	out, err := client.StdoutPipe()
+	if err != nil {
+		return loadResult{}, err
+	}
+	if err := client.Start(); err != nil {
+		return loadResult{}, err
+	}
+	defer client.Wait()
+	var cpu0, cpu1 float64
+	var res loadResult
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "START":
+			if cpu0, err = cpuTime(srv.Process.Pid); err != nil {
+				return res, err
+			}
+		case strings.HasPrefix(line, "END "):
+			if cpu1, err = cpuTime(srv.Process.Pid); err != nil {
+				return res, err
+			}
+			kv := map[string]string{}
+			for _, f := range strings.Fields(line)[1:] {
+				k, v, _ := strings.Cut(f, "=")
+				kv[k] = v
+			}
+			reqs, _ := strconv.ParseFloat(kv["requests"], 64)
+			res.rps, _ = strconv.ParseFloat(kv["req/s"], 64)
+			res.p50, _ = time.ParseDuration(kv["p50"])
+			res.p99, _ = time.ParseDuration(kv["p99"])
+			if reqs == 0 {
+				return res, errors.New("no requests measured")
+			}
+			res.cpuPerReq = (cpu1 - cpu0) / reqs
+			return res, nil
+		}
+	}
+	return res, errors.New("client ended without a report")
+}
+
+// measureIdle returns the server's RSS growth per connection while the
+// client holds n idle connections.
+func measureIdle(s server, n int, clientBin string) (float64, error) {
+	addr, err := freePort()
+	if err != nil {
+		return 0, err
+	}
+	srv, err := start(s, addr)
+	if err != nil {
+		return 0, err
+	}
+	defer stop(srv)
+	time.Sleep(300 * time.Millisecond)
+	before, err := rss(srv.Process.Pid)
+	if err != nil {
+		return 0, err
+	}
+	client := exec.Command("taskset", "-c", "1", clientBin, "-mode", "idle", "-addr", addr, "-connections", strconv.Itoa(n))
+	client.Stderr = os.Stderr
+	out, err := client.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	if err := client.Start(); err != nil {
+		return 0, err
+	}
+	defer stop(client)
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if sc.Text() == "READY" {
+			time.Sleep(time.Second) // let the server settle (a GC cycle, freed buffers)
+			after, err := rss(srv.Process.Pid)
+			if err != nil {
+				return 0, err
+			}
+			return (after - before) / float64(n), nil
+		}
+	}
+	return 0, errors.New("idle client ended before READY")
+}

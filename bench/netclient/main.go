@@ -1,0 +1,98 @@
+// Command netclient is a second load client for the echo benchmark: the
+// same protocol and report as examples/echo -mode client, written the way Go
+// load generators usually are, a goroutine per connection on package net.
+// It costs more per request than the libasync client, so the server under
+// test waits for work more often: the figures then include the cost of
+// going to sleep and waking up, which the faster client hides.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:7000", "server address")
+	conns := flag.Int("connections", 50, "concurrent connections")
+	size := flag.Int("size", 64, "message size in bytes")
+	duration := flag.Duration("duration", 5*time.Second, "measured time")
+	warmup := flag.Duration("warmup", 500*time.Millisecond, "time run before measuring")
+	flag.String("mode", "client", "only client")
+	flag.Parse()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+	var (
+		measuring, stop atomic.Bool
+		wg, ready       sync.WaitGroup
+		mu              sync.Mutex
+		all             []time.Duration
+		failed          atomic.Value
+	)
+	ready.Add(*conns)
+	for range *conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("tcp", *addr)
+			ready.Done()
+			if err != nil {
+				failed.Store(err)
+				return
+			}
+			defer c.Close()
+			msg, buf := make([]byte, *size), make([]byte, *size)
+			var lat []time.Duration
+			for !stop.Load() {
+				t0 := time.Now()
+				if _, err := c.Write(msg); err != nil {
+					failed.Store(err)
+					return
+				}
+				if _, err := io.ReadFull(c, buf); err != nil {
+					failed.Store(err)
+					return
+				}
+				if measuring.Load() {
+					lat = append(lat, time.Since(t0))
+				}
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			mu.Unlock()
+		}()
+	}
+	ready.Wait()
+	time.Sleep(*warmup)
+	fmt.Println("START")
+	measuring.Store(true)
+	t0 := time.Now()
+	time.Sleep(*duration)
+	measuring.Store(false)
+	elapsed := time.Since(t0)
+	stop.Store(true)
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		fmt.Fprintln(os.Stderr, "netclient:", err)
+		os.Exit(1)
+	}
+	slices.Sort(all)
+	q := func(f float64) time.Duration {
+		if len(all) == 0 {
+			return 0
+		}
+		return all[int(f*float64(len(all)-1))]
+	}
+	fmt.Printf("END requests=%d seconds=%.3f req/s=%.0f p50=%v p99=%v\n",
+		len(all), elapsed.Seconds(), float64(len(all))/elapsed.Seconds(), q(0.5), q(0.99))
+}

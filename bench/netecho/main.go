@@ -1,0 +1,69 @@
+// Command netecho is the peer of examples/echo: a TCP echo server on the
+// standard library's net package, one goroutine per connection, each with a
+// 4 KiB buffer, as Go servers are usually written.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:7000", "address to listen on")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file, ended by SIGINT or SIGTERM")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "netecho:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+		go func() {
+			<-sig
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(0)
+		}()
+	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "netecho:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("listening on %v\n", l.Addr())
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			continue
+		}
+		go echo(c)
+	}
+}
+
+// echo copies c to itself until it ends.
+func echo(c net.Conn) {
+	defer c.Close()
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			return
+		}
+		if _, err := c.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}

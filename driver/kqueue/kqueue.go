@@ -1,0 +1,648 @@
+//go:build unix
+
+// Package kqueue is libasync's readiness driver for darwin, freebsd, netbsd,
+// openbsd and dragonfly, on kqueue(2). Importing it makes the driver openable
+// as "kqueue" (the default on those systems).
+//
+// Every direction is an EV_CLEAR filter, so events are native edges and Rearm
+// costs nothing. An EV_EOF on the read filter is ReadClosed, on the write
+// filter WriteClosed; a socket error (EV_EOF with an error in fflags, or
+// EV_ERROR) is Error. Wait is woken by an EVFILT_USER event where the system
+// has one (darwin, freebsd, dragonfly) and through a pipe elsewhere (netbsd,
+// openbsd); calls to Wake coalesce through an atomic flag until Wait returns.
+//
+// # Batching
+//
+// Modify and Deregister do not call the kernel: they append to a change list
+// that the next Wait (or Register) hands to kevent together with its own
+// request, so they cost no system call of their own. Register applies its
+// changes at once, with the queued ones before them, so that it can return
+// the kernel's answer (EBADF for a descriptor that is not open).
+//
+// Changes made while a Wait is blocked must take effect in that Wait. They
+// are applied at once with their own kevent call unless the Wait carries, or
+// the queue holds, a change of the same descriptor: applying at once could
+// then overtake that older change in the kernel (a Deregister of a
+// descriptor number that was closed and reused, then a Register of the new
+// one). Such a change is queued and the Wait is woken internally to submit
+// it; that wake-up is never reported to the caller, and a Register queued so
+// cannot return the kernel's answer, which then comes as an Error event.
+// Changes applied at once use EV_RECEIPT, so that the call takes no event
+// from the queue; where the system lacks it (netbsd), events such a call
+// takes are kept for the Wait, which is woken for them.
+//
+// A queued change the kernel refuses is reported by a later Wait as an Error
+// event for the registration's token; the user's next I/O on the descriptor
+// then returns the system's error.
+package kqueue
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/libasync/libasync/driver"
+)
+
+// name is the name the driver is provided under.
+const name = "kqueue"
+
+// filter is a kqueue filter, in a form independent of the system's numbers
+// (netbsd numbers its filters differently from the others).
+type filter int8
+
+const (
+	filterRead filter = iota + 1
+	filterWrite
+	filterUser
+)
+
+// The flags of a kevent record. Every kqueue system uses these values; the
+// per-system file checks that at compile time.
+const (
+	evAdd       = 0x1
+	evDelete    = 0x2
+	evClear     = 0x20
+	evReceipt   = 0x40
+	evError     = 0x4000
+	evEOF       = 0x8000
+	noteTrigger = 0x01000000 // fflags of an EVFILT_USER change that fires it
+)
+
+// kev is a kevent record in portable form: the driver's logic works on these
+// and the system's seam converts them to and from unix.Kevent_t.
+type kev struct {
+	ident  uint64
+	filter filter
+	flags  uint16
+	fflags uint32
+	data   int64
+}
+
+// scratch holds a seam's conversion buffers for one caller at a time.
+type scratch struct{ native any }
+
+// kernel is the seam between the driver's logic and the system: the real one
+// wraps the system calls, the unit tests' one is a kqueue simulated in Go.
+type kernel interface {
+	// kqueue creates a kqueue, close-on-exec.
+	kqueue() (int, error)
+	// kevent is kevent(2) on portable records; a nil timeout blocks. s holds
+	// conversion buffers and is used by one call at a time.
+	kevent(kq int, changes, events []kev, timeout *time.Duration, s *scratch) (int, error)
+	// pipe creates a non-blocking, close-on-exec pipe.
+	pipe() (r, w int, err error)
+	read(fd int, p []byte) (int, error)
+	write(fd int, p []byte) (int, error)
+	close(fd int) error
+}
+
+// features says what a system's kqueue offers beyond the common core.
+type features struct {
+	userFilter bool // EVFILT_USER with NOTE_TRIGGER; else a pipe wakes Wait
+	receipt    bool // EV_RECEIPT; else changes during a blocked Wait wake it
+}
+
+// registration is what the driver knows of a registered descriptor.
+type registration struct {
+	token    driver.Token
+	interest driver.Interest
+}
+
+// kqueueDriver implements driver.Driver on a kernel.
+type kqueueDriver struct {
+	k    kernel
+	feat features
+	kq   int
+	// wakeR and wakeW are the wake-up pipe's ends, -1 with EVFILT_USER.
+	wakeR, wakeW int
+
+	// woken is set by the Wake that fires the wake-up and cleared by Wait
+	// when it returns; while set, Wake makes no system call. Sequentially
+	// consistent atomics suffice: a Wake that finds it set happened before
+	// the clearing, hence before that Wait returned, which is all a Wake
+	// promises; a Wake after the clearing sets it again and fires.
+	woken atomic.Bool
+	// shut mirrors closed for Wake, which takes no lock on its fast path.
+	shut atomic.Bool
+
+	// wakeMu serialises firing the wake-up (which uses fireBuf) and keeps
+	// Close from closing the descriptors it uses under it. Order: mu, then
+	// wakeMu.
+	wakeMu   sync.Mutex
+	fireBuf  scratch
+	fireKev  []kev // the EVFILT_USER trigger, built once
+	wakeGone bool  // Close released the wake-up's descriptors
+
+	mu        sync.Mutex
+	closed    bool
+	regs      map[int]registration
+	pending   []kev // changes for the next Wait's kevent call
+	spare     []kev // the previous change list, reused
+	waiting   bool  // a Wait's kevent call may block now
+	inflight  []kev // the changes that call carries
+	nudged    bool  // the wake-up was fired for changes, not for Wake
+	raw       []kev // records taken from the kernel, not yet delivered
+	applyBuf  scratch
+	applyRecv []kev
+
+	// Owned by Wait, which never runs concurrently with itself.
+	waitBuf   scratch
+	evBuf     []kev
+	remaining time.Duration
+}
+
+// noTimeout is the timeout of the kevent calls that must not block; it is
+// only ever read.
+var noTimeout time.Duration
+
+// open creates a driver on k.
+func open(k kernel, feat features) (*kqueueDriver, error) {
+	kq, err := k.kqueue()
+	if err != nil {
+		return nil, fmt.Errorf("kqueue: %w", err)
+	}
+	d := &kqueueDriver{k: k, feat: feat, kq: kq, wakeR: -1, wakeW: -1, regs: make(map[int]registration)}
+	var source kev
+	if feat.userFilter {
+		source = kev{filter: filterUser, flags: evAdd | evClear}
+		d.fireKev = []kev{{filter: filterUser, fflags: noteTrigger}}
+	} else {
+		if d.wakeR, d.wakeW, err = k.pipe(); err != nil {
+			k.close(kq)
+			return nil, fmt.Errorf("kqueue: wake-up pipe: %w", err)
+		}
+		source = kev{ident: uint64(d.wakeR), filter: filterRead, flags: evAdd | evClear}
+	}
+	// A new kqueue holds no events, so this call returns only the change's
+	// error, if any, whether or not EV_RECEIPT exists.
+	recv := make([]kev, 1)
+	n, err := d.keventRetry([]kev{source}, recv, new(time.Duration), &d.applyBuf)
+	if err == nil && n == 1 && recv[0].flags&evError != 0 && recv[0].data != 0 {
+		err = unix.Errno(recv[0].data)
+	}
+	if err != nil {
+		d.releaseFDs()
+		return nil, fmt.Errorf("kqueue: registering the wake-up: %w", err)
+	}
+	return d, nil
+}
+
+// keventRetry calls kevent, retrying when a signal interrupts it. Only the
+// calls that do not block use it: a blocking Wait recomputes its timeout.
+func (d *kqueueDriver) keventRetry(changes, events []kev, timeout *time.Duration, s *scratch) (int, error) {
+	for {
+		n, err := d.k.kevent(d.kq, changes, events, timeout, s)
+		if !errors.Is(err, unix.EINTR) {
+			return n, err
+		}
+		// The kernel applies a change list before it can be interrupted
+		// (only the wait for events sleeps), so it is not submitted again.
+		changes = nil
+	}
+}
+
+// releaseFDs closes the kqueue and the wake-up pipe.
+func (d *kqueueDriver) releaseFDs() error {
+	err := d.k.close(d.kq)
+	for _, fd := range []int{d.wakeR, d.wakeW} {
+		if fd >= 0 {
+			err = errors.Join(err, d.k.close(fd))
+		}
+	}
+	return err
+}
+
+// Name returns "kqueue".
+func (d *kqueueDriver) Name() string { return name }
+
+// checkArgs validates a descriptor and an interest.
+func (d *kqueueDriver) checkArgs(fd int, interest driver.Interest) error {
+	if fd < 0 || fd == d.wakeR || fd == d.wakeW {
+		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrInvalid)
+	}
+	if interest == 0 || interest&^(driver.Read|driver.Write) != 0 {
+		return fmt.Errorf("kqueue: interest %#x: %w", interest, driver.ErrInvalid)
+	}
+	return nil
+}
+
+// Register starts watching fd. Its changes go to the kernel with the next
+// Wait, or at once if a Wait is blocked.
+func (d *kqueueDriver) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
+	if err := d.checkArgs(fd, interest); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return fmt.Errorf("kqueue: Register: %w", driver.ErrClosed)
+	}
+	if _, ok := d.regs[fd]; ok {
+		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrRegistered)
+	}
+	d.regs[fd] = registration{token, interest}
+	if err := d.change(fd, 0, interest, true); err != nil {
+		delete(d.regs, fd)
+		if errors.Is(err, unix.EBADF) {
+			return fmt.Errorf("kqueue: fd %d: %w: %w", fd, driver.ErrInvalid, err)
+		}
+		return fmt.Errorf("kqueue: fd %d: %w", fd, err)
+	}
+	return nil
+}
+
+// Modify replaces fd's token and interest. Adding a filter again makes the
+// kernel evaluate it afresh, so directions that are ready are reported again.
+func (d *kqueueDriver) Modify(fd driver.FD, token driver.Token, interest driver.Interest) error {
+	if err := d.checkArgs(fd, interest); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return fmt.Errorf("kqueue: Modify: %w", driver.ErrClosed)
+	}
+	old, ok := d.regs[fd]
+	if !ok {
+		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrNotRegistered)
+	}
+	d.regs[fd] = registration{token, interest}
+	if err := d.change(fd, old.interest, interest, false); err != nil {
+		return fmt.Errorf("kqueue: fd %d: %w", fd, err)
+	}
+	return nil
+}
+
+// Rearm does nothing but check its arguments: EV_CLEAR filters report every
+// new edge by themselves.
+func (d *kqueueDriver) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
+	if err := d.checkArgs(fd, interest); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return fmt.Errorf("kqueue: Rearm: %w", driver.ErrClosed)
+	}
+	if _, ok := d.regs[fd]; !ok {
+		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrNotRegistered)
+	}
+	return nil
+}
+
+// Deregister stops watching fd. Records of fd still queued in the driver are
+// dropped when delivered, since fd is no longer in the table.
+func (d *kqueueDriver) Deregister(fd driver.FD) error {
+	if fd < 0 {
+		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrInvalid)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return fmt.Errorf("kqueue: Deregister: %w", driver.ErrClosed)
+	}
+	old, ok := d.regs[fd]
+	if !ok {
+		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrNotRegistered)
+	}
+	delete(d.regs, fd)
+	// The kernel's answer is of no interest: it refuses only when fd was
+	// closed, which removed its filters anyway.
+	d.change(fd, old.interest, 0, false)
+	return nil
+}
+
+// change applies or queues the changes that turn interest from into to on
+// fd: every filter of to is added (again), every other filter of from
+// deleted. With now, or while a Wait is blocked (see the package comment),
+// they are applied at once and the kernel's refusal of one of them is
+// returned. Called with mu held.
+func (d *kqueueDriver) change(fd int, from, to driver.Interest, now bool) error {
+	start := len(d.pending)
+	for _, dir := range [...]struct {
+		in driver.Interest
+		f  filter
+	}{{driver.Read, filterRead}, {driver.Write, filterWrite}} {
+		switch {
+		case to&dir.in != 0:
+			d.pending = append(d.pending, kev{ident: uint64(fd), filter: dir.f, flags: evAdd | evClear})
+		case from&dir.in != 0:
+			d.pending = append(d.pending, kev{ident: uint64(fd), filter: dir.f, flags: evDelete})
+		}
+	}
+	switch {
+	case d.waiting && !concerns(d.inflight, fd) && !concerns(d.pending[:start], fd):
+		err := d.apply(d.pending[start:], fd)
+		d.truncatePending(start)
+		return err
+	case d.waiting:
+		return d.nudge()
+	case now:
+		err := d.apply(d.pending, fd)
+		d.truncatePending(0)
+		return err
+	}
+	return nil
+}
+
+// concerns reports whether a change in changes is about fd.
+func concerns(changes []kev, fd int) bool {
+	for _, c := range changes {
+		if c.ident == uint64(fd) {
+			return true
+		}
+	}
+	return false
+}
+
+// truncatePending drops the queued changes from n on.
+func (d *kqueueDriver) truncatePending(n int) {
+	clear(d.pending[n:])
+	d.pending = d.pending[:n]
+}
+
+// apply hands changes to the kernel with a kevent call of their own and
+// returns the kernel's refusal of a change of fd (other than ENOENT, which
+// only a deletion of a filter already gone gets). Refusals of the other
+// changes, and events the call took from the queue (only where EV_RECEIPT
+// is missing), go to raw for Wait to deliver; a blocked Wait is woken for
+// them. Called with mu held.
+func (d *kqueueDriver) apply(changes []kev, fd int) error {
+	if d.feat.receipt {
+		// The kernel answers every change and returns without taking
+		// events from the queue.
+		for i := range changes {
+			changes[i].flags |= evReceipt
+		}
+	}
+	if cap(d.applyRecv) < len(changes) {
+		d.applyRecv = make([]kev, len(changes))
+	}
+	recv := d.applyRecv[:len(changes)]
+	n, err := d.keventRetry(changes, recv, &noTimeout, &d.applyBuf)
+	if err != nil {
+		return err
+	}
+	var own error
+	kept, woke := len(d.raw), false
+	for _, r := range recv[:n] {
+		switch {
+		case r.flags&evError != 0 && r.data == 0:
+			// A receipt: the change was applied.
+		case r.flags&evError != 0 && r.ident == uint64(fd) && r.data != int64(unix.ENOENT):
+			own = unix.Errno(r.data)
+		default:
+			woke = d.take(r) || woke
+		}
+	}
+	clear(recv)
+	if (len(d.raw) > kept || woke) && d.waiting {
+		if err := d.nudge(); err != nil {
+			return err
+		}
+	}
+	return own
+}
+
+// nudge wakes the blocked Wait so that it submits the queued changes or
+// reports failures; the Wait does not return to its caller for it. Called
+// with mu held.
+func (d *kqueueDriver) nudge() error {
+	if d.nudged {
+		return nil
+	}
+	d.nudged = true
+	return d.fire()
+}
+
+// Wake makes the current or next Wait return.
+func (d *kqueueDriver) Wake() error {
+	if d.shut.Load() {
+		return fmt.Errorf("kqueue: Wake: %w", driver.ErrClosed)
+	}
+	if d.woken.Load() || !d.woken.CompareAndSwap(false, true) {
+		return nil
+	}
+	return d.fire()
+}
+
+// fire triggers the wake-up event.
+func (d *kqueueDriver) fire() error {
+	d.wakeMu.Lock()
+	defer d.wakeMu.Unlock()
+	if d.wakeGone {
+		return fmt.Errorf("kqueue: Wake: %w", driver.ErrClosed)
+	}
+	if d.feat.userFilter {
+		if _, err := d.keventRetry(d.fireKev, nil, &noTimeout, &d.fireBuf); err != nil {
+			return fmt.Errorf("kqueue: firing the wake-up: %w", err)
+		}
+		return nil
+	}
+	for {
+		_, err := d.k.write(d.wakeW, wakeByte[:])
+		switch {
+		case err == nil, errors.Is(err, unix.EAGAIN):
+			// A full pipe is a wake-up already pending.
+			return nil
+		case !errors.Is(err, unix.EINTR):
+			return fmt.Errorf("kqueue: writing the wake-up pipe: %w", err)
+		}
+	}
+}
+
+// wakeByte is what Wake writes to the wake-up pipe.
+var wakeByte = [1]byte{1}
+
+// drainWake empties the wake-up pipe, so that its EV_CLEAR read filter
+// reports the next write as a new edge.
+func (d *kqueueDriver) drainWake() {
+	var buf [64]byte
+	for {
+		n, err := d.k.read(d.wakeR, buf[:])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || n < len(buf) {
+			return
+		}
+	}
+}
+
+// Wait submits the queued changes and waits for events; see driver.Driver.
+func (d *kqueueDriver) Wait(events []driver.Event, timeout time.Duration) (int, error) {
+	if len(events) == 0 {
+		return 0, fmt.Errorf("kqueue: Wait with no room for events: %w", driver.ErrInvalid)
+	}
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	n := 0
+	for {
+		d.mu.Lock()
+		if d.closed {
+			d.mu.Unlock()
+			return n, fmt.Errorf("kqueue: Wait: %w", driver.ErrClosed)
+		}
+		n += d.deliver(events[n:])
+		changes := d.pending
+		d.pending = d.spare[:0]
+		if n == len(events) && len(changes) == 0 {
+			d.spare = changes
+			d.mu.Unlock()
+			d.woken.Store(false)
+			return n, nil
+		}
+		var t *time.Duration
+		switch {
+		case n > 0 || timeout == 0 || d.woken.Load():
+			// Events to return, or a Wake pending (whose record may have
+			// been taken by a call of apply): the call must not block.
+			t = &noTimeout
+		case timeout > 0:
+			d.remaining = max(time.Until(deadline), 0)
+			t = &d.remaining
+		}
+		d.waiting = t == nil || *t > 0
+		d.inflight = changes
+		d.mu.Unlock()
+
+		// Room for one record per change: the kernel reports failed
+		// changes there (and then returns without waiting); without room it
+		// would fail the call and skip the rest of the list.
+		size := max(len(events)-n, len(changes))
+		if cap(d.evBuf) < size {
+			d.evBuf = make([]kev, size)
+		}
+		got, err := d.k.kevent(d.kq, changes, d.evBuf[:size], t, &d.waitBuf)
+
+		d.mu.Lock()
+		d.waiting, d.inflight, d.nudged = false, nil, false
+		clear(changes)
+		d.spare = changes[:0]
+		if errors.Is(err, unix.EINTR) {
+			// The changes were applied (see keventRetry); wait again for
+			// the rest of the timeout.
+			got, err = 0, nil
+		}
+		if err != nil {
+			d.mu.Unlock()
+			return n, fmt.Errorf("kqueue: kevent: %w", err)
+		}
+		for _, r := range d.evBuf[:got] {
+			d.take(r)
+		}
+		n += d.deliver(events[n:])
+		d.mu.Unlock()
+		clear(d.evBuf[:got])
+
+		woken := d.woken.Swap(false)
+		if n > 0 || woken || timeout == 0 || (timeout > 0 && !time.Now().Before(deadline)) {
+			return n, nil
+		}
+		// Only internal records (the wake-up for queued changes, failed
+		// deletions), or the kernel's timer ended early: wait again.
+	}
+}
+
+// take moves a record from the kernel into raw, unless it is the wake-up's,
+// which it consumes (draining the pipe) and reports. Called with mu held.
+func (d *kqueueDriver) take(r kev) (wake bool) {
+	switch {
+	case r.filter == filterUser:
+		return true
+	case d.wakeR >= 0 && r.filter == filterRead && r.ident == uint64(d.wakeR):
+		d.drainWake()
+		return true
+	}
+	d.raw = append(d.raw, r)
+	return false
+}
+
+// deliver translates records from raw into events, as many as fit, and keeps
+// the rest. Records of descriptors or directions no longer registered are
+// dropped, the others carry the registration's current token. Called with mu
+// held.
+func (d *kqueueDriver) deliver(events []driver.Event) int {
+	n, used := 0, 0
+	for _, r := range d.raw {
+		if n == len(events) {
+			break
+		}
+		used++
+		reg, ok := d.regs[int(r.ident)]
+		if !ok {
+			continue
+		}
+		if rd, ok := readiness(r, reg.interest); ok {
+			events[n] = driver.Event{Token: reg.token, Readiness: rd}
+			n++
+		}
+	}
+	rest := copy(d.raw, d.raw[used:])
+	clear(d.raw[rest:])
+	d.raw = d.raw[:rest]
+	return n
+}
+
+// readiness translates one kernel record for a registration with interest.
+// ok is false for records that report nothing to the user: a direction no
+// longer watched, or a failed deletion (ENOENT: the filter was gone already).
+func readiness(r kev, interest driver.Interest) (driver.Readiness, bool) {
+	var in driver.Interest
+	var ready, closed driver.Readiness
+	switch r.filter {
+	case filterRead:
+		in, ready, closed = driver.Read, driver.Readable, driver.ReadClosed
+	case filterWrite:
+		in, ready, closed = driver.Write, driver.Writable, driver.WriteClosed
+	default:
+		return 0, false
+	}
+	if interest&in == 0 {
+		return 0, false
+	}
+	if r.flags&evError != 0 {
+		// A change the kernel could not apply, or an error of the filter.
+		if r.data == int64(unix.ENOENT) {
+			return 0, false
+		}
+		return driver.Error, true
+	}
+	rd := ready
+	if r.flags&evEOF != 0 {
+		rd |= closed
+		if r.fflags != 0 {
+			// On EOF, fflags holds the socket's pending error.
+			rd |= driver.Error
+		}
+	}
+	return rd, true
+}
+
+// Close releases the kqueue and the wake-up pipe.
+func (d *kqueueDriver) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return fmt.Errorf("kqueue: Close: %w", driver.ErrClosed)
+	}
+	d.closed = true
+	d.shut.Store(true)
+	d.regs = nil
+	d.raw = nil
+	d.pending = nil
+	d.wakeMu.Lock()
+	defer d.wakeMu.Unlock()
+	d.wakeGone = true
+	if err := d.releaseFDs(); err != nil {
+		return fmt.Errorf("kqueue: Close: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/libasync/libasync/executor"
+	"github.com/libasync/libasync/future"
+	"github.com/libasync/libasync/socket"
+)
+
+type clientConfig struct {
+	addr             string
+	conns, size      int
+	duration, warmup time.Duration
+	announce         bool // print START before the measured window
+}
+
+// report is what a client run measured.
+type report struct {
+	requests int
+	elapsed  time.Duration
+	p50, p99 time.Duration
+}
+
+func (r report) String() string {
+	return fmt.Sprintf("END requests=%d seconds=%.3f req/s=%.0f p50=%v p99=%v",
+		r.requests, r.elapsed.Seconds(), float64(r.requests)/r.elapsed.Seconds(), r.p50, r.p99)
+}
+
+// histogram counts round trips by latency, 1 µs per bucket up to maxLatency.
+const maxLatency = 100 * time.Millisecond
+
+type histogram struct {
+	counts [maxLatency / time.Microsecond]uint32
+	over   uint32
+	total  int
+}
+
+func (h *histogram) add(d time.Duration) {
+	h.total++
+	if i := int(d / time.Microsecond); i < len(h.counts) {
+		h.counts[i]++
+		return
+	}
+	h.over++
+}
+
+// quantile returns the latency under which q of the round trips fell.
+func (h *histogram) quantile(q float64) time.Duration {
+	want := int(q * float64(h.total))
+	seen := 0
+	for i, c := range h.counts {
+		seen += int(c)
+		if seen > want {
+			return time.Duration(i+1) * time.Microsecond
+		}
+	}
+	return maxLatency
+}
+
+// load is shared by the client's connections; they all run on the one
+// goroutine of a Local executor, so it needs no locking.
+type load struct {
+	cfg       clientConfig
+	hist      *histogram
+	measuring bool
+	stop      bool
+	connected int
+	echoed    int // connections that completed their rounds (mode idle)
+	failed    error
+}
+
+// clientConn is one connection of the load client, a state machine: connect,
+// then write the message and read it back, over and over.
+type clientConn struct {
+	ld      *load
+	connect *socket.ConnectFuture
+	s       *socket.Stream
+	msg     []byte
+	buf     []byte
+	off     int // bytes of msg written, then of the echo read
+	reading bool
+	start   time.Time
+	rounds  int // round trips left before parking idle; 0: no limit
+}
+
+func (c *clientConn) Poll(cx *future.Context) future.Poll[struct{}] {
+	if c.s == nil {
+		r, ok := c.connect.Poll(cx).Value()
+		if !ok {
+			return future.Pending[struct{}]()
+		}
+		if r.Err != nil {
+			c.ld.failed = r.Err
+			return future.Ready(struct{}{})
+		}
+		c.s = r.Value
+		c.ld.connected++
+		c.start = time.Now()
+	}
+	for !c.ld.stop {
+		if !c.reading {
+			r, ok := c.s.PollWrite(cx, c.msg[c.off:]).Value()
+			if !ok {
+				return future.Pending[struct{}]()
+			}
+			if r.Err != nil {
+				return c.fail(r.Err)
+			}
+			if c.off += r.Value; c.off == len(c.msg) {
+				c.reading, c.off = true, 0
+			}
+			continue
+		}
+		r, ok := c.s.PollRead(cx, c.buf[c.off:]).Value()
+		if !ok {
+			return future.Pending[struct{}]()
+		}
+		if r.Err != nil {
+			return c.fail(r.Err)
+		}
+		if c.off += r.Value; c.off == len(c.buf) {
+			now := time.Now()
+			if c.ld.measuring {
+				c.ld.hist.add(now.Sub(c.start))
+			}
+			c.start = now
+			c.reading, c.off = false, 0
+			if c.rounds > 0 {
+				if c.rounds--; c.rounds == 0 {
+					// Idle from now on: the task is never woken again and
+					// the connection stays open until the process ends.
+					c.ld.echoed++
+					return future.Pending[struct{}]()
+				}
+			}
+		}
+	}
+	c.s.Close()
+	return future.Ready(struct{}{})
+}
+
+func (c *clientConn) fail(err error) future.Poll[struct{}] {
+	c.ld.failed = err
+	c.s.Close()
+	return future.Ready(struct{}{})
+}
+
+// Drop closes the connection.
+func (c *clientConn) Drop() {
+	if c.s != nil {
+		c.s.Close()
+	} else {
+		c.connect.Drop()
+	}
+}
+
+// runClient runs the load and returns what it measured.
+func runClient(ex *executor.Local, cfg clientConfig) (report, error) {
+	ld := &load{cfg: cfg, hist: &histogram{}}
+	msg := make([]byte, cfg.size)
+	for i := range msg {
+		msg[i] = byte('a' + i%26)
+	}
+	var handles []*executor.JoinHandle[struct{}]
+	for range cfg.conns {
+		h, err := executor.Spawn[struct{}](ex, &clientConn{ld: ld, connect: socket.Connect(cfg.addr), msg: msg, buf: make([]byte, cfg.size)})
+		if err != nil {
+			return report{}, err
+		}
+		handles = append(handles, h)
+	}
+	var rep report
+	control := future.Async(func(a *future.Awaiter) error {
+		for ld.connected < cfg.conns && ld.failed == nil {
+			future.Await(a, executor.Sleep(5*time.Millisecond))
+		}
+		if ld.failed != nil {
+			ld.stop = true
+			return ld.failed
+		}
+		future.Await(a, executor.Sleep(cfg.warmup))
+		if cfg.announce {
+			fmt.Println("START")
+			os.Stdout.Sync()
+		}
+		ld.measuring = true
+		t0 := time.Now()
+		future.Await(a, executor.Sleep(cfg.duration))
+		ld.measuring = false
+		rep = report{requests: ld.hist.total, elapsed: time.Since(t0), p50: ld.hist.quantile(0.5), p99: ld.hist.quantile(0.99)}
+		ld.stop = true
+		for _, h := range handles {
+			future.Await(a, h)
+		}
+		return ld.failed
+	})
+	err, berr := executor.BlockOn(ex, control)
+	if berr != nil {
+		return rep, berr
+	}
+	return rep, err
+}
+
+// holdIdle opens conns connections, echoes one message on each, prints
+// READY and waits until the process is killed.
+func holdIdle(ex *executor.Local, addr string, conns int) error {
+	ld := &load{hist: &histogram{}}
+	msg := make([]byte, 64)
+	for range conns {
+		h, err := executor.Spawn[struct{}](ex, &clientConn{ld: ld, connect: socket.Connect(addr), msg: msg, buf: make([]byte, len(msg)), rounds: 1})
+		if err != nil {
+			return err
+		}
+		h.Detach()
+	}
+	wait := future.Async(func(a *future.Awaiter) error {
+		for ld.echoed < conns && ld.failed == nil {
+			future.Await(a, executor.Sleep(5*time.Millisecond))
+		}
+		if ld.failed != nil {
+			return ld.failed
+		}
+		fmt.Println("READY")
+		os.Stdout.Sync()
+		future.Await(a, future.PollFn(func(*future.Context) future.Poll[struct{}] { return future.Pending[struct{}]() }))
+		return nil
+	})
+	err, berr := executor.BlockOn(ex, wait)
+	if berr != nil {
+		return berr
+	}
+	return err
+}

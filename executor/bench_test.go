@@ -1,0 +1,319 @@
+package executor
+
+import (
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libasync/libasync/future"
+)
+
+// The shapes of ../shared/BENCHMARKING.md on Local, each next to its
+// goroutine peer measured in the same run:
+//
+//	go test -run '^$' -bench . -benchmem -count 5 ./executor/
+
+func newBenchLocal(b *testing.B) *Local {
+	b.Helper()
+	l, err := NewLocal()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { l.Close() })
+	return l
+}
+
+const spawnBatch = 100_000
+
+func BenchmarkSpawnMany(b *testing.B) {
+	empty := ready(0)
+	b.Run("Local", func(b *testing.B) {
+		l := newBenchLocal(b)
+		b.ReportAllocs()
+		for left := b.N; left > 0; left -= spawnBatch {
+			if _, err := BlockOn[int](l, &spawnJoinAll{n: min(left, spawnBatch), mk: func(int) future.Future[int] { return empty }}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Goroutines", func(b *testing.B) {
+		b.ReportAllocs()
+		for left := b.N; left > 0; left -= spawnBatch {
+			var wg sync.WaitGroup
+			for range min(left, spawnBatch) {
+				wg.Add(1)
+				go func() { wg.Done() }()
+			}
+			wg.Wait()
+		}
+	})
+}
+
+// chain spawns the next link until depth reaches zero, then completes; each
+// link awaits the next, as Tokio's chained_spawn does.
+type chain struct {
+	depth int
+	next  *JoinHandle[int]
+}
+
+func (c *chain) Poll(cx *future.Context) future.Poll[int] {
+	if c.depth == 0 {
+		return future.Ready(0)
+	}
+	if c.next == nil {
+		sp, _ := SpawnerOf(cx)
+		var err error
+		if c.next, err = Spawn[int](sp, &chain{depth: c.depth - 1}); err != nil {
+			panic(err)
+		}
+	}
+	if c.next.Poll(cx).IsPending() {
+		return future.Pending[int]()
+	}
+	return future.Ready(c.depth)
+}
+
+func BenchmarkChainedSpawn(b *testing.B) {
+	const depth = 1000
+	b.Run("Local", func(b *testing.B) {
+		l := newBenchLocal(b)
+		b.ReportAllocs()
+		for left := b.N; left > 0; left -= depth {
+			if _, err := BlockOn[int](l, &chain{depth: min(left, depth)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Goroutines", func(b *testing.B) {
+		b.ReportAllocs()
+		var link func(n int, done chan<- struct{})
+		link = func(n int, done chan<- struct{}) {
+			if n == 0 {
+				close(done)
+				return
+			}
+			go link(n-1, done)
+		}
+		for left := b.N; left > 0; left -= depth {
+			done := make(chan struct{})
+			go link(min(left, depth), done)
+			<-done
+		}
+	})
+}
+
+// pinger sends on out and waits for the answer on in, n times; the ponger
+// echoes n times.
+type pinger struct {
+	out, in *future.Channel[int]
+	n       int
+	first   bool // pinger sends first
+	recv    *future.RecvFuture[int]
+}
+
+func (p *pinger) Poll(cx *future.Context) future.Poll[int] {
+	for p.n > 0 {
+		if p.recv == nil {
+			if p.first {
+				if err := p.out.TrySend(p.n); err != nil {
+					panic(err)
+				}
+			}
+			p.recv = p.in.Recv()
+		}
+		r, ok := p.recv.Poll(cx).Value()
+		if !ok {
+			return future.Pending[int]()
+		}
+		if r.Err != nil {
+			panic(r.Err)
+		}
+		p.recv = nil
+		if !p.first {
+			if err := p.out.TrySend(r.Value); err != nil {
+				panic(err)
+			}
+		}
+		p.n--
+	}
+	return future.Ready(0)
+}
+
+func BenchmarkPingPong(b *testing.B) {
+	b.Run("Local", func(b *testing.B) {
+		l := newBenchLocal(b)
+		b.ReportAllocs()
+		c1, _ := future.NewChannel[int](1)
+		c2, _ := future.NewChannel[int](1)
+		pong, err := Spawn[int](l, &pinger{out: c2, in: c1, n: b.N})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := BlockOn[int](l, &pinger{out: c1, in: c2, n: b.N, first: true}); err != nil {
+			b.Fatal(err)
+		}
+		BlockOn[future.Result[int]](l, pong)
+	})
+	b.Run("Goroutines", func(b *testing.B) {
+		b.ReportAllocs()
+		c1, c2 := make(chan int), make(chan int)
+		go func() {
+			for range b.N {
+				c2 <- <-c1
+			}
+		}()
+		for i := range b.N {
+			c1 <- i
+			<-c2
+		}
+	})
+}
+
+// yielder yields n times.
+type yielder struct {
+	n int
+	y Yield
+}
+
+func (y *yielder) Poll(cx *future.Context) future.Poll[int] {
+	for y.n > 0 {
+		if y.y.Poll(cx).IsPending() {
+			return future.Pending[int]()
+		}
+		y.y = Yield{}
+		y.n--
+	}
+	return future.Ready(0)
+}
+
+func BenchmarkYieldMany(b *testing.B) {
+	const tasks = 20
+	b.Run("Local", func(b *testing.B) {
+		l := newBenchLocal(b)
+		b.ReportAllocs()
+		per := max(b.N/tasks, 1)
+		if _, err := BlockOn[int](l, &spawnJoinAll{n: tasks, mk: func(int) future.Future[int] { return &yielder{n: per} }}); err != nil {
+			b.Fatal(err)
+		}
+	})
+	b.Run("Gosched", func(b *testing.B) {
+		b.ReportAllocs()
+		per := max(b.N/tasks, 1)
+		var wg sync.WaitGroup
+		for range tasks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range per {
+					runtime.Gosched()
+				}
+			}()
+		}
+		wg.Wait()
+	})
+}
+
+// memInUse is the heap plus goroutine stacks in use, after a collection.
+func memInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc + m.StackInuse
+}
+
+// never is a future that is never woken (and holds nothing).
+type never struct{}
+
+func (never) Poll(*future.Context) future.Poll[int] { return future.Pending[int]() }
+
+func BenchmarkPendingMem(b *testing.B) {
+	const n = 100_000
+	b.Run("Local", func(b *testing.B) {
+		for range b.N {
+			l, err := NewLocal()
+			if err != nil {
+				b.Fatal(err)
+			}
+			before := memInUse()
+			hs := make([]*JoinHandle[int], n)
+			for i := range hs {
+				hs[i], _ = Spawn[int](l, never{})
+			}
+			if err := l.RunUntilIdle(); err != nil {
+				b.Fatal(err)
+			}
+			after := memInUse()
+			b.ReportMetric(float64(after-before)/n, "bytes/task")
+			runtime.KeepAlive(hs)
+			l.Close()
+		}
+	})
+	b.Run("Goroutines", func(b *testing.B) {
+		for range b.N {
+			before := memInUse()
+			block := make(chan struct{})
+			var started sync.WaitGroup
+			for range n {
+				started.Add(1)
+				go func() {
+					started.Done()
+					<-block
+				}()
+			}
+			started.Wait()
+			after := memInUse()
+			b.ReportMetric(float64(after-before)/n, "bytes/task")
+			close(block)
+		}
+	})
+}
+
+// inserter files b.N far-away Sleeps in the wheel, then drops them.
+type inserter struct{ n int }
+
+func (in *inserter) Poll(cx *future.Context) future.Poll[int] {
+	ss := make([]*SleepFuture, 0, min(in.n, 1<<20))
+	for i := range in.n {
+		s := Sleep(time.Hour + time.Duration(i)*time.Microsecond)
+		s.Poll(cx)
+		ss = append(ss, s)
+		if len(ss) == cap(ss) {
+			for _, s := range ss {
+				s.Drop()
+			}
+			ss = ss[:0]
+		}
+	}
+	for _, s := range ss {
+		s.Drop()
+	}
+	return future.Ready(in.n)
+}
+
+func BenchmarkTimers(b *testing.B) {
+	b.Run("Local", func(b *testing.B) {
+		l := newBenchLocal(b)
+		b.ReportAllocs()
+		if _, err := BlockOn[int](l, &inserter{n: b.N}); err != nil {
+			b.Fatal(err)
+		}
+	})
+	b.Run("NewTimer", func(b *testing.B) {
+		b.ReportAllocs()
+		ts := make([]*time.Timer, 0, min(b.N, 1<<20))
+		for i := range b.N {
+			ts = append(ts, time.NewTimer(time.Hour+time.Duration(i)*time.Microsecond))
+			if len(ts) == cap(ts) {
+				for _, t := range ts {
+					t.Stop()
+				}
+				ts = ts[:0]
+			}
+		}
+		for _, t := range ts {
+			t.Stop()
+		}
+	})
+}

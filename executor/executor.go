@@ -1,0 +1,164 @@
+// Package executor runs futures: tasks and their JoinHandles, the
+// single-threaded executor Local, the reactor that turns a driver's readiness
+// events into wakes, and the timer wheel behind Sleep, Timeout and Interval.
+//
+// # Tasks
+//
+// Spawn turns a future into a task: a single allocation that holds the
+// future, its output and the task's atomic state. The task is its own waker,
+// so waking costs no allocation; wakes coalesce (many wakes before the next
+// poll cause one poll), a wake during a poll re-schedules the task exactly
+// once after that poll, and a wake after completion does nothing. A task's
+// panic is caught and delivered as a *future.PanicError to its JoinHandle.
+//
+// # Services
+//
+// While an executor polls a future it lends its services through the
+// future.Context: a task spawns other tasks through SpawnerOf(cx), timers
+// (Sleep, Timeout, Interval) find the executor's wheel there, and sockets find
+// the Reactor through ReactorOf(cx). A runtime future polled by something that
+// lends no services (future.BlockOn, a bare Context) reports
+// future.ErrNoRuntime.
+//
+// # Memory
+//
+// A pending task costs its task struct plus its future's own fields. A future
+// written as an explicit state machine stays small (tens to a few hundred
+// bytes); a future.Async coroutine holds a goroutine stack of kilobytes, so
+// prefer state machines where tasks are counted in the hundreds of thousands.
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/libasync/libasync/future"
+)
+
+// The errors of this package; compare with errors.Is. The shared errors
+// (future.ErrClosed, future.ErrAborted, future.ErrNoRuntime) come from
+// package future.
+var (
+	// ErrTimeout is the outcome of a Timeout whose duration passed first. It
+	// wraps os.ErrDeadlineExceeded, so errors.Is(err, os.ErrDeadlineExceeded)
+	// holds for it as it does for Go's own I/O deadlines.
+	ErrTimeout = fmt.Errorf("libasync: timed out: %w", os.ErrDeadlineExceeded)
+	// ErrBusy is reported to a second task waiting for the same direction of
+	// a Registration while the first one still waits.
+	ErrBusy = errors.New("libasync: another task is already waiting on this direction")
+	// ErrWrongRuntime is reported when a Registration is polled by an
+	// executor other than the one that registered it.
+	ErrWrongRuntime = errors.New("libasync: resource belongs to another runtime")
+	// ErrInvalid is reported for a bad argument (a non-positive Interval
+	// period, an empty interest).
+	ErrInvalid = errors.New("libasync: invalid argument")
+)
+
+// Spawner accepts new tasks. It is implemented by this package's executors
+// and by the services an executor lends through a Context (see SpawnerOf);
+// the methods are unexported because a task must belong to an executor that
+// knows how to run it.
+type Spawner interface {
+	// spawnTask takes ownership of a new task and queues it, or returns
+	// future.ErrClosed once the executor stopped accepting work.
+	spawnTask(h *header) error
+	// goBlocking runs fn on a goroutine the executor waits for when it
+	// shuts down, or returns future.ErrClosed.
+	goBlocking(fn func()) error
+}
+
+// Executor is what every executor of this package offers: spawning (through
+// Spawn), running a future to completion on the caller's goroutine (through
+// BlockOn), shutting down, and counters.
+type Executor interface {
+	Spawner
+	// Shutdown stops accepting work, lets tasks run until deadline, then
+	// drops the rest; it returns once everything stopped.
+	Shutdown(deadline time.Time) error
+	// Close is Shutdown without a grace period.
+	Close() error
+	// Stats returns the executor's counters.
+	Stats() Stats
+	// blockOn runs the executor until poll reports completion, or until
+	// the executor closes (then it calls drop and returns
+	// future.ErrClosed).
+	blockOn(poll func(cx *future.Context) bool, drop func()) error
+}
+
+// services is what an executor lends through future.Context.Services while
+// it polls: its spawner, the timer wheel of the polling goroutine and its
+// reactor.
+type services interface {
+	Spawner
+	timerWheel() *wheel
+	ioReactor() *Reactor
+}
+
+// servicesOf returns the services that cx lends, or future.ErrNoRuntime.
+func servicesOf(cx *future.Context) (services, error) {
+	if cx != nil {
+		if s, ok := cx.Services().(services); ok {
+			return s, nil
+		}
+	}
+	return nil, future.ErrNoRuntime
+}
+
+// SpawnerOf returns the Spawner of the executor that polls cx, so that a
+// task can spawn others without a runtime argument. Outside an executor of
+// this package it returns future.ErrNoRuntime.
+func SpawnerOf(cx *future.Context) (Spawner, error) {
+	s, err := servicesOf(cx)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// BlockOn runs e on the calling goroutine until f is ready, and returns f's
+// value. Other tasks of e run meanwhile. If e shuts down first, f is dropped
+// and BlockOn returns future.ErrClosed. A panic in f is not caught: it
+// unwinds into the caller, as it would from a plain call. BlockOn must not be
+// called from a task of e (it would wait for itself); on a Local, BlockOn
+// calls from several goroutines take turns.
+func BlockOn[T any](e Executor, f future.Future[T]) (T, error) {
+	var out T
+	if e == nil || f == nil {
+		return out, ErrInvalid
+	}
+	poll := func(cx *future.Context) bool {
+		v, ok := f.Poll(cx).Value()
+		if ok {
+			out = v
+		}
+		return ok
+	}
+	err := e.blockOn(poll, func() { future.Drop(f) })
+	return out, err
+}
+
+// Option configures an executor.
+type Option func(*config)
+
+type config struct {
+	driver string
+}
+
+// WithDriver makes the executor use the readiness driver registered under
+// name (see driver.Names); the empty name means driver.Default().
+func WithDriver(name string) Option { return func(c *config) { c.driver = name } }
+
+// Stats are an executor's counters since it was created. Each is a running
+// total; take differences between two calls to measure an interval.
+type Stats struct {
+	TasksSpawned   uint64 // tasks accepted by Spawn
+	TasksPolled    uint64 // polls of tasks (a task polled twice counts twice)
+	TasksCompleted uint64 // tasks that finished: ready, aborted, panicked or dropped at shutdown
+	DriverWaits    uint64 // calls of the driver's Wait that could block
+	DriverWakes    uint64 // calls of the driver's Wake (a wake of a waiting executor)
+	TimersInserted uint64 // timer entries put into the wheel
+	TimersFired    uint64 // timer entries that expired
+	TimersCascaded uint64 // entries moved from a coarser wheel level to a finer one
+}
