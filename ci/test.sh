@@ -73,7 +73,10 @@ leg_vet-cross() {
 # executor and sockets on it.
 leg_wine() { bash ci/wine.sh ./driver/iocp ./executor ./socket; }
 
-legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet)
+# The C ABI: build/libasync.so builds, and exports what its header declares.
+leg_capi-lib() { bash ci/capi.sh lib && bash ci/capi.sh exports; }
+
+legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)
