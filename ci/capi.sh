@@ -2,6 +2,7 @@
 # The C ABI's build steps, shared by the Makefile and the test legs.
 #   ci/capi.sh lib               build/libasync.so (go build -buildmode=c-shared)
 #   ci/capi.sh install PREFIX    library, header and libasync.pc under PREFIX
+#   ci/capi.sh suite [CC-FLAGS...]  build the C suite into build/suite (after lib)
 #   ci/capi.sh exports           every function the header declares is exported by the library
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,9 +40,17 @@ exports() {
 	echo "all $(echo "$declared" | wc -l) functions of the header are exported"
 }
 
+# suite: the C test suite, built only from the hand-written header and the
+# library, warnings as errors.
+suite() {
+	gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g "$@" -Icapi/include \
+		bindings/c/test/*.c -Lbuild -lasync -lpthread -Wl,-rpath,"$PWD/build" -o build/suite
+}
+
 case "${1:-}" in
 lib) lib ;;
 exports) exports ;;
+suite) shift; suite "$@" ;;
 install) install "${2:?PREFIX}" ;;
-*) echo "usage: $0 lib | exports | install PREFIX" >&2; exit 2 ;;
+*) echo "usage: $0 lib | exports | suite [FLAGS] | install PREFIX" >&2; exit 2 ;;
 esac

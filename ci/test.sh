@@ -76,7 +76,19 @@ leg_wine() { bash ci/wine.sh ./driver/iocp ./executor ./socket; }
 # The C ABI: build/libasync.so builds, and exports what its header declares.
 leg_capi-lib() { bash ci/capi.sh lib && bash ci/capi.sh exports; }
 
-legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib)
+# The C suite against build/libasync.so; its last line is "N passed, M failed".
+leg_capi-c() {
+	bash ci/capi.sh lib && bash ci/capi.sh suite || return 1
+	local out rc
+	out=$(mktemp)
+	timeout 300 build/suite | tee "$out"
+	rc=${PIPESTATUS[0]}
+	tail -n 1 "$out" | grep -q ' passed, 0 failed$' || rc=1
+	rm -f "$out"
+	return "$rc"
+}
+
+legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)
