@@ -88,7 +88,19 @@ leg_capi-c() {
 	return "$rc"
 }
 
-legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c)
+# The same suite, compiled from the contract's header alone, under ASan.
+leg_capi-asan() {
+	bash ci/capi.sh lib || return 1
+	local out rc
+	out=$(mktemp)
+	timeout 300 bash ci/capi.sh asan 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	tail -n 1 "$out" | grep -q ' passed, 0 failed$' || rc=1
+	rm -f "$out"
+	return "$rc"
+}
+
+legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)
