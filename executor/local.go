@@ -323,6 +323,7 @@ func (l *Local) runBatch() {
 		case runDone:
 			l.tasks.remove(h)
 			completed++
+			h.wakeJoin()
 		}
 		if l.sinceIO++; l.sinceIO >= ioInterval {
 			l.sinceIO = 0
