@@ -212,9 +212,7 @@ func (w *worker) runTask(h *header) {
 	// Counted first, so that whoever the poll wakes sees it in Stats.
 	w.stats.polls.inc(1)
 	w.polling = true
-	out := h.run(&w.cx)
-	w.polling = false
-	switch out {
+	switch h.run(&w.cx) {
 	case runRequeue:
 		// Woken during its own poll (a yield): behind the others.
 		w.pushBack(h)
@@ -222,8 +220,11 @@ func (w *worker) runTask(h *header) {
 	case runDone:
 		rt.finish(h)
 		w.stats.completed.inc(1)
+		// Still "polling": the task awaiting this one goes to the LIFO
+		// slot and runs next, as if woken by the poll itself.
 		h.wakeJoin()
 	}
+	w.polling = false
 }
 
 // pushLocal queues a task woken or spawned on this worker.
