@@ -436,7 +436,13 @@ func TestDispatchNeedsNoDriverWake(t *testing.T) {
 		if err != nil || r.Err != nil {
 			t.Fatalf("read: %v %v", err, r.Err)
 		}
-		if st := ex.Stats(); st.DriverWakes != before.DriverWakes || st.DriverWaits == before.DriverWaits {
+		st := ex.Stats()
+		waited := st.DriverWaits > before.DriverWaits
+		if _, ok := ex.(*Runtime); ok {
+			// Its idle worker may have entered the driver before.
+			waited = st.DriverWaits > 0
+		}
+		if st.DriverWakes != before.DriverWakes || !waited {
 			t.Fatalf("stats %+v -> %+v: want a driver wait and no driver wake", before, st)
 		}
 	})

@@ -167,10 +167,11 @@ func (s *spinner) Poll(cx *future.Context) future.Poll[int] {
 func budgetGap(t *testing.T, ex Executor, spinners int, wait future.Future[int], due func() bool) int64 {
 	t.Helper()
 	var spins, markAt, wokeAt atomic.Int64
-	var stop atomic.Bool
+	var stop, armed atomic.Bool
 	markAt.Store(-1)
 	mark := func() {
-		if markAt.Load() < 0 && due() {
+		// armed: the waiting task was polled once (and so waits).
+		if markAt.Load() < 0 && armed.Load() && due() {
 			markAt.CompareAndSwap(-1, spins.Load())
 		}
 	}
@@ -179,6 +180,7 @@ func budgetGap(t *testing.T, ex Executor, spinners int, wait future.Future[int],
 		hs[i] = spawn[int](t, ex, &spinner{&spins, &stop, mark})
 	}
 	waiter := spawn(t, ex, fnFuture[int](func(cx *future.Context) future.Poll[int] {
+		defer armed.Store(true)
 		if wait.Poll(cx).IsPending() {
 			return future.Pending[int]()
 		}
@@ -237,10 +239,12 @@ func budgetExecutors(t *testing.T, fn func(t *testing.T, ex Executor)) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() {
+				if err := ex.Close(); err != nil {
+					t.Error(err)
+				}
+			})
 			fn(t, ex)
-			if err := ex.Close(); err != nil {
-				t.Fatal(err)
-			}
 		}
 	})
 }
