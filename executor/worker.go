@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -282,6 +283,27 @@ func (w *worker) sleep() {
 	}
 }
 
+// takeDriver takes driverHeld for a wait. A worker that holds it only for a
+// budget's look (not waiting, driverOwner -1) lets go in a moment, and
+// sleeping beside it would leave I/O and timers without a waiter once it
+// goes back to its tasks, so this one tries again a few times.
+func (w *worker) takeDriver() bool {
+	rt := w.rt
+	for range 4 {
+		if rt.driverErr.Load() != nil {
+			return false
+		}
+		if rt.driverHeld.CompareAndSwap(false, true) {
+			return true
+		}
+		if rt.driverOwner.Load() >= 0 {
+			return false // somebody waits there
+		}
+		runtime.Gosched()
+	}
+	return false
+}
+
 // wait sleeps once: in the driver if no other worker waits there, else on
 // the parker's channel.
 func (w *worker) wait() {
@@ -289,7 +311,7 @@ func (w *worker) wait() {
 	if p.state.CompareAndSwap(parkNotified, parkEmpty) {
 		return
 	}
-	if rt.driverErr.Load() == nil && rt.driverHeld.CompareAndSwap(false, true) {
+	if w.takeDriver() {
 		if p.state.CompareAndSwap(parkEmpty, parkDriver) {
 			rt.driverOwner.Store(int32(w.idx))
 			timeout := rt.wheel.armSleep()
