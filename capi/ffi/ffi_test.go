@@ -438,4 +438,3 @@ func TestHandleTableConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 }
-
