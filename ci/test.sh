@@ -76,9 +76,10 @@ leg_wine() { bash ci/wine.sh ./driver/iocp ./executor ./socket; }
 # The C ABI: build/libasync.so builds, and exports what its header declares.
 leg_capi-lib() { bash ci/capi.sh lib && bash ci/capi.sh exports; }
 
-# The C suite against build/libasync.so; its last line is "N passed, M failed".
+# The C suite against build/libasync.so (its last line is "N passed, M
+# failed"), the C examples, and a host built with pkg-config after make install.
 leg_capi-c() {
-	bash ci/capi.sh lib && bash ci/capi.sh suite || return 1
+	bash ci/capi.sh lib && bash ci/capi.sh suite && bash ci/capi.sh examples && bash ci/capi.sh installed || return 1
 	local out rc
 	out=$(mktemp)
 	timeout 300 build/suite | tee "$out"
