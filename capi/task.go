@@ -204,11 +204,8 @@ func async_task_abort(th C.uint64_t) (rc C.int32_t) {
 //export async_task_free
 func async_task_free(th C.uint64_t) (rc C.int32_t) {
 	defer guard(&rc)
-	if _, err := lookupTask(th); err != nil {
+	if _, err := take[*taskObj](th, ffi.KindTask, "task"); err != nil {
 		return fail(err)
-	}
-	if _, ok := ffi.Handles.Remove(ffi.Handle(th)); !ok {
-		return failf(ffi.EINVAL, "libasync: task handle %#x was freed already", uint64(th))
 	}
 	return C.int32_t(ffi.OK)
 }
