@@ -197,5 +197,10 @@ func async_block_on(rt C.uint64_t, fh C.uint64_t, timeout C.int64_t, out *C.uint
 		return failf(ffi.ETIMEDOUT, "libasync: async_block_on: timed out after %d ns", int64(timeout))
 	}
 	res, _ := o.outcome()
+	if res.code == ffi.ECLOSED && r.isClosed() {
+		// Completed by the close while this call waited: the close
+		// released it.
+		return failf(ffi.ECANCELED, "libasync: async_block_on: the runtime closed")
+	}
 	return deliver(res, out)
 }

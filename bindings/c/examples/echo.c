@@ -22,7 +22,7 @@
 
 #include "libasync.h"
 
-enum { BUF = 16384, MAX_CONNS = 1 << 16, ACCEPT_TAG = 0 };
+enum { BUF = 4096, MAX_CONNS = 1 << 16, ACCEPT_TAG = 0 };
 
 typedef struct conn {
     async_handle stream;
