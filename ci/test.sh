@@ -101,11 +101,24 @@ leg_capi-asan() {
 	return "$rc"
 }
 
+# The suite under valgrind memcheck (skipped where valgrind is missing).
+leg_capi-valgrind() {
+	if ! command -v valgrind >/dev/null; then echo "SKIP: no valgrind"; return 0; fi
+	bash ci/capi.sh lib && bash ci/capi.sh suite || return 1
+	local out rc
+	out=$(mktemp)
+	timeout 900 bash ci/capi.sh valgrind 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	tail -n 1 "$out" | grep -q ' passed, 0 failed$' || rc=1
+	rm -f "$out"
+	return "$rc"
+}
+
 # capi/ffi without cgo (purego's own trampolines, hence no -race): C futures
 # from a library gcc builds at test time, run on an executor.
 leg_ffi-nocgo() { CGO_ENABLED=0 LIBASYNC_REQUIRE_CC=1 go test -count=1 -timeout 5m ./capi/ffi/; }
 
-legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan ffi-nocgo)
+legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan capi-valgrind ffi-nocgo)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)
