@@ -25,27 +25,28 @@ type taskObj struct {
 	f  ffi.Foreign
 	jh *executor.JoinHandle[struct{}]
 
-	mu   sync.Mutex
-	res  result
-	then []func(result)
-	// done is closed when the outcome is fixed and the host's drop
-	// returned.
+	mu    sync.Mutex
+	ended bool // the outcome is fixed and the host's drop returned
+	res   result
+	then  []func(result)
+	// done is made by the first join that has to wait, and closed when
+	// the task ends; most joins find the task ended and need none.
 	done chan struct{}
 }
 
 // finish fixes the outcome once.
 func (t *taskObj) finish(r result) {
 	t.mu.Lock()
-	select {
-	case <-t.done:
+	if t.ended {
 		t.mu.Unlock()
 		return
-	default:
 	}
-	t.res = r
+	t.ended, t.res = true, r
 	then := t.then
 	t.then = nil
-	close(t.done)
+	if t.done != nil {
+		close(t.done)
+	}
 	t.mu.Unlock()
 	for _, f := range then {
 		f(r)
@@ -55,15 +56,28 @@ func (t *taskObj) finish(r result) {
 // onDone calls f with the outcome once the task ended (at once if it has).
 func (t *taskObj) onDone(f func(result)) {
 	t.mu.Lock()
-	select {
-	case <-t.done:
+	if t.ended {
 		r := t.res
 		t.mu.Unlock()
 		f(r)
-	default:
-		t.then = append(t.then, f)
-		t.mu.Unlock()
+		return
 	}
+	t.then = append(t.then, f)
+	t.mu.Unlock()
+}
+
+// ending returns the outcome if the task ended, or else a channel closed
+// when it does.
+func (t *taskObj) ending() (result, bool, <-chan struct{}) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ended {
+		return t.res, true, nil
+	}
+	if t.done == nil {
+		t.done = make(chan struct{})
+	}
+	return result{}, false, t.done
 }
 
 // Poll runs the foreign future; its outcome, once fixed, is the task's.
@@ -104,7 +118,7 @@ func async_spawn(rt C.uint64_t, poll, drop unsafe.Pointer, state unsafe.Pointer,
 	if out == nil {
 		return failf(ffi.EINVAL, "libasync: async_spawn: out is NULL")
 	}
-	t := &taskObj{rt: r, done: make(chan struct{})}
+	t := &taskObj{rt: r}
 	if err := t.f.Reset(uintptr(poll), uintptr(drop), uintptr(state)); err != nil {
 		return fail(err)
 	}
@@ -139,10 +153,14 @@ func async_task_join(th C.uint64_t, timeout C.int64_t, out *C.uint64_t) (rc C.in
 	if out == nil {
 		return failf(ffi.EINVAL, "libasync: async_task_join: out is NULL")
 	}
-	if !waitFor(t.done, int64(timeout), nil) {
-		return failf(ffi.ETIMEDOUT, "libasync: async_task_join: timed out after %d ns", int64(timeout))
+	res, ended, done := t.ending()
+	if !ended {
+		if !waitFor(done, int64(timeout), nil) {
+			return failf(ffi.ETIMEDOUT, "libasync: async_task_join: timed out after %d ns", int64(timeout))
+		}
+		res, _, _ = t.ending()
 	}
-	return deliver(t.res, out)
+	return deliver(res, out)
 }
 
 // deliver returns r to the host: *out on success, the message otherwise.

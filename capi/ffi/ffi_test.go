@@ -103,19 +103,19 @@ func needCLib(t *testing.T) {
 	t.Skipf("no C library of test futures: %v", clib.err)
 }
 
-// run spawns f on a new Local and returns its outcome.
+// run spawns f on a new work-stealing Runtime and returns its outcome.
 func run(t *testing.T, f future.Future[future.Result[uint64]]) (uint64, error) {
 	t.Helper()
-	l, err := executor.NewLocal()
+	rt, err := executor.NewRuntime(executor.WithWorkers(2))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	jh, err := executor.Spawn(l, f)
+	defer rt.Close()
+	jh, err := executor.Spawn(rt, f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := executor.BlockOn(l, jh)
+	r, err := executor.BlockOn(rt, jh)
 	if err != nil {
 		t.Fatal(err)
 	}
