@@ -127,6 +127,20 @@ func async_timeout(fh C.uint64_t, ns C.uint64_t, out *C.uint64_t) (rc C.int32_t)
 			f.free(false)
 		}
 	})
+	if f.drive != nil {
+		// f is cold: polling g drives it, with g as its waker.
+		g.drive = func(cx *future.Context) (result, bool) {
+			f.mu.Lock()
+			done := f.done
+			f.mu.Unlock()
+			if !done {
+				if r, ok := f.drive(cx); ok {
+					f.settle(r, false)
+				}
+			}
+			return f.peek()
+		}
+	}
 	f.onDone(func(r result) {
 		if g.complete(r) {
 			stopTimer()
@@ -190,11 +204,29 @@ func async_block_on(rt C.uint64_t, fh C.uint64_t, timeout C.int64_t, out *C.uint
 	if o.rt != r {
 		return failf(ffi.EINVAL, "libasync: async_block_on: the future belongs to another runtime")
 	}
-	if done := o.wait(); done != nil && !waitFor(done, int64(timeout), r.closing) {
-		if r.isClosed() {
-			return failf(ffi.ECANCELED, "libasync: async_block_on: the runtime closed")
+	// A hot op completes on its own: wait for it. A cold one is driven
+	// here: wait for a wake (registered before the step, so none is
+	// lost), step again.
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(time.Duration(timeout))
+	}
+	for {
+		done := o.wait()
+		if done == nil {
+			break
 		}
-		return failf(ffi.ETIMEDOUT, "libasync: async_block_on: timed out after %d ns", int64(timeout))
+		o.step()
+		left := int64(timeout)
+		if timeout > 0 {
+			left = max(int64(time.Until(deadline)), 0)
+		}
+		if !waitFor(done, left, r.closing) {
+			if r.isClosed() {
+				return failf(ffi.ECANCELED, "libasync: async_block_on: the runtime closed")
+			}
+			return failf(ffi.ETIMEDOUT, "libasync: async_block_on: timed out after %d ns", int64(timeout))
+		}
 	}
 	res, _ := o.outcome()
 	if res.code == ffi.ECLOSED && r.isClosed() {

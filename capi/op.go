@@ -63,10 +63,12 @@ type op struct {
 	// release runs when the op is freed; observed says whether the host
 	// saw the outcome (a read that completed unseen gives its bytes back).
 	release func(observed bool)
-	// observed is set once the outcome was returned to the host, which
-	// runs seen (if set) that once.
+	// observed is set once the outcome was returned to the host.
 	observed bool
-	seen     func()
+	// drive is set for a cold op (a read): it makes progress only when
+	// polled, by whoever polls the op (async_future_poll, async_block_on,
+	// a timeout that owns it), with a Context whose waker is the op.
+	drive func(cx *future.Context) (result, bool)
 }
 
 // newOp registers a new op with rt, or fails if rt is closed.
@@ -81,7 +83,11 @@ func newOp(rt *runtimeObj) (*op, error) {
 // complete fixes the outcome (the first call wins, and reports true),
 // wakes the host's waker (drops it, once the runtime is closing) and runs
 // the continuations.
-func (o *op) complete(r result) bool {
+func (o *op) complete(r result) bool { return o.settle(r, true) }
+
+// settle is complete; wake false leaves the host's waker alone, for a
+// completion inside the host's own poll.
+func (o *op) settle(r result, wake bool) bool {
 	o.mu.Lock()
 	if o.done {
 		o.mu.Unlock()
@@ -97,12 +103,51 @@ func (o *op) complete(r result) bool {
 	for _, f := range then {
 		f(r)
 	}
+	if wake {
+		o.wakeHost()
+	}
+	return true
+}
+
+// Wake is the op as the waker of its own work (a cold op's reactor wait):
+// it releases the threads blocked on the op and wakes the host's waker.
+func (o *op) Wake() {
+	o.mu.Lock()
+	waiters := o.waiters
+	o.waiters = nil
+	o.mu.Unlock()
+	for _, w := range waiters {
+		close(w)
+	}
+	o.wakeHost()
+}
+
+// wakeHost wakes the host's waker, or drops it once the runtime is closing
+// (a close drops the clones it holds rather than waking them).
+func (o *op) wakeHost() {
 	if o.rt.isClosed() {
 		o.hw.Clear()
 	} else {
 		o.hw.Wake()
 	}
-	return true
+}
+
+// step drives a cold op once on the calling thread, completing it (quietly)
+// when its work is done; it does nothing for other ops.
+func (o *op) step() {
+	if o.drive == nil {
+		return
+	}
+	o.mu.Lock()
+	done := o.done
+	o.mu.Unlock()
+	if done {
+		return
+	}
+	cx := future.NewContext(future.NewWaker(o), o.rt.ex.Services())
+	if r, ok := o.drive(cx); ok {
+		o.settle(r, false)
+	}
 }
 
 // onDone calls f with the outcome once the op completes (at once if it
@@ -127,7 +172,9 @@ func (o *op) poll(w *ffi.Waker) (result, bool) {
 	}
 	o.hw.Set(w)
 	// A completion between the first look and Set found no clone to
-	// wake; looking again after Set catches it.
+	// wake; looking again after Set catches it. A cold op does its work
+	// here, after Set, so that a wake of its wait is never lost.
+	o.step()
 	if r, ok := o.outcome(); ok {
 		o.hw.Clear()
 		return r, true
@@ -142,13 +189,9 @@ func (o *op) outcome() (result, bool) {
 		o.mu.Unlock()
 		return result{}, false
 	}
-	first := !o.observed
 	o.observed = true
-	r, seen := o.res, o.seen
+	r := o.res
 	o.mu.Unlock()
-	if first && seen != nil {
-		seen()
-	}
 	return r, true
 }
 

@@ -38,10 +38,9 @@ type streamObj struct {
 	s  *socket.Stream
 
 	mu          sync.Mutex
-	reading     bool   // a read future is pending (until seen or freed)
-	writing     bool   // a write future is pending (until done or freed)
-	writeBroken bool   // a write was cancelled part-way
-	unread      []byte // bytes a read took but whose future was freed unseen
+	reading     bool // a read future is pending (until done or freed)
+	writing     bool // a write future is pending (until done or freed)
+	writeBroken bool // a write was cancelled part-way
 }
 
 // lookupSocket returns the listener or stream of h (what selects which).
@@ -318,23 +317,23 @@ func async_tcp_connect(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32
 // hostBuf is a host buffer that a read or write future touches only while
 // holding mu, and never after stop: freeing the future stops it, so that
 // async_future_free returns only when the buffer is no longer touched. It
-// records, under the same lock, whether the operation finished and how many
-// bytes it moved, so that a free racing the completion sees one or the
-// other, never neither.
+// records, under the same lock, whether the operation finished and its
+// outcome, so that a free racing the completion sees one or the other,
+// never neither.
 type hostBuf struct {
 	mu       sync.Mutex
 	p        []byte
 	stopped  bool
 	finished bool
-	n        int
+	res      future.Result[int] // the outcome, once finished
 }
 
-// stop ends the buffer's use and reports what the operation did.
-func (b *hostBuf) stop() (finished bool, n int) {
+// stop ends the buffer's use and reports whether the operation finished.
+func (b *hostBuf) stop() (finished bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.stopped = true
-	return b.finished, b.n
+	return b.finished
 }
 
 // guarded polls f while holding b's lock, unless b was stopped.
@@ -349,12 +348,17 @@ type guarded struct {
 func (g *guarded) Poll(cx *future.Context) future.Poll[future.Result[int]] {
 	g.b.mu.Lock()
 	defer g.b.mu.Unlock()
-	if g.b.stopped {
+	switch {
+	case g.b.finished:
+		// Polled again by a thread that raced the completing poll: the
+		// inner future is never polled after it was ready.
+		return future.Ready(g.b.res)
+	case g.b.stopped:
 		return future.Ready(future.Fail[int](net.ErrClosed))
 	}
 	p := g.f.Poll(cx)
 	if r, ok := p.Value(); ok {
-		g.b.finished, g.b.n = true, r.Value
+		g.b.finished, g.b.res = true, r
 	}
 	return p
 }
@@ -401,59 +405,41 @@ func async_read(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) 
 		return failf(ffi.EINVAL, "libasync: async_read: a read is already pending on this stream")
 	}
 	s.reading = true
-	unread := s.unread
-	s.unread = nil
 	s.mu.Unlock()
 	o, err := newOp(s.rt)
 	if err != nil {
-		s.giveBack(unread)
+		s.mu.Lock()
+		s.reading = false
+		s.mu.Unlock()
 		return fail(err)
 	}
+	// A read is cold: it takes bytes only inside a poll (of the future,
+	// or of a timeout that owns it), on the polling thread, so a read
+	// freed before it completed has consumed nothing.
 	hb := &hostBuf{p: hostBytes(buf, n)}
-	// A read takes bytes for the host only when the host sees them: a
-	// read freed unseen gives what it took back to the stream, in front
-	// of anything not yet read.
-	o.release = func(observed bool) {
-		if _, n := hb.stop(); !observed && n > 0 {
-			s.giveBack(hb.p[:n])
+	rf := &guarded{b: hb, f: aio.Read(s.s, hb.p)}
+	o.drive = func(cx *future.Context) (result, bool) {
+		v, ok := rf.Poll(cx).Value()
+		if !ok {
+			return result{}, false
 		}
-		s.mu.Lock()
-		s.reading = false
-		s.mu.Unlock()
-	}
-	o.seen = func() {
-		s.mu.Lock()
-		s.reading = false
-		s.mu.Unlock()
-	}
-	if len(unread) > 0 {
-		k := copy(hb.p, unread)
-		hb.finished, hb.n = true, k
-		s.giveBack(unread[k:])
-		o.complete(result{code: ffi.OK, val: uint64(k)})
-		return publish(o, out)
-	}
-	conv := func(v future.Result[int]) result {
 		if errors.Is(v.Err, io.EOF) {
-			return result{code: ffi.OK}
+			return result{code: ffi.OK}, true
 		}
-		return ioResult(uint64(v.Value), v.Err)
+		return ioResult(uint64(v.Value), v.Err), true
 	}
-	if err := startOp(o, future.Future[future.Result[int]](&guarded{b: hb, f: aio.Read(s.s, hb.p)}), conv); err != nil {
-		o.free(false)
-		return fail(err)
+	idle := func(result) {
+		s.mu.Lock()
+		s.reading = false
+		s.mu.Unlock()
+	}
+	o.onDone(idle)
+	o.release = func(bool) {
+		rf.Drop() // withdraws a pending wait; consumes nothing
+		hb.stop()
+		idle(result{})
 	}
 	return publish(o, out)
-}
-
-// giveBack puts bytes back in front of the stream's unread ones.
-func (s *streamObj) giveBack(p []byte) {
-	if len(p) == 0 {
-		return
-	}
-	s.mu.Lock()
-	s.unread = append(append([]byte(nil), p...), s.unread...)
-	s.mu.Unlock()
 }
 
 // async_write returns a future that writes all of buf.
@@ -493,7 +479,7 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 		s.mu.Unlock()
 	})
 	o.release = func(bool) {
-		if finished, _ := hb.stop(); !finished {
+		if !hb.stop() {
 			s.mu.Lock()
 			s.writeBroken = true
 			s.writing = false

@@ -337,7 +337,37 @@ static int test_hot_writes_cold_reads(void) {
     return 1;
 }
 
+/* a timeout that owns a read drives it: data in time is read; a read that
+ * timed out consumed nothing */
+static int test_read_with_timeout(void) {
+    async_runtime rt = new_runtime();
+    async_handle l, c, s;
+    CHECK(pair(rt, &l, &c, &s));
+    char buf[8] = {0};
+    async_future r, t, w;
+    uint64_t n;
+    OK(async_read(s, buf, sizeof buf, &r));
+    OK(async_timeout(r, 10000000, &t));
+    CHECK_ERR(async_block_on(rt, t, -1, &n), ASYNC_ETIMEDOUT);
+    OK(async_future_free(t));
+    OK(async_write(c, "late", 4, &w));
+    OK(run(rt, w, &n));
+    OK(async_read(s, buf, sizeof buf, &r));
+    OK(async_timeout(r, 10000000000ULL, &t));
+    counted_waker cw = {0};
+    CHECK(poll_until_done(t, &cw, &n) == ASYNC_OK);
+    CHECK(n == 4 && memcmp(buf, "late", 4) == 0);
+    CHECK(atomic_load(&cw.live) == 0);
+    OK(async_future_free(t));
+    OK(async_close(c));
+    OK(async_close(s));
+    OK(async_close(l));
+    OK(async_runtime_close(rt));
+    return 1;
+}
+
 const struct test tcp_tests[] = {
+    {"read_with_timeout", test_read_with_timeout},
     {"hot_writes_cold_reads", test_hot_writes_cold_reads},
     {"echo_roundtrip", test_echo_roundtrip},
     {"ipv6_and_names", test_ipv6_and_names},
