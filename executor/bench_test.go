@@ -186,10 +186,13 @@ func BenchmarkPingPong(b *testing.B) {
 	})
 }
 
-// yielder yields n times.
+// yielder yields n times. It fills a cache line of its own, as each
+// goroutine's loop counter of the peer lives on its own stack: yielders
+// polled on different workers must not share one.
 type yielder struct {
 	n int
 	y Yield
+	_ [48]byte
 }
 
 func (y *yielder) Poll(cx *future.Context) future.Poll[int] {

@@ -12,9 +12,15 @@ import (
 // worker is one of a Runtime's goroutines with its queues. Fields without
 // a comment are its own (only its goroutine touches them while it runs).
 type worker struct {
+	// The pads keep the words that other workers read or write (the
+	// ring's positions, the parker, unparks) off the cache lines of this
+	// worker's private fields and of the neighbouring worker in memory,
+	// which would otherwise bounce between cores on every poll.
+	_    cacheLinePad
 	rt   *Runtime
 	idx  int
 	slot *gslot
+	_    cacheLinePad
 	q    runQueue // its ring (stolen from by others)
 	// lifo is the task to run next: the last one woken or spawned by the
 	// task being polled. Not stealable.
@@ -27,9 +33,14 @@ type worker struct {
 	cx         future.Context
 	events     []driver.Event
 	fireBuf    []future.Waker
-	park       parker
 	stats      workerCounters
+	_          cacheLinePad
+	park       parker
+	_          cacheLinePad
 }
+
+// cacheLinePad is the size of a cache line on common hardware.
+type cacheLinePad [64]byte
 
 // workerCounters are a worker's counters. The owned ones have a single
 // writer, the worker, so a load and a store (no locked add) count; readers
