@@ -43,6 +43,7 @@ var (
 	drv        = flag.String("driver", "epoll", "driver of the libasync server")
 	profileDir = flag.String("profile", "", "write a CPU profile of each server per case into this directory")
 	clientKind = flag.String("client", "libasync", "load client: libasync (examples/echo -mode client) or net (netclient, a goroutine per connection)")
+	serverArgs = flag.String("server-args", "", "extra arguments of the libasync server, space-separated (e.g. \"-runtime -workers 1\")")
 )
 
 // server is one echo server under test.
@@ -85,7 +86,7 @@ func main() {
 		fail(fmt.Errorf("unknown -client %q", *clientKind))
 	}
 	servers := []server{
-		{"libasync", echoBin, []string{"-driver", *drv}},
+		{"libasync", echoBin, append([]string{"-driver", *drv}, strings.Fields(*serverArgs)...)},
 		{"net", netBin, nil},
 	}
 	fmt.Printf("echo: %d-byte messages, window %v after %v warm-up, server on CPU 0, %s client on CPU 1, libasync driver %s\n",

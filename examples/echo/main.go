@@ -35,6 +35,7 @@ func main() {
 	mode := flag.String("mode", "server", "server, client, idle or demo")
 	addr := flag.String("addr", "127.0.0.1:7000", "address to listen on or connect to")
 	workers := flag.Int("workers", 1, "server executor workers (more than 1: the work-stealing Runtime)")
+	useRuntime := flag.Bool("runtime", false, "serve on the work-stealing Runtime even with one worker")
 	drv := flag.String("driver", "", "readiness driver (epoll, poll, kqueue, iocp; empty: the default)")
 	conns := flag.Int("connections", 50, "client: concurrent connections")
 	size := flag.Int("size", 64, "client: message size in bytes")
@@ -53,7 +54,7 @@ func main() {
 	}
 	defer ex.Close()
 	server := serverExecutor(ex)
-	if *workers > 1 && (*mode == "server" || *mode == "demo") {
+	if (*workers > 1 || *useRuntime) && (*mode == "server" || *mode == "demo") {
 		rt, err := executor.NewRuntime(executor.WithDriver(*drv), executor.WithWorkers(*workers))
 		if err != nil {
 			fail(err)
