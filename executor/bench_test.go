@@ -3,6 +3,7 @@ package executor
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -341,5 +342,28 @@ func BenchmarkTimers(b *testing.B) {
 		for _, t := range ts {
 			t.Stop()
 		}
+	})
+}
+
+// BenchmarkMillionSleeps runs 1,000,000 tasks each awaiting a Sleep of
+// 1-100 ms and checks that every one fired and none early (the timers shape's
+// correctness half); ns/op is the wall time per sleeper, spawn to join.
+//
+//	go test -run '^$' -bench MillionSleeps -benchtime 1x ./executor/
+func BenchmarkMillionSleeps(b *testing.B) {
+	const n = 1_000_000
+	benchExecutors(b, func(b *testing.B, ex Executor) {
+		for range b.N {
+			var early atomic.Int32
+			before := ex.Stats()
+			got := runTask[int](b, ex, &spawnJoinAll{n: n, mk: func(i int) future.Future[int] {
+				return &earlyCheck{s: Sleep(time.Duration(1+i%100) * time.Millisecond), early: &early}
+			}})
+			st := ex.Stats()
+			if got != n || early.Load() != 0 || st.TimersFired-before.TimersFired != st.TimersInserted-before.TimersInserted {
+				b.Fatalf("%d of %d sleepers joined, %d early, timers %+v", got, n, early.Load(), st)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/sleeper")
 	})
 }
