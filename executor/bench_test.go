@@ -16,16 +16,18 @@ import (
 //
 //	go test -run '^$' -bench . -benchmem -count 5 ./executor/
 
+// benchKinds are the executors the shapes run on.
+var benchKinds = []struct {
+	name string
+	open func() (Executor, error)
+}{
+	{"Local", func() (Executor, error) { return NewLocal() }},
+	{"Runtime", func() (Executor, error) { return NewRuntime() }},
+}
+
 // benchExecutors runs fn as a sub-benchmark on a fresh executor of each kind.
 func benchExecutors(b *testing.B, fn func(b *testing.B, ex Executor)) {
-	kinds := []struct {
-		name string
-		open func() (Executor, error)
-	}{
-		{"Local", func() (Executor, error) { return NewLocal() }},
-		{"Runtime", func() (Executor, error) { return NewRuntime() }},
-	}
-	for _, k := range kinds {
+	for _, k := range benchKinds {
 		b.Run(k.name, func(b *testing.B) {
 			ex, err := k.open()
 			if err != nil {
@@ -246,14 +248,7 @@ func (never) Poll(*future.Context) future.Poll[int] { return future.Pending[int]
 
 func BenchmarkPendingMem(b *testing.B) {
 	const n = 100_000
-	kinds := []struct {
-		name string
-		open func() (Executor, error)
-	}{
-		{"Local", func() (Executor, error) { return NewLocal() }},
-		{"Runtime", func() (Executor, error) { return NewRuntime() }},
-	}
-	for _, k := range kinds {
+	for _, k := range benchKinds {
 		b.Run(k.name, func(b *testing.B) {
 			for range b.N {
 				ex, err := k.open()

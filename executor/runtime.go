@@ -44,13 +44,16 @@ type Runtime struct {
 
 	// driverHeld is the try-lock of the driver's Wait, of dispatching its
 	// events and of advancing the wheel: its holder is the one goroutine
-	// that may do those. A CAS takes it; a store releases it.
+	// that may do those. A CAS takes it; a store releases it. Go's atomics
+	// being sequentially consistent, what one holder wrote (the reactor's
+	// tick, the events buffer it filled) is seen by the next after its CAS.
 	driverHeld atomic.Bool
 	// driverOwner is the worker waiting in the driver, or -1: a hint for
 	// idleSet.pick (a stale value costs one needless driver wake).
 	driverOwner atomic.Int32
 	// driverErr is the first error of the driver's Wait; Shutdown returns
-	// it. After it, workers no longer wait in the driver.
+	// it. After it, workers no longer wait in the driver. The pointer's
+	// store publishes the error value it points to.
 	driverErr atomic.Pointer[error]
 
 	// lists holds the live tasks, one shard per worker (tasks spawned on
@@ -59,14 +62,16 @@ type Runtime struct {
 	// is listed before Shutdown looks.
 	lists []taskShard
 
-	closed   atomic.Bool   // Shutdown began: spawns fail, BlockOn returns
-	closing  chan struct{} // closed when Shutdown begins (wakes BlockOn)
-	drained  chan struct{} // a token when the last task finished during Shutdown
-	stopping atomic.Bool   // workers must exit
+	closed  atomic.Bool   // Shutdown began: spawns fail, BlockOn returns
+	closing chan struct{} // closed when Shutdown begins (wakes BlockOn)
+	drained chan struct{} // a token when the last task finished during Shutdown
+	// stopping tells the workers to exit; Shutdown stores it before it
+	// unparks them, and a worker reads it after each wake-up, which the
+	// parker's swap orders after the store.
+	stopping atomic.Bool
 	running  sync.WaitGroup
 	blocking sync.WaitGroup
-	shutOnce sync.Once
-	done     chan struct{}
+	shutdown shutdownOnce
 
 	// Counters of work done outside the workers; each is a running total
 	// that orders nothing.
@@ -133,7 +138,6 @@ func NewRuntime(opts ...Option) (*Runtime, error) {
 		lists:   make([]taskShard, n+1),
 		closing: make(chan struct{}),
 		drained: make(chan struct{}, 1),
-		done:    make(chan struct{}),
 	}
 	rt.driverOwner.Store(-1)
 	rt.wheel.kick = rt.wakeDriver
@@ -363,10 +367,7 @@ func (rt *Runtime) blockOn(poll func(cx *future.Context) bool, drop func()) erro
 // wait for the first to finish and return nil. It must not be called from a
 // task of rt.
 func (rt *Runtime) Shutdown(deadline time.Time) error {
-	first := false
-	rt.shutOnce.Do(func() { first = true })
-	if !first {
-		<-rt.done
+	if !rt.shutdown.begin() {
 		return nil
 	}
 	rt.closed.Store(true)
@@ -400,7 +401,7 @@ func (rt *Runtime) Shutdown(deadline time.Time) error {
 	if p := rt.driverErr.Load(); p != nil {
 		err = *p
 	}
-	close(rt.done)
+	rt.shutdown.end()
 	return err
 }
 

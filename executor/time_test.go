@@ -14,26 +14,33 @@ import (
 	"github.com/libasync/libasync/internal/leakcheck"
 )
 
-// sleeper is a task body that sleeps and then records when it woke.
+// sleeper is a task body that sleeps and then records when it woke. Only
+// sleepers that waited in the wheel join order: one whose deadline had
+// passed by its first poll is ready at that poll, whenever the executor
+// gets to it, so its place says nothing about the wheel's order.
 type sleeper struct {
-	s     *SleepFuture
-	order *[]int
-	mu    *sync.Mutex
-	id    int
+	s      *SleepFuture
+	order  *[]int
+	mu     *sync.Mutex
+	id     int
+	waited bool
 }
 
 func (s *sleeper) Poll(cx *future.Context) future.Poll[time.Time] {
 	r, ok := s.s.Poll(cx).Value()
 	if !ok {
+		s.waited = true
 		return future.Pending[time.Time]()
 	}
 	if r.Err != nil {
 		panic(r.Err)
 	}
 	now := time.Now()
-	s.mu.Lock()
-	*s.order = append(*s.order, s.id)
-	s.mu.Unlock()
+	if s.waited {
+		s.mu.Lock()
+		*s.order = append(*s.order, s.id)
+		s.mu.Unlock()
+	}
 	return future.Ready(now)
 }
 
