@@ -34,9 +34,20 @@ type worker struct {
 	events     []driver.Event
 	fireBuf    []future.Waker
 	stats      workerCounters
-	_          cacheLinePad
-	park       parker
-	_          cacheLinePad
+	// tasks lists the live tasks spawned on this worker; live counts them
+	// for Shutdown's reads (single writer: the worker).
+	tasks taskList
+	live  ownedCounter
+	_     cacheLinePad
+	park  parker
+	// finished is a stack (through qnext, free once a task completed) of
+	// this worker's tasks that completed on other workers, for it to
+	// unlist; finishedN counts them. Pushed with CAS by any worker, taken
+	// whole by a swap of the owner: a task is pushed once, so the CAS
+	// cannot be fooled by a head that left and came back.
+	finished  atomic.Pointer[header]
+	finishedN atomic.Int64
+	_         cacheLinePad
 }
 
 // cacheLinePad is the size of a cache line on common hardware.
@@ -110,9 +121,46 @@ func (w *worker) run() {
 // unless another worker waits in the driver (it sees them first).
 func (w *worker) maintain() {
 	rt := w.rt
+	w.reclaim()
 	if rt.driverErr.Load() == nil && rt.driverHeld.CompareAndSwap(false, true) {
 		rt.turn(w, 0)
 		rt.driverHeld.Store(false)
+	}
+}
+
+// pushFinished hands w a task of its list that completed elsewhere.
+func (w *worker) pushFinished(h *header) {
+	for {
+		top := w.finished.Load()
+		h.qnext.Store(top)
+		// The CAS publishes the link stored above to the owner's swap.
+		if w.finished.CompareAndSwap(top, h) {
+			break
+		}
+	}
+	w.finishedN.Add(1)
+}
+
+// reclaim unlists the tasks that other workers finished (owner only).
+// Until it runs they stay listed and counted, which only holds their memory
+// a little longer (at most until the next budget's look or sleep).
+func (w *worker) reclaim() {
+	if w.finished.Load() == nil {
+		return
+	}
+	h := w.finished.Swap(nil)
+	n := uint64(0)
+	for h != nil {
+		next := h.qnext.Load()
+		h.qnext.Store(nil)
+		w.tasks.remove(h)
+		n++
+		h = next
+	}
+	if n > 0 {
+		// finishedN first: see liveTasks.
+		w.finishedN.Add(-int64(n))
+		w.live.inc(-n)
 	}
 }
 
@@ -230,7 +278,7 @@ func (w *worker) runTask(h *header) {
 		w.pushBack(h)
 		rt.notify()
 	case runDone:
-		rt.finish(h)
+		rt.finish(w, h)
 		w.stats.completed.inc(1)
 		// Still "polling": the task awaiting this one goes to the LIFO
 		// slot and runs next, as if woken by the poll itself.
@@ -270,6 +318,7 @@ func (w *worker) sleep() {
 	if w.hasTasks() {
 		return
 	}
+	w.reclaim()
 	if rt.idle.toParked(w.idx, w.searching) && rt.workPending() {
 		// The last searcher leaves: if work arrived meanwhile, its
 		// producer may have relied on a searcher to find it.
