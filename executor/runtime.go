@@ -94,11 +94,11 @@ type taskShard struct {
 	closed bool
 }
 
-// The scheduling constants. ioInterval (61) is also the Runtime's budget: a
-// worker looks at I/O, timers and the injection queue at least that often.
-const (
-	maxLIFOStreak = 3 // polls in a row from the LIFO slot
-)
+// maxLIFOStreak bounds the polls in a row from a worker's LIFO slot, so that
+// two tasks waking each other cannot keep the ring's tasks waiting. (The
+// Runtime's budget is Local's ioInterval: a worker looks at I/O, timers and
+// the injection queue at least every 61 polls.)
+const maxLIFOStreak = 3
 
 // WithWorkers sets the Runtime's number of workers (default: GOMAXPROCS).
 // Local ignores it.
@@ -211,7 +211,7 @@ func (rt *Runtime) notify() {
 		return
 	}
 	w := rt.workers[i]
-	w.stats.unparks.Add(1)
+	w.unparks.Add(1)
 	w.park.unpark(rt.wakeDriver)
 }
 
@@ -462,6 +462,7 @@ func (rt *Runtime) Stats() Stats {
 	}
 	for i, w := range rt.workers {
 		ws := w.stats.snapshot()
+		ws.Unparks = w.unparks.Load()
 		st.Workers[i] = ws
 		st.TasksSpawned += w.stats.spawned.Load()
 		st.TasksCompleted += w.stats.completed.Load()

@@ -40,6 +40,9 @@ type worker struct {
 	live  ownedCounter
 	_     cacheLinePad
 	park  parker
+	// unparks counts the times a waker woke this worker (any goroutine
+	// adds; a counter orders nothing).
+	unparks atomic.Uint64
 	// finished is a stack (through qnext, free once a task completed) of
 	// this worker's tasks that completed on other workers, for it to
 	// unlist; finishedN counts them. Pushed with CAS by any worker, taken
@@ -53,12 +56,11 @@ type worker struct {
 // cacheLinePad is the size of a cache line on common hardware.
 type cacheLinePad [64]byte
 
-// workerCounters are a worker's counters. The owned ones have a single
-// writer, the worker, so a load and a store (no locked add) count; readers
-// on other goroutines see some recent total, which is all a counter needs.
+// workerCounters are a worker's own counters. Each has a single writer, the
+// worker, so a load and a store (no locked add) count; readers on other
+// goroutines see some recent total, which is all a counter needs.
 type workerCounters struct {
 	polls, steals, stolen, parks, driverWaits, lifoHits, injected, spawned, completed ownedCounter
-	unparks                                                                           atomic.Uint64 // added by wakers
 }
 
 // ownedCounter is a counter with a single writer.
@@ -72,7 +74,6 @@ func (c *workerCounters) snapshot() WorkerStats {
 		Steals:      c.steals.Load(),
 		Stolen:      c.stolen.Load(),
 		Parks:       c.parks.Load(),
-		Unparks:     c.unparks.Load(),
 		DriverWaits: c.driverWaits.Load(),
 		LIFOHits:    c.lifoHits.Load(),
 		Injected:    c.injected.Load(),
