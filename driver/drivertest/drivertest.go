@@ -40,6 +40,7 @@ func Run(t *testing.T, open func() (driver.Driver, error)) {
 		{"ResetGivesWriteClosedAndError", testReset},
 		{"ModifyChangesInterestAndToken", testModify},
 		{"DeregisterSilences", testDeregister},
+		{"CloseAfterDeregisterDuringWait", testCloseDuringWait},
 		{"ChangesTakeEffectInBlockedWait", testChangesDuringWait},
 		{"WakeEndsBlockingWait", testWakeEndsWait},
 		{"WakeBeforeWait", testWakeBeforeWait},
@@ -251,6 +252,40 @@ func testDeregister(t *testing.T, h *harness) {
 	if seen[1] != 0 {
 		t.Fatalf("token of the old registration reported: %+v", seen)
 	}
+}
+
+// A socket deregistered and closed while another goroutine is blocked in
+// Wait is closed for real: the peer sees the end of the stream without
+// waiting for that Wait to return. (poll(2) holds a reference to every file
+// it polls, which delays the close until the poll returns.)
+func testCloseDuringWait(t *testing.T, h *harness) {
+	a, b := h.pair()
+	h.register(a, 1, driver.Read)
+	ch := h.blockingWait(t, make([]driver.Event, 8))
+	time.Sleep(20 * time.Millisecond)
+	if err := h.d.Deregister(a); err != nil {
+		t.Fatalf("Deregister: %v", err)
+	}
+	h.close(a)
+	var buf [8]byte
+	deadline := time.Now().Add(patience)
+	for {
+		n, err := readSocket(b, buf[:])
+		if err == nil && n == 0 {
+			break
+		}
+		if err != nil && !errors.Is(err, errWouldBlock) {
+			t.Fatalf("read from the peer of a closed socket: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the peer saw no end of stream within %v of Deregister and close", patience)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := h.d.Wake(); err != nil {
+		t.Fatalf("Wake: %v", err)
+	}
+	<-ch
 }
 
 // Register, Modify and Rearm called while another goroutine is blocked in

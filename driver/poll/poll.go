@@ -276,11 +276,17 @@ func (p *poller) Deregister(fd driver.FD) error {
 	p.list[len(p.list)-1] = nil
 	p.list = p.list[:len(p.list)-1]
 	e.removed = true
-	if e.slot >= 0 && !p.inPoll {
-		p.pfds[e.slot].Fd = -1 // poll(2) ignores negative fds
-	}
 	// The slot stays a hole until the next rebuild.
 	p.dirty = true
+	switch {
+	case p.inPoll:
+		// poll(2) holds a reference to every file it polls until it
+		// returns: the user's close of fd after this Deregister would not
+		// close the socket (no FIN, no release) until then.
+		p.signal()
+	case e.slot >= 0:
+		p.pfds[e.slot].Fd = -1 // poll(2) ignores negative fds
+	}
 	return nil
 }
 
