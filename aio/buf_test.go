@@ -308,3 +308,25 @@ func TestBufReaderDroppedDelimiterReads(t *testing.T) {
 		t.Fatalf("ReadSlice after the drop = %q, %v", r.Value, r.Err)
 	}
 }
+
+// A stream that fails part way through a line gives ReadLine the failure,
+// not the fragment as if it were a line; the fragment stays buffered.
+func TestBufReaderLineCutByFailure(t *testing.T) {
+	leakcheck.Check(t)
+	s := newFake(21, 0.3, 3)
+	defer s.wait()
+	reset := errors.New("connection reset")
+	s.feed([]byte("one\ntwo"))
+	s.end(reset)
+	b := mustBufReader(t, s, 16)
+	if r := future.BlockOn[future.Result[[]byte]](b.ReadLine()); r.Err != nil || string(r.Value) != "one" {
+		t.Fatalf("first ReadLine = %q, %v; want one", r.Value, r.Err)
+	}
+	r := future.BlockOn[future.Result[[]byte]](b.ReadLine())
+	if r.Err != reset {
+		t.Fatalf("ReadLine of a line cut by a failure = %q, %v; want the failure", r.Value, r.Err)
+	}
+	if b.Buffered() != len("two") {
+		t.Fatalf("%d bytes buffered after the failure, want the fragment's %d", b.Buffered(), len("two"))
+	}
+}

@@ -230,8 +230,9 @@ func (f *ReadSliceFuture) Drop() { f.wait.dropRead(f.b) }
 // ReadLine returns a future that reads one line: the bytes up to "\n", with
 // the "\n" or "\r\n" removed. A last line without "\n" at the end of the
 // stream is returned as a line; after it comes io.EOF. A line that does not
-// fit in the buffer fails with ErrLineTooLong and stays buffered (Discard or
-// ReadSlice take it). The line follows the buffer ownership rule.
+// fit in the buffer fails with ErrLineTooLong, and one cut short by a
+// failure of the stream fails with that error; either stays buffered
+// (Discard or ReadSlice take it). The line follows the buffer ownership rule.
 func (b *BufReader) ReadLine() *ReadLineFuture {
 	f := new(ReadLineFuture)
 	f.Reset(b)
@@ -262,7 +263,7 @@ func (f *ReadLineFuture) Poll(cx *future.Context) future.Poll[future.Result[[]by
 		return future.Pending[future.Result[[]byte]]()
 	case end == endFull:
 		return future.Ready(future.Fail[[]byte](ErrLineTooLong))
-	case end == endStream && n == 0:
+	case end == endStream && (n == 0 || b.err != io.EOF):
 		return future.Ready(future.Fail[[]byte](b.takeErr()))
 	}
 	line := b.buf[b.rpos : b.rpos+n]
