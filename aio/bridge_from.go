@@ -114,7 +114,8 @@ func (b *bridge) shut(v any) error {
 // in the bridge until a read takes them: dropping a pending read loses
 // nothing, the next read gets them. The first error of the io.Reader, io.EOF
 // included, comes after the bytes read before it and ends the stream: every
-// later read gives it. A second reader gets ErrBusy.
+// later read gives it. A Read that returns (0, nil) is retried; 100 in a row
+// end the stream with io.ErrNoProgress. A second reader gets ErrBusy.
 //
 // The bridge owns the io.Reader. Close closes it when it is an io.Closer
 // (which is how a blocked Read is cut short), waits for the goroutine to
@@ -145,10 +146,21 @@ func FromReader(r io.Reader, size int) (*ReadBridge, error) {
 	return b, nil
 }
 
-// fill runs on the goroutine: one blocking Read into the buffer, which no
-// poll touches while inflight is set.
+// maxEmptyReads is how many reads in a row may return (0, nil), which
+// io.Reader allows to mean that nothing happened, before the bridge gives up
+// on the reader with io.ErrNoProgress (bufio.Reader's limit too).
+const maxEmptyReads = 100
+
+// fill runs on the goroutine: a blocking Read into the buffer, which no poll
+// touches while inflight is set, repeated while it returns (0, nil).
 func (b *ReadBridge) fill() {
-	n, err := b.r.Read(b.buf)
+	var n int
+	var err error
+	for range maxEmptyReads {
+		if n, err = b.r.Read(b.buf); n > 0 || err != nil {
+			break
+		}
+	}
 	b.mu.Lock()
 	b.inflight = false
 	b.rpos, b.wpos = 0, n
