@@ -684,7 +684,7 @@ func testUseAfterClose(t *testing.T, h *harness) {
 	a, _ := h.pair()
 	h.register(a, 1, driver.Read)
 	name := h.d.Name()
-	if err := h.closeDriver(); err != nil {
+	if err := h.d.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 	d := h.d

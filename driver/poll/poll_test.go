@@ -20,11 +20,7 @@ func TestConformance(t *testing.T) {
 // the wake-up fd interrupts, without making Wait return to its caller.
 func TestChangeDuringWaitDoesNotReturn(t *testing.T) {
 	leakcheck.Check(t)
-	d, err := Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := drivertest.Open(t, Open)
 	p := d.(*poller)
 	type result struct {
 		n    int
