@@ -2,6 +2,7 @@ package aio
 
 import (
 	"io"
+	"net"
 
 	"github.com/libasync/libasync/future"
 )
@@ -27,6 +28,7 @@ type BufWriter struct {
 	buf        []byte
 	start, end int // buf[start:end] was accepted and is not yet written
 	err        error
+	closed     bool // PollCloseWrite succeeded: writes fail with net.ErrClosed
 }
 
 // NewBufWriter returns a BufWriter over w with a buffer of size bytes
@@ -87,8 +89,11 @@ func (b *BufWriter) drain(cx *future.Context) pollUnit {
 
 // PollWrite accepts bytes from p, as described on BufWriter.
 func (b *BufWriter) PollWrite(cx *future.Context, p []byte) pollN {
-	if b.err != nil {
+	switch {
+	case b.err != nil:
 		return failN(b.err)
+	case b.closed:
+		return failN(net.ErrClosed)
 	}
 	if len(p) == 0 {
 		return readyN(0)
@@ -123,7 +128,8 @@ func (b *BufWriter) PollFlush(cx *future.Context) pollUnit { return b.drainThen(
 
 // PollCloseWrite writes the buffer out, then closes the write direction of
 // the stream beneath; it fails with ErrNotSupported (after the buffer was
-// written) when that stream is not a CloseWriter.
+// written) when that stream is not a CloseWriter. Once it succeeded,
+// PollWrite fails with net.ErrClosed.
 func (b *BufWriter) PollCloseWrite(cx *future.Context) pollUnit { return b.drainThen(cx, true) }
 
 // drainThen writes the buffer out, then flushes the stream beneath or
@@ -135,7 +141,9 @@ func (b *BufWriter) drainThen(cx *future.Context, close bool) pollUnit {
 	if res := b.drain(cx); !isOK(res) {
 		return res
 	}
-	return pollSide(b.w, cx, close)
+	res := pollSide(b.w, cx, close)
+	b.closed = b.closed || close && isOK(res)
+	return res
 }
 
 // CancelWrite withdraws a pending write on the stream beneath, if it
