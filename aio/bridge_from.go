@@ -176,7 +176,7 @@ func (b *ReadBridge) fill() {
 }
 
 // PollRead reads what the goroutine has read, or starts a Read and waits.
-func (b *ReadBridge) PollRead(cx *future.Context, p []byte) pollN {
+func (b *ReadBridge) PollRead(cx *future.Context, p []byte) future.Poll[future.Result[int]] {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.enter(cx); err != nil {
@@ -299,7 +299,7 @@ func (b *WriteBridge) admit(cx *future.Context) (wait bool, err error) {
 }
 
 // PollWrite accepts up to the buffer's size from p and writes it behind.
-func (b *WriteBridge) PollWrite(cx *future.Context, p []byte) pollN {
+func (b *WriteBridge) PollWrite(cx *future.Context, p []byte) future.Poll[future.Result[int]] {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	wait, err := b.admit(cx)
@@ -319,7 +319,7 @@ func (b *WriteBridge) PollWrite(cx *future.Context, p []byte) pollN {
 
 // PollFlush waits until the accepted bytes are written and, for an
 // io.Writer with a Flush method, flushed.
-func (b *WriteBridge) PollFlush(cx *future.Context) pollUnit {
+func (b *WriteBridge) PollFlush(cx *future.Context) future.Poll[future.Result[struct{}]] {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	wait, err := b.admit(cx)

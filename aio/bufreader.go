@@ -96,7 +96,7 @@ func (b *BufReader) fill(cx *future.Context) bool {
 // PollRead reads from the buffer, filling it first when it is empty. A read
 // at least as large as the buffer, made while it is empty, goes to the
 // stream beneath directly, saving a copy.
-func (b *BufReader) PollRead(cx *future.Context, p []byte) pollN {
+func (b *BufReader) PollRead(cx *future.Context, p []byte) future.Poll[future.Result[int]] {
 	if len(p) == 0 {
 		return readyN(0)
 	}

@@ -88,7 +88,7 @@ func (b *BufWriter) drain(cx *future.Context) pollUnit {
 }
 
 // PollWrite accepts bytes from p, as described on BufWriter.
-func (b *BufWriter) PollWrite(cx *future.Context, p []byte) pollN {
+func (b *BufWriter) PollWrite(cx *future.Context, p []byte) future.Poll[future.Result[int]] {
 	switch {
 	case b.err != nil:
 		return failN(b.err)
@@ -124,13 +124,17 @@ func (b *BufWriter) PollWrite(cx *future.Context, p []byte) pollN {
 
 // PollFlush writes the buffer out, then flushes the stream beneath when it
 // is a Flusher.
-func (b *BufWriter) PollFlush(cx *future.Context) pollUnit { return b.drainThen(cx, false) }
+func (b *BufWriter) PollFlush(cx *future.Context) future.Poll[future.Result[struct{}]] {
+	return b.drainThen(cx, false)
+}
 
 // PollCloseWrite writes the buffer out, then closes the write direction of
 // the stream beneath; it fails with ErrNotSupported (after the buffer was
 // written) when that stream is not a CloseWriter. Once it succeeded,
 // PollWrite fails with net.ErrClosed.
-func (b *BufWriter) PollCloseWrite(cx *future.Context) pollUnit { return b.drainThen(cx, true) }
+func (b *BufWriter) PollCloseWrite(cx *future.Context) future.Poll[future.Result[struct{}]] {
+	return b.drainThen(cx, true)
+}
 
 // drainThen writes the buffer out, then flushes the stream beneath or
 // closes its write direction, as pollSide.
