@@ -53,6 +53,7 @@ func Run(t *testing.T, open func() (driver.Driver, error)) {
 		{"Storms", testStorms},
 		{"BadInput", testBadInput},
 		{"UseAfterClose", testUseAfterClose},
+		{"WakeRacesClose", testWakeRacesClose},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -706,4 +707,37 @@ func testUseAfterClose(t *testing.T, h *harness) {
 	if d.Name() != name {
 		t.Errorf("Name after Close: %q, want %q", d.Name(), name)
 	}
+}
+
+// Wakes from other goroutines racing Close neither fail otherwise than with
+// ErrClosed nor touch released resources (the race detector and the
+// system's answers would tell).
+func testWakeRacesClose(t *testing.T, h *harness) {
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				err := h.d.Wake()
+				if errors.Is(err, driver.ErrClosed) {
+					return
+				}
+				if err != nil {
+					t.Errorf("Wake racing Close: %v", err)
+					return
+				}
+				runtime.Gosched()
+			}
+		}()
+	}
+	// Let the Wakes get going, draining them so that some write again.
+	events := make([]driver.Event, 8)
+	for range 20 {
+		h.wait(events, 0)
+	}
+	if err := h.d.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	wg.Wait()
 }
