@@ -170,6 +170,18 @@ var ErrNotSupported = errors.New("aio: operation not supported by this stream")
 // size.
 var ErrNegativeSize = errors.New("aio: negative buffer size")
 
+// newBuffer allocates the buffer of a constructor given size: def bytes for
+// 0, ErrNegativeSize for a negative size.
+func newBuffer(size, def int) ([]byte, error) {
+	switch {
+	case size < 0:
+		return nil, ErrNegativeSize
+	case size == 0:
+		size = def
+	}
+	return make([]byte, size), nil
+}
+
 // Shorthands for the poll results used throughout the package.
 type (
 	pollN    = future.Poll[future.Result[int]]

@@ -135,13 +135,11 @@ type ReadBridge struct {
 // FromReader returns a ReadBridge over r with a buffer of size bytes
 // (DefaultBridgeBuffer when size is 0). A negative size is ErrNegativeSize.
 func FromReader(r io.Reader, size int) (*ReadBridge, error) {
-	if size < 0 {
-		return nil, ErrNegativeSize
+	buf, err := newBuffer(size, DefaultBridgeBuffer)
+	if err != nil {
+		return nil, err
 	}
-	if size == 0 {
-		size = DefaultBridgeBuffer
-	}
-	b := &ReadBridge{r: r, buf: make([]byte, size)}
+	b := &ReadBridge{r: r, buf: buf}
 	b.worker.run = b.fill
 	return b, nil
 }
@@ -242,13 +240,11 @@ type WriteBridge struct {
 // FromWriter returns a WriteBridge over w with a buffer of size bytes
 // (DefaultBridgeBuffer when size is 0). A negative size is ErrNegativeSize.
 func FromWriter(w io.Writer, size int) (*WriteBridge, error) {
-	if size < 0 {
-		return nil, ErrNegativeSize
+	buf, err := newBuffer(size, DefaultBridgeBuffer)
+	if err != nil {
+		return nil, err
 	}
-	if size == 0 {
-		size = DefaultBridgeBuffer
-	}
-	b := &WriteBridge{w: w, buf: make([]byte, size), flushed: true}
+	b := &WriteBridge{w: w, buf: buf, flushed: true}
 	b.worker.run = b.run
 	return b, nil
 }

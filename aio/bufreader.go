@@ -34,13 +34,11 @@ type BufReader struct {
 // NewBufReader returns a BufReader over r with a buffer of size bytes
 // (DefaultBufSize when size is 0). A negative size is ErrNegativeSize.
 func NewBufReader(r Reader, size int) (*BufReader, error) {
-	if size < 0 {
-		return nil, ErrNegativeSize
+	buf, err := newBuffer(size, DefaultBufSize)
+	if err != nil {
+		return nil, err
 	}
-	if size == 0 {
-		size = DefaultBufSize
-	}
-	return &BufReader{r: r, buf: make([]byte, size)}, nil
+	return &BufReader{r: r, buf: buf}, nil
 }
 
 // Reset discards the buffered bytes and any kept error, and makes b read

@@ -34,13 +34,11 @@ type BufWriter struct {
 // NewBufWriter returns a BufWriter over w with a buffer of size bytes
 // (DefaultBufSize when size is 0). A negative size is ErrNegativeSize.
 func NewBufWriter(w Writer, size int) (*BufWriter, error) {
-	if size < 0 {
-		return nil, ErrNegativeSize
+	buf, err := newBuffer(size, DefaultBufSize)
+	if err != nil {
+		return nil, err
 	}
-	if size == 0 {
-		size = DefaultBufSize
-	}
-	return &BufWriter{w: w, buf: make([]byte, size)}, nil
+	return &BufWriter{w: w, buf: buf}, nil
 }
 
 // Reset discards the buffered bytes and any kept error, and makes b write

@@ -18,13 +18,11 @@ import (
 // in-process stream to test protocol code with, and the reference
 // implementation of those contracts.
 func Pipe(size int) (*PipeReader, *PipeWriter, error) {
-	if size < 0 {
-		return nil, nil, ErrNegativeSize
+	buf, err := newBuffer(size, DefaultBufSize)
+	if err != nil {
+		return nil, nil, err
 	}
-	if size == 0 {
-		size = DefaultBufSize
-	}
-	p := &pipe{buf: make([]byte, size)}
+	p := &pipe{buf: buf}
 	return &PipeReader{p}, &PipeWriter{p}, nil
 }
 
