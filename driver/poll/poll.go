@@ -328,8 +328,10 @@ func (p *poller) rebuild() {
 		p.owners = append(p.owners, e)
 		p.patch(e)
 	}
+	// cursor stays where it was: rebuilds come with every registration
+	// change, and starting each scan over at slot 1 would let the first
+	// ready fds starve the others when events slices are small.
 	p.dirty = false
-	p.cursor = 1
 }
 
 // signal makes a poll(2) in progress return, writing the wake-up fd unless
