@@ -120,7 +120,7 @@ func Open() (driver.Driver, error) {
 func (d *iocpDriver) Name() string { return name }
 
 func checkInterest(interest driver.Interest) error {
-	if interest == 0 || interest&^(driver.Read|driver.Write) != 0 {
+	if !interest.Valid() {
 		return fmt.Errorf("iocp: interest %#x: %w", interest, driver.ErrInvalid)
 	}
 	return nil
