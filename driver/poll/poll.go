@@ -279,12 +279,14 @@ func (p *poller) Deregister(fd driver.FD) error {
 	// The slot stays a hole until the next rebuild.
 	p.dirty = true
 	switch {
+	case e.slot < 0:
+		// Not in pfds: no poll(2) knows of fd.
 	case p.inPoll:
 		// poll(2) holds a reference to every file it polls until it
 		// returns: the user's close of fd after this Deregister would not
 		// close the socket (no FIN, no release) until then.
 		p.signal()
-	case e.slot >= 0:
+	default:
 		p.pfds[e.slot].Fd = -1 // poll(2) ignores negative fds
 	}
 	return nil
