@@ -200,10 +200,15 @@ type pendingSlot struct {
 	taken bool
 }
 
-// admit reports whether a poll with waker w may proceed: no other poll is
-// pending, or the pending one is w's (a repeat poll of the same reader).
-func (s *pendingSlot) admit(w future.Waker) bool {
-	return !s.taken || s.waker.WillWake(w)
+// enter reports whether a poll with waker w may proceed: no other poll is
+// pending, or the pending one is w's (a repeat poll of the same reader). If
+// so it frees the slot, which the poll takes again (park) if it must wait.
+func (s *pendingSlot) enter(w future.Waker) bool {
+	if s.taken && !s.waker.WillWake(w) {
+		return false
+	}
+	*s = pendingSlot{}
+	return true
 }
 
 // park records w as the pending poll's waker.

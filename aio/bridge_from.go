@@ -73,10 +73,9 @@ func (b *bridge) enter(cx *future.Context) error {
 	switch {
 	case b.closed:
 		return net.ErrClosed
-	case !b.slot.admit(cx.Waker()):
+	case !b.slot.enter(cx.Waker()):
 		return ErrBusy
 	}
-	b.slot = pendingSlot{}
 	return nil
 }
 

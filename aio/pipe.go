@@ -50,11 +50,10 @@ func (r *PipeReader) PollRead(cx *future.Context, b []byte) future.Poll[future.R
 	case p.rclosed:
 		p.mu.Unlock()
 		return failN(net.ErrClosed)
-	case !p.rslot.admit(cx.Waker()):
+	case !p.rslot.enter(cx.Waker()):
 		p.mu.Unlock()
 		return failN(ErrBusy)
 	}
-	p.rslot = pendingSlot{}
 	switch {
 	case len(b) == 0:
 		p.mu.Unlock()
@@ -119,11 +118,10 @@ func (w *PipeWriter) PollWrite(cx *future.Context, b []byte) future.Poll[future.
 	case p.rclosed:
 		p.mu.Unlock()
 		return failN(io.ErrClosedPipe)
-	case !p.wslot.admit(cx.Waker()):
+	case !p.wslot.enter(cx.Waker()):
 		p.mu.Unlock()
 		return failN(ErrBusy)
 	}
-	p.wslot = pendingSlot{}
 	switch {
 	case len(b) == 0:
 		p.mu.Unlock()
