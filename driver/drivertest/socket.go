@@ -3,9 +3,9 @@ package drivertest
 import "github.com/libasync/libasync/driver"
 
 // The suite's loopback TCP sockets, written once over the system calls that
-// socket_unix.go and socket_windows.go provide: sysSocket, sysBind,
-// sysListen, sysPort, sysConnect, sysAccept, sysRead, sysWrite, sysLinger,
-// closeSocket and wouldBlock.
+// socket_unix.go and socket_windows.go provide: sysSocket, setNonblock,
+// sysBind, sysListen, sysPort, sysConnect, sysAccept, sysRead, sysWrite,
+// sysLinger, closeSocket and wouldBlock.
 
 // newSocket returns a non-blocking IPv4 TCP socket.
 func newSocket() (driver.FD, error) { return prepared(sysSocket()) }
