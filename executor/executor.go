@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/libasync/libasync/future"
@@ -143,7 +144,8 @@ func BlockOn[T any](e Executor, f future.Future[T]) (T, error) {
 type Option func(*config)
 
 type config struct {
-	driver string
+	driver  string
+	workers int
 }
 
 // WithDriver makes the executor use the readiness driver registered under
@@ -161,4 +163,37 @@ type Stats struct {
 	TimersInserted uint64 // timer entries put into the wheel
 	TimersFired    uint64 // timer entries that expired
 	TimersCascaded uint64 // entries moved from a coarser wheel level to a finer one
+
+	// The work-stealing Runtime's scheduling counters (zero on Local),
+	// summed over its workers; Workers has each worker's own.
+	TasksStolen   uint64 // tasks moved from one worker's ring to another's by stealing
+	TasksInjected uint64 // tasks put on the injection queue: from outside the workers, or a full ring's overflow
+	Parks         uint64 // times a worker went to sleep, in the driver or not
+	Unparks       uint64 // times a new task woke a sleeping worker
+	LIFOHits      uint64 // tasks run from a worker's LIFO slot
+	Workers       []WorkerStats
 }
+
+// shutdownOnce lets the first Shutdown of an executor do the work while
+// later calls wait for it to finish. Its zero value is ready to use.
+type shutdownOnce struct {
+	once sync.Once
+	done chan struct{} // closed by end
+}
+
+// begin reports whether the caller is the first; any other caller waits
+// until the first called end, and gets false.
+func (o *shutdownOnce) begin() bool {
+	first := false
+	o.once.Do(func() {
+		first = true
+		o.done = make(chan struct{})
+	})
+	if !first {
+		<-o.done
+	}
+	return first
+}
+
+// end lets the later callers of begin return.
+func (o *shutdownOnce) end() { close(o.done) }

@@ -56,8 +56,7 @@ type Local struct {
 
 	runMu    sync.Mutex // held by whoever runs the loop
 	blocking sync.WaitGroup
-	shutOnce sync.Once
-	done     chan struct{} // closed when Shutdown finished
+	shutdown shutdownOnce
 
 	// Counters for Stats: each is a running total that orders nothing, so
 	// relaxed use is enough (polled and completed are added once per batch).
@@ -99,7 +98,6 @@ func NewLocal(opts ...Option) (*Local, error) {
 		reactor: newReactor(drv),
 		wheel:   newWheel(),
 		events:  make([]driver.Event, 256),
-		done:    make(chan struct{}),
 	}
 	l.inbox.init()
 	l.main.l = l
@@ -188,10 +186,7 @@ func (l *Local) RunUntilIdle() error {
 // returned and the driver is closed. Later calls wait for the first to
 // finish and return nil. It must not be called from a task of l.
 func (l *Local) Shutdown(deadline time.Time) error {
-	first := false
-	l.shutOnce.Do(func() { first = true })
-	if !first {
-		<-l.done
+	if !l.shutdown.begin() {
 		return nil
 	}
 	l.gate.Or(closedBit)
@@ -213,7 +208,7 @@ func (l *Local) Shutdown(deadline time.Time) error {
 	if cerr := l.drv.Close(); err == nil {
 		err = cerr
 	}
-	close(l.done)
+	l.shutdown.end()
 	return err
 }
 
@@ -256,6 +251,10 @@ func (l *Local) runLoop(main func(*future.Context) bool, mode loopMode, deadline
 				if main(&l.cx) {
 					return nil
 				}
+				// The main future counts against the budget like a task,
+				// so one that keeps waking itself cannot starve I/O and
+				// timers.
+				l.spend()
 			}
 		}
 		l.runBatch()
@@ -323,16 +322,23 @@ func (l *Local) runBatch() {
 		case runDone:
 			l.tasks.remove(h)
 			completed++
+			h.wakeJoin()
 		}
-		if l.sinceIO++; l.sinceIO >= ioInterval {
-			l.sinceIO = 0
-			// A driver error here resurfaces at the next blocking turn.
-			_ = l.turn(0)
-		}
+		l.spend()
 	}
 	l.polled.Add(uint64(n))
 	if completed > 0 {
 		l.completed.Add(completed)
+	}
+}
+
+// spend counts one poll against the budget, and looks at I/O and timers
+// without waiting when it is used up.
+func (l *Local) spend() {
+	if l.sinceIO++; l.sinceIO >= ioInterval {
+		l.sinceIO = 0
+		// A driver error here resurfaces at the next blocking turn.
+		_ = l.turn(0)
 	}
 }
 
@@ -352,6 +358,8 @@ func (l *Local) turn(timeout time.Duration) error {
 			l.waits.Add(1)
 		}
 		n, err := l.drv.Wait(l.events, timeout)
+		// Awake now: the wakes that dispatch makes need no driver wake.
+		l.parked.Store(false)
 		if err != nil {
 			return err
 		}

@@ -44,6 +44,7 @@ var (
 	profileDir = flag.String("profile", "", "write a CPU profile of each server per case into this directory")
 	rate       = flag.Int("rate", 0, "requests per second the libasync client offers over all connections, each on a steady schedule (0: a closed loop that saturates the server)")
 	clientKind = flag.String("client", "libasync", "load client: libasync (examples/echo -mode client) or net (netclient, a goroutine per connection)")
+	serverArgs = flag.String("server-args", "", "extra arguments of the libasync server, space-separated (e.g. \"-runtime -workers 1\")")
 )
 
 // server is one echo server under test.
@@ -89,7 +90,7 @@ func main() {
 		fail(fmt.Errorf("unknown -client %q", *clientKind))
 	}
 	servers := []server{
-		{"libasync", echoBin, []string{"-driver", *drv}},
+		{"libasync", echoBin, append([]string{"-driver", *drv}, strings.Fields(*serverArgs)...)},
 		{"net", netBin, nil},
 	}
 	offered := "closed loop"
