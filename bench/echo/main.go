@@ -45,6 +45,7 @@ var (
 	rate       = flag.Int("rate", 0, "requests per second the libasync client offers over all connections, each on a steady schedule (0: a closed loop that saturates the server)")
 	clientKind = flag.String("client", "libasync", "load client: libasync (examples/echo -mode client) or net (netclient, a goroutine per connection)")
 	serverArgs = flag.String("server-args", "", "extra arguments of the libasync server, space-separated (e.g. \"-runtime -workers 1\")")
+	cServer    = flag.String("cserver", "", "also measure this C echo server (build/example-echo from `bash ci/capi.sh examples`), which takes -addr")
 )
 
 // server is one echo server under test.
@@ -93,6 +94,9 @@ func main() {
 		{"libasync", echoBin, append([]string{"-driver", *drv}, strings.Fields(*serverArgs)...)},
 		{"net", netBin, nil},
 	}
+	if *cServer != "" {
+		servers = append(servers, server{"c-echo", *cServer, nil})
+	}
 	offered := "closed loop"
 	if *rate > 0 {
 		offered = fmt.Sprintf("%d req/s offered", *rate)
@@ -103,7 +107,7 @@ func main() {
 	ratios := map[int][]float64{}
 	for round := range *runs {
 		for _, n := range conns {
-			var cpu [2]float64
+			cpu := make([]float64, len(servers))
 			for i, s := range servers {
 				m, err := measureLoad(s, n, clientBin, round)
 				if err != nil {
@@ -114,6 +118,9 @@ func main() {
 			}
 			ratios[n] = append(ratios[n], cpu[0]/cpu[1])
 			fmt.Printf("%-9s %6d CPU per request, libasync / net: %.2f\n", "ratio", n, cpu[0]/cpu[1])
+			for i := 2; i < len(servers); i++ {
+				fmt.Printf("%-9s %6d CPU per request, %s / net: %.2f\n", "ratio", n, servers[i].name, cpu[i]/cpu[1])
+			}
 		}
 	}
 	for _, n := range conns {
@@ -230,7 +237,7 @@ func measureLoad(s server, n int, clientBin string, round int) (loadResult, erro
 		return loadResult{}, err
 	}
 	var extra []string
-	if *profileDir != "" {
+	if *profileDir != "" && s.name != "c-echo" {
 		extra = []string{"-cpuprofile", filepath.Join(*profileDir, fmt.Sprintf("%s-%d-%d.pprof", s.name, n, round))}
 	}
 	srv, err := start(s, addr, extra...)
