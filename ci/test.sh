@@ -73,7 +73,13 @@ leg_vet-cross() {
 # executor and sockets on it.
 leg_wine() { bash ci/wine.sh ./driver/iocp ./executor ./socket; }
 
-legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet)
+# The Python binding's unittest suite (bindings/python/tests, including the
+# offline `pip install` into a temporary venv) against the freshly built
+# library, with each interpreter present: the default python3 and Debian's
+# /usr/bin/python3 (once if they are the same). Then its examples, briefly.
+leg_python() { bash ci/python.sh; }
+
+legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet python)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)
