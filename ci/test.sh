@@ -73,13 +73,16 @@ leg_vet-cross() {
 # executor and sockets on it.
 leg_wine() { bash ci/wine.sh ./driver/iocp ./executor ./socket; }
 
+# The C ABI: build/libasync.so builds, and exports what its header declares.
+leg_capi-lib() { bash ci/capi.sh lib && bash ci/capi.sh exports; }
+
 # The Python binding's unittest suite (bindings/python/tests, including the
 # offline `pip install` into a temporary venv) against the freshly built
 # library, with each interpreter present: the default python3 and Debian's
 # /usr/bin/python3 (once if they are the same). Then its examples, briefly.
 leg_python() { bash ci/python.sh; }
 
-legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet python)
+legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib python)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)

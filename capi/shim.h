@@ -1,0 +1,20 @@
+/* Private declarations shared by the Go files of libasync.so and shim.c;
+ * hosts use include/libasync.h. */
+#ifndef LIBASYNC_SHIM_H
+#define LIBASYNC_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Records the calling thread's last error (copied, truncated to fit). */
+void asyncgo_set_error(const char *msg, size_t len, int64_t os_error);
+/* Nonzero while the calling thread runs host code called by the runtime. */
+int asyncgo_in_host(void);
+/* Call host functions, marking the thread as running host code. */
+int32_t asyncgo_call_poll(uintptr_t fn, uintptr_t state, void *waker, uint64_t *out);
+void asyncgo_call1(uintptr_t fn, uintptr_t arg);
+void asyncgo_call_clone(uintptr_t fn, uintptr_t data, void *out);
+/* The static vtable of runtime-made wakers. */
+extern const void *asyncgo_vtable_ptr(void);
+
+#endif

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The C ABI's build steps, shared by the Makefile and the test legs.
+#   ci/capi.sh lib               build/libasync.so (go build -buildmode=c-shared)
+#   ci/capi.sh install PREFIX    library, header and libasync.pc under PREFIX
+#   ci/capi.sh exports           every function the header declares is exported by the library
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+lib() {
+	mkdir -p build
+	go build -buildmode=c-shared -o build/libasync.so ./capi
+	# cgo writes its own generated header beside the library; hosts use the
+	# hand-written capi/include/libasync.h, so it is not left where it could
+	# be mistaken for it.
+	rm -f build/libasync.h
+}
+
+install() {
+	local prefix=$1
+	lib
+	install -d "$prefix/lib" "$prefix/include" "$prefix/lib/pkgconfig"
+	install -m 0755 build/libasync.so "$prefix/lib/libasync.so"
+	install -m 0644 capi/include/libasync.h "$prefix/include/libasync.h"
+	sed "s|@PREFIX@|$prefix|g" bindings/c/libasync.pc.in >"$prefix/lib/pkgconfig/libasync.pc"
+	echo "installed into $prefix"
+}
+
+# exports: the names declared in the hand-written header against the
+# library's dynamic symbol table.
+exports() {
+	local declared exported missing
+	declared=$(grep -oE '^[a-z_][a-z0-9_ *]*\basync_[a-z0-9_]+\(' capi/include/libasync.h | grep -oE 'async_[a-z0-9_]+' | sort -u)
+	exported=$(nm -D --defined-only build/libasync.so | awk '$2 == "T" { print $3 }' | sort -u)
+	missing=$(comm -23 <(echo "$declared") <(echo "$exported"))
+	if [ -n "$missing" ]; then
+		echo "declared in capi/include/libasync.h but not exported by build/libasync.so:"; echo "$missing"
+		return 1
+	fi
+	echo "all $(echo "$declared" | wc -l) functions of the header are exported"
+}
+
+case "${1:-}" in
+lib) lib ;;
+exports) exports ;;
+install) install "${2:?PREFIX}" ;;
+*) echo "usage: $0 lib | exports | install PREFIX" >&2; exit 2 ;;
+esac
