@@ -106,9 +106,9 @@ async def _load(port: int, connections: int, requests: int, size: int) -> float:
     return time.monotonic() - start
 
 
-def measure(name: str, connections: int, requests: int, size: int) -> Optional[Dict[str, float]]:
-    """Runs server `name` in a child process under the load; None if the
-    server cannot start here (uvloop not importable)."""
+def measure(name: str, connections: int, requests: int, size: int) -> Dict[str, object]:
+    """Runs server `name` in a child process under the load; its figures, or
+    {"error": why} if the server could not start (uvloop not importable)."""
     child = subprocess.Popen([sys.executable, __file__, "--serve", name], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert child.stdin is not None and child.stdout is not None
@@ -121,7 +121,12 @@ def measure(name: str, connections: int, requests: int, size: int) -> Optional[D
     try:
         first = child.stdout.readline()
         if not first.startswith("port "):
-            return None
+            child.stdin.close()
+            err = child.stderr.read().strip().splitlines() if child.stderr else []
+            why = err[-1] if err else "the server did not start"
+            if "No module named" in why:
+                why = "not importable with this python"
+            return {"error": why}
         port = int(first.split()[1])
         # A short warm-up, not measured: first connections, JIT-free but
         # lazy imports and the library's start.
@@ -156,14 +161,15 @@ def main() -> None:
     print(f"{'server':<10} {'requests':>9} {'wall s':>8} {'req/s':>9} {'server CPU/req':>15} {'vs asyncio':>11}")
     for name in SERVERS:
         r = measure(name, args.connections, args.requests, args.size)
-        if r is None:
-            print(f"{name:<10} {'not importable with this python':>55}")
+        if "error" in r:
+            print(f"{name:<10} {r['error']}")
             continue
+        per_req = float(r["cpu_per_req_us"])  # type: ignore[arg-type]
+        total, wall = float(r["requests"]), float(r["wall"])  # type: ignore[arg-type]
         if base is None:
-            base = r["cpu_per_req_us"]
-        ratio = r["cpu_per_req_us"] / base if base else float("nan")
-        print(f"{name:<10} {r['requests']:>9.0f} {r['wall']:>8.2f} {r['requests'] / r['wall']:>9.0f} "
-              f"{r['cpu_per_req_us']:>12.1f} us {ratio:>10.2f}x")
+            base = per_req
+        print(f"{name:<10} {total:>9.0f} {wall:>8.2f} {total / wall:>9.0f} "
+              f"{per_req:>12.1f} us {per_req / base:>10.2f}x")
 
 
 if __name__ == "__main__":

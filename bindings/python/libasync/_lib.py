@@ -245,6 +245,22 @@ def clone_waker(w: CWaker) -> CWaker:
     return out
 
 
+@CloneFn
+def _noop_clone(data: Optional[int], out: "ctypes._Pointer[CWaker]") -> None:
+    out[0] = CWaker(data, NOOP_WAKER.vtable)
+
+
+@WakeFn
+def _noop(data: Optional[int]) -> None:
+    pass
+
+
+_NOOP_VTABLE = CWakerVTable(_noop_clone, _noop, _noop, _noop)
+NOOP_WAKER = CWaker(None, ctypes.pointer(_NOOP_VTABLE))
+"""A waker that does nothing (its functions are Python callbacks): for a
+poll made only to learn an outcome when no runtime thread is left to call it."""
+
+
 def string_out(fn: Callable[..., int], h: int, context: str) -> str:
     """Calls fn(h, buf, len) for a function that writes a NUL-terminated string."""
     buf = (c_char * 64)()

@@ -215,15 +215,19 @@ class Runtime:
     def _stream(self, h: int) -> "Stream":
         return Stream(self, h)
 
-    def _sink(self) -> int:
-        """A notifier whose tags nobody drains: its wakers serve polls made
-        only to learn an outcome, whose wakes do not matter."""
+    def _sink_waker(self, w: CWaker) -> bool:
+        """Fills w with a waker of a notifier whose tags nobody drains, for
+        polls made only to learn an outcome; False once the runtime closed."""
         with self._lock:
+            if not self._h:
+                return False
+            lib = _lib.load()
             if not self._sink_h:
                 out = handle()
-                _lib.check(_lib.load().async_notifier_new(self._handle(), byref(out)), "libasync: notifier")
+                if lib.async_notifier_new(self._h, byref(out)) < 0:
+                    return False
                 self._sink_h = out.value
-            return self._sink_h
+            return lib.async_notifier_waker(self._sink_h, 0, byref(w)) >= 0
 
     def _bridge(self) -> "tuple[_asyncio.Bridge, asyncio.AbstractEventLoop]":
         with self._lock:
@@ -354,56 +358,52 @@ class Future(Generic[T]):
         h = self._acquire()
         try:
             lib = _lib.load()
-            rt = self._rt._h
-            if not rt:
-                # Its runtime closed: a poll reports the outcome (ECLOSED).
-                return self._poll_closed(h)
             out = c_uint64()
             while True:
+                rt = self._rt._h
+                if not rt:
+                    return self._closed_outcome(h, out)
                 wait = WAIT_SLICE
                 if deadline is not None:
                     wait = min(wait, deadline - time.monotonic())
                     if wait <= 0:
                         raise _errors.make_error(_errors.ETIMEDOUT, f"libasync: {self._kind}: result() timed out")
                 rc = lib.async_block_on(rt, h, int(wait * 1e9), byref(out))
-                if rc == _errors.ETIMEDOUT:
-                    # Either the slice ended or the future's own outcome is a
-                    # timeout (Runtime.timeout): a poll tells which.
-                    rc = self._poll_with_sink(h, out)
+                if rc in (_errors.ETIMEDOUT, _errors.ECANCELED, _errors.EINVAL):
+                    # The wait's own failure (the slice ended, the runtime
+                    # closed, a call from a runtime thread) or the future's
+                    # outcome (a Runtime.timeout expired, ...): a poll tells.
+                    waited = _lib.error(rc, f"libasync: {self._kind}: result()")
+                    rc = self._probe(h, out)
                     if rc == _errors.PENDING_CODE:
-                        continue
-                if rc == _errors.EINVAL:
-                    if not self._rt._h:
-                        return self._poll_closed(h)
-                    # The wait itself may have been refused (a runtime
-                    # thread) while the future is fine: a poll tells.
-                    refused = _lib.error(rc, f"libasync: {self._kind}: result()")
-                    rc = self._poll_with_sink(h, out)
-                    if rc == _errors.PENDING_CODE:
-                        raise refused
+                        if waited.code == _errors.ETIMEDOUT:
+                            continue
+                        if waited.code == _errors.EINVAL and self._rt._h:
+                            raise waited
+                        return self._closed_outcome(h, out)
                 self._settle(rc, out.value)
                 return self._outcome()
         finally:
             self._busy.release()
 
-    def _poll_with_sink(self, h: int, out: c_uint64) -> int:
-        w = CWaker()
+    def _probe(self, h: int, out: c_uint64) -> int:
+        """Polls once only to learn the outcome; nobody waits for the wake
+        it arranges (a notifier nobody drains, or a waker that does nothing
+        once the runtime is closed and no runtime thread is left)."""
         lib = _lib.load()
-        # A waker whose wakes nobody reads: block_on's next poll replaces it.
-        rc = lib.async_notifier_waker(self._rt._sink(), 0, byref(w)) if self._rt._h else -1
-        if rc < 0:
-            return lib.async_future_poll(h, None, byref(out))
+        w = CWaker()
+        if not self._rt._sink_waker(w):
+            return lib.async_future_poll(h, byref(_lib.NOOP_WAKER), byref(out))
         try:
             return lib.async_future_poll(h, byref(w), byref(out))
         finally:
             _lib.drop_waker(w)
 
-    def _poll_closed(self, h: int) -> T:
-        out = c_uint64()
-        rc = _lib.load().async_future_poll(h, None, byref(out))
-        if rc == _errors.PENDING_CODE or rc == _errors.EINVAL:
-            rc = _errors.ECLOSED
-        self._settle(rc, out.value)
+    def _closed_outcome(self, h: int, out: c_uint64) -> T:
+        """Settles a future whose runtime closed: its outcome if it has one,
+        ClosedError otherwise."""
+        rc = self._probe(h, out)
+        self._settle(_errors.ECLOSED if rc == _errors.PENDING_CODE else rc, out.value)
         return self._outcome()
 
     def poll(self, waker: Waker) -> Union[T, Any]:
@@ -435,7 +435,7 @@ class Future(Generic[T]):
         if not self._rt._h:
             h = self._acquire()
             try:
-                return self._poll_closed(h)
+                return self._closed_outcome(h, c_uint64())
             finally:
                 self._busy.release()
         bridge, loop = self._rt._bridge()
@@ -453,6 +453,8 @@ class Future(Generic[T]):
                 if rc != _errors.PENDING_CODE:
                     self._settle(rc, out.value)
                     return self._outcome()
+                if not self._rt._h:
+                    return self._closed_outcome(h, out)
                 yield from bridge.wait(tag, loop)
         except BaseException:
             if not self._settled:

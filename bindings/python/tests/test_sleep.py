@@ -146,6 +146,13 @@ class SleepTest(TestCase):
                 await f
         self.run_async(main())
 
+    def test_runtime_closed_while_blocked_in_result(self) -> None:
+        rt = self.runtime()
+        f = rt.sleep(60)
+        threading.Timer(0.05, rt.close).start()
+        with self.assertRaises(libasync.ClosedError):
+            f.result(30)
+
     def test_two_event_loops_in_turn_leave_no_notifier(self) -> None:
         rt = self.runtime()
         before = len(open_fds())
