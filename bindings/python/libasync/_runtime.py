@@ -113,19 +113,25 @@ class Runtime:
         called), pending futures fail with ClosedError, awaiting coroutines
         resume to see it; then the workers exit. Idempotent. Raises
         InvalidError when called from a runtime thread (a spawned poll)."""
+        # The lock is not held while the runtime closes: the drops it calls
+        # may use this object (and see it closed).
         with self._lock:
-            h = self._h
+            h, self._h = self._h, 0
             if not h:
                 return
             bridges = list(self._bridges.values())
-            _lib.check(_lib.load().async_runtime_close(h), "libasync: close runtime")
-            self._h = 0
-            for b in bridges:
-                b.close()
             sink, self._sink_h = self._sink_h, 0
-            if sink:
-                _lib.load().async_notifier_free(sink)
-            _live_runtimes.discard(self)
+        rc = _lib.load().async_runtime_close(h)
+        if rc < 0:
+            err = _lib.error(rc, "libasync: close runtime")
+            with self._lock:
+                self._h, self._sink_h = h, sink
+            raise err
+        for b in bridges:
+            b.close()
+        if sink:
+            _lib.load().async_notifier_free(sink)
+        _live_runtimes.discard(self)
 
     def __enter__(self) -> "Runtime":
         return self

@@ -187,6 +187,25 @@ class SpawnTest(TestCase):
             with self.assertRaises(libasync.AbortedError):
                 t.result(T)
 
+    def test_drop_during_close_may_use_the_runtime(self) -> None:
+        rt = libasync.Runtime(workers=2)
+        seen: List[BaseException] = []
+
+        class UsesRuntime(Forever):
+            def drop(self) -> None:
+                super().drop()
+                for call in (lambda: rt.sleep(0).result(1), rt.close):
+                    try:
+                        call()
+                    except libasync.LibasyncError as e:
+                        seen.append(e)
+        f = UsesRuntime()
+        rt.spawn(f)
+        rt.sleep(0.01).result(T)
+        rt.close()
+        self.assertEqual(f.dropped, 1)
+        self.assertTrue(seen and all(isinstance(e, libasync.ClosedError) for e in seen), seen)
+
     def test_dropped_task_handle_runs_on(self) -> None:
         rt = self.runtime()
         done = threading.Event()
