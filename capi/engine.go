@@ -15,6 +15,10 @@ type engine interface {
 	Close() error
 	// DriverName is the readiness driver's name.
 	DriverName() string
+	// Services is what the executor lends to the futures it polls, for a
+	// poll made on another thread that needs the runtime's reactor (a
+	// listen, which completes in that one poll).
+	Services() any
 }
 
 // localEngine runs an executor.Local on a goroutine of its own.
@@ -37,6 +41,8 @@ func newEngine(name string, workers int) (engine, error) {
 	}()
 	return e, nil
 }
+
+func (e *localEngine) Services() any { return e.Local }
 
 func (e *localEngine) Close() error {
 	err := e.Local.Close()

@@ -75,7 +75,9 @@ func async_task_future(th C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
 	}
 	o, err := newOp(t.rt)
 	if err != nil {
-		return fail(err)
+		// The runtime closed, so the task has its outcome, and the
+		// future has nothing for a close to drop: it stays unlisted.
+		o = &op{rt: t.rt}
 	}
 	t.onDone(func(r result) { o.complete(r) })
 	return publish(o, out)

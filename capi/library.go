@@ -8,6 +8,8 @@ package main
 import "C"
 
 import (
+	"unsafe"
+
 	"github.com/libasync/libasync/capi/ffi"
 	"github.com/libasync/libasync/driver"
 )
@@ -15,41 +17,28 @@ import (
 // Version is the library's release.
 const Version = "0.1.0"
 
-// Static strings handed to the host: allocated once in C memory, never
-// freed, so the pointers stay valid for the life of the process.
-var (
-	versionText = C.CString("libasync " + Version + " (abi 1, driver " + driver.Default() + ")")
-	codeTexts   = map[ffi.Code]*C.char{}
-	unknownText = C.CString("unknown")
-)
-
+// The static texts of async_version and async_strerror (defined in shim.c)
+// are copied into C storage once, so that the host gets pointers that stay
+// valid for the life of the process and nothing is allocated for them.
 func init() {
-	for c := ffi.ENOTSUP; c <= ffi.Pending; c++ {
-		codeTexts[c] = C.CString(c.String())
+	setText := func(set func(*C.char, C.size_t), s string) {
+		set((*C.char)(unsafe.Pointer(unsafe.StringData(s))), C.size_t(len(s)))
 	}
-	codeTexts[ffi.HostCodeMax] = C.CString(ffi.HostCodeMax.String())
+	setText(func(p *C.char, n C.size_t) { C.asyncgo_set_version(p, n) },
+		"libasync "+Version+" (abi 1, driver "+driver.Default()+")")
+	for c := ffi.ENOTSUP; c <= ffi.Pending; c++ {
+		setText(func(p *C.char, n C.size_t) { C.asyncgo_set_code_text(C.int32_t(c), p, n) }, c.String())
+	}
+	setText(func(p *C.char, n C.size_t) { C.asyncgo_set_code_text(C.int32_t(ffi.HostCodeMax), p, n) }, ffi.HostCodeMax.String())
 }
-
-// async_version returns "libasync X.Y.Z (abi 1, driver NAME)".
-//
-//export async_version
-func async_version() *C.char { return versionText }
 
 // async_abi_version returns ASYNC_ABI_VERSION of this library.
 //
 //export async_abi_version
 func async_abi_version() C.int32_t { return ffi.ABIVersion }
 
-// async_strerror returns static text for any code.
+// asyncgo_wait_init returns once the Go side is initialised: every cgo
+// callback waits for package initialization first, which is all it is for.
 //
-//export async_strerror
-func async_strerror(code C.int32_t) *C.char {
-	c := ffi.Code(code)
-	if c < ffi.HostCodeMax {
-		c = ffi.HostCodeMax
-	}
-	if s, ok := codeTexts[c]; ok {
-		return s
-	}
-	return unknownText
-}
+//export asyncgo_wait_init
+func asyncgo_wait_init() {}

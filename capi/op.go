@@ -63,8 +63,10 @@ type op struct {
 	// release runs when the op is freed; observed says whether the host
 	// saw the outcome (a read that completed unseen gives its bytes back).
 	release func(observed bool)
-	// observed is set once the outcome was returned to the host.
+	// observed is set once the outcome was returned to the host, which
+	// runs seen (if set) that once.
 	observed bool
+	seen     func()
 }
 
 // newOp registers a new op with rt, or fails if rt is closed.
@@ -136,12 +138,26 @@ func (o *op) poll(w *ffi.Waker) (result, bool) {
 // outcome returns the result if the op completed, marking it observed.
 func (o *op) outcome() (result, bool) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	if !o.done {
+		o.mu.Unlock()
 		return result{}, false
 	}
+	first := !o.observed
 	o.observed = true
-	return o.res, true
+	r, seen := o.res, o.seen
+	o.mu.Unlock()
+	if first && seen != nil {
+		seen()
+	}
+	return r, true
+}
+
+// peek returns the result if the op completed, without marking it
+// observed.
+func (o *op) peek() (result, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.res, o.done
 }
 
 // wait returns a channel closed at completion (nil if completed).

@@ -6,7 +6,47 @@
 #include "shim.h"
 #include "_cgo_export.h"
 
-enum { ERR_CAP = 1024 };
+enum { ERR_CAP = 1024, TEXT_CAP = 128, MIN_CODE = -7, MAX_CODE = 1 };
+
+/* Written once by the Go side's init, before any export runs. */
+static char version_text[TEXT_CAP];
+static char code_texts[MAX_CODE - MIN_CODE + 1][TEXT_CAP];
+static char host_text[TEXT_CAP];
+
+static void copy_text(char *dst, const char *src, size_t len) {
+    size_t n = len < TEXT_CAP - 1 ? len : TEXT_CAP - 1;
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
+void asyncgo_set_version(const char *text, size_t len) { copy_text(version_text, text, len); }
+
+void asyncgo_set_code_text(int32_t code, const char *text, size_t len) {
+    if (code >= MIN_CODE && code <= MAX_CODE) {
+        copy_text(code_texts[code - MIN_CODE], text, len);
+    } else if (code <= -100) {
+        copy_text(host_text, text, len);
+    }
+}
+
+/* The texts are set by a Go init function; calling any Go export first
+ * waits until package initialization is done (the library starts the Go
+ * runtime on another thread when it loads). */
+const char *async_version(void) {
+    asyncgo_wait_init();
+    return version_text;
+}
+
+const char *async_strerror(int32_t code) {
+    asyncgo_wait_init();
+    if (code >= MIN_CODE && code <= MAX_CODE) {
+        return code_texts[code - MIN_CODE];
+    }
+    if (code <= -100) {
+        return host_text;
+    }
+    return "unknown";
+}
 
 /* Per host thread: the last error and how deep it is in host code called
  * by the runtime. */

@@ -6,6 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Set once at start-up: the static texts of async_version and
+ * async_strerror, copied into C storage (so nothing is allocated). */
+void asyncgo_set_version(const char *text, size_t len);
+void asyncgo_set_code_text(int32_t code, const char *text, size_t len);
+
 /* Records the calling thread's last error (copied, truncated to fit). */
 void asyncgo_set_error(const char *msg, size_t len, int64_t os_error);
 /* Nonzero while the calling thread runs host code called by the runtime. */

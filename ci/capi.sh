@@ -2,6 +2,8 @@
 # The C ABI's build steps, shared by the Makefile and the test legs.
 #   ci/capi.sh lib               build/libasync.so (go build -buildmode=c-shared)
 #   ci/capi.sh install PREFIX    library, header and libasync.pc under PREFIX
+#   ci/capi.sh suite [CC-FLAGS...]  build the C suite into build/suite (after lib)
+#   ci/capi.sh asan              the suite built from the contract's verbatim header, under ASan
 #   ci/capi.sh exports           every function the header declares is exported by the library
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,9 +41,33 @@ exports() {
 	echo "all $(echo "$declared" | wc -l) functions of the header are exported"
 }
 
+# suite: the C test suite, built only from the hand-written header and the
+# library, warnings as errors.
+suite() {
+	local out=$1
+	shift
+	gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g "$@" -Icapi/include \
+		bindings/c/test/*.c -Lbuild -lasync -lpthread -Wl,-rpath,"$PWD/build" -o "$out"
+}
+
+# asan: the suite written against the contract alone (its verbatim copy
+# stands in for the header) under AddressSanitizer and UBSan, leaks
+# included: any error on the host side fails it. Go's own memory is not
+# instrumented; the library allocates nothing with malloc that it keeps.
+asan() {
+	local inc
+	inc=$(mktemp -d)
+	cp capi/abi/libasync-v1.h "$inc/libasync.h"
+	suite build/suite-asan -I"$inc" -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+	rm -rf "$inc"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 ASYNC_TEST_THREADS=${ASYNC_TEST_THREADS:-200} build/suite-asan
+}
+
 case "${1:-}" in
 lib) lib ;;
 exports) exports ;;
+suite) shift; suite build/suite "$@" ;;
+asan) asan ;;
 install) install "${2:?PREFIX}" ;;
-*) echo "usage: $0 lib | exports | install PREFIX" >&2; exit 2 ;;
+*) echo "usage: $0 lib | exports | suite [FLAGS] | asan | install PREFIX" >&2; exit 2 ;;
 esac

@@ -54,6 +54,12 @@ leg_future-allocs() { go test -count=1 -run AllocateNothing ./future/; }
 # dependencies): vetted and built here so that it does not rot.
 leg_bench-vet() { (cd bench && go vet ./... && go build -o /dev/null ./...); }
 
+# The Python binding's unittest suite (bindings/python/tests, including the
+# offline `pip install` into a temporary venv) against the freshly built
+# library, with each interpreter present: the default python3 and Debian's
+# /usr/bin/python3 (once if they are the same). Then its examples, briefly.
+leg_python() { bash ci/python.sh; }
+
 # The kqueue driver's logic, on a simulated kqueue (no BSD runs here).
 leg_kqueue-unit() { go test -race -count=1 -timeout 5m ./driver/kqueue; }
 
@@ -76,13 +82,34 @@ leg_wine() { bash ci/wine.sh ./driver/iocp ./executor ./socket; }
 # The C ABI: build/libasync.so builds, and exports what its header declares.
 leg_capi-lib() { bash ci/capi.sh lib && bash ci/capi.sh exports; }
 
-# The Python binding's unittest suite (bindings/python/tests, including the
-# offline `pip install` into a temporary venv) against the freshly built
-# library, with each interpreter present: the default python3 and Debian's
-# /usr/bin/python3 (once if they are the same). Then its examples, briefly.
-leg_python() { bash ci/python.sh; }
+# The C suite against build/libasync.so; its last line is "N passed, M failed".
+leg_capi-c() {
+	bash ci/capi.sh lib && bash ci/capi.sh suite || return 1
+	local out rc
+	out=$(mktemp)
+	timeout 300 build/suite | tee "$out"
+	rc=${PIPESTATUS[0]}
+	tail -n 1 "$out" | grep -q ' passed, 0 failed$' || rc=1
+	rm -f "$out"
+	return "$rc"
+}
 
-legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib python)
+# The same suite, compiled from the contract's header alone, under ASan.
+leg_capi-asan() {
+	bash ci/capi.sh lib || return 1
+	local out rc
+	out=$(mktemp)
+	timeout 300 bash ci/capi.sh asan 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	tail -n 1 "$out" | grep -q ' passed, 0 failed$' || rc=1
+	rm -f "$out"
+	return "$rc"
+}
+
+legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan)
+
+# The Python binding, after the legs that build and check the library.
+legs+=(python)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)
