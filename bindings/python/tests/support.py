@@ -45,11 +45,7 @@ def warm_up() -> None:
         # A wait with a time limit: the Go runtime opens its own poller (an
         # epoll descriptor and an eventfd) at its first timer.
         rt.sleep(0.001).result(5)
-        try:
-            ln = rt.listen("127.0.0.1:0")
-        except libasync.NotSupportedError:
-            ln = None
-        if ln is not None:
+        with rt.listen("127.0.0.1:0") as ln:
             accepting = ln.accept()
             with rt.connect(ln.address).result(5) as c, accepting.result(5) as s:
                 c.write(b"x").result(5)
