@@ -13,16 +13,21 @@ import asyncio
 import itertools
 import weakref
 from ctypes import byref, c_int64, c_size_t, c_uint64
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from . import _errors, _lib
 from ._lib import CWaker, handle
 
 _DRAIN = 256
+_POOL = 1024
 
 
-def _free_notifier(h: int) -> None:
+def _free_notifier(h: int, pool: List[Tuple[int, CWaker]]) -> None:
     try:
+        # pop, one at a time: each waker goes to exactly one of this and a
+        # racing Bridge.waker on the loop's thread.
+        while pool:
+            _lib.drop_waker(pool.pop()[1])
         _lib.load().async_notifier_free(h)
     except Exception:
         pass
@@ -46,6 +51,11 @@ class Bridge:
         self._loop = weakref.ref(loop)
         self._waiters: Dict[int, asyncio.Future] = {}
         self._tags = itertools.count(1)
+        # Wakers of finished awaits, for the next ones: a waker costs two
+        # calls into the library to make and drop. A wake of a reused tag
+        # queued for its earlier future only makes the new one poll again.
+        self._pool: List[Tuple[int, CWaker]] = []
+        self._closed = False
         self._buf = (c_uint64 * _DRAIN)()
         self._count = c_size_t()
         try:
@@ -57,23 +67,38 @@ class Bridge:
                 "libasync: this event loop cannot watch descriptors (add_reader); "
                 "use a selector event loop (asyncio.SelectorEventLoop)") from None
         # The notifier goes with the loop: asyncio.run makes a loop per call.
-        self._finalizer = weakref.finalize(loop, _free_notifier, self.handle)
+        self._finalizer = weakref.finalize(loop, _free_notifier, self.handle, self._pool)
+
+    def loop(self) -> Optional[asyncio.AbstractEventLoop]:
+        """The loop this bridge serves, or None once it was collected."""
+        return self._loop()
 
     def waker(self) -> Tuple[int, CWaker]:
-        """A fresh tag and an owned notifier waker for it."""
+        """A tag and a notifier waker for it, owned by the caller until it
+        hands them back with :meth:`release`."""
+        try:
+            return self._pool.pop()
+        except IndexError:
+            pass
         tag = next(self._tags)
         w = CWaker()
         _lib.check(_lib.load().async_notifier_waker(self.handle, tag, byref(w)), "libasync: notifier waker")
         return tag, w
+
+    def release(self, tag: int, w: CWaker) -> None:
+        """Takes back a waker that the runtime holds no clone of anymore
+        (its future finished or was freed)."""
+        self._waiters.pop(tag, None)
+        if self._closed or len(self._pool) >= _POOL:
+            _lib.drop_waker(w)
+        else:
+            self._pool.append((tag, w))
 
     def wait(self, tag: int, loop: asyncio.AbstractEventLoop) -> asyncio.Future:
         """A loop future that completes when tag is woken (or the runtime closes)."""
         fut = loop.create_future()
         self._waiters[tag] = fut
         return fut
-
-    def forget(self, tag: int) -> None:
-        self._waiters.pop(tag, None)
 
     def _drain(self) -> None:
         lib = _lib.load()
@@ -110,6 +135,7 @@ class Bridge:
         dropped the wakers it held without waking them, so the waiting
         coroutines are resumed here (on the loop's thread) to see ClosedError;
         then the notifier is freed."""
+        self._closed = True
         loop = self._loop()
         if loop is not None and not loop.is_closed():
             try:
@@ -126,14 +152,3 @@ class Bridge:
                 except RuntimeError:
                     pass  # the loop closed meanwhile
         self._finalizer()
-
-
-def bridge_for(bridges: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Bridge]",
-               rt_handle: int) -> Tuple[Bridge, asyncio.AbstractEventLoop]:
-    """The bridge of the running loop, made on first use."""
-    loop = asyncio.get_running_loop()
-    b = bridges.get(loop)
-    if b is None:
-        b = Bridge(rt_handle, loop)
-        bridges[loop] = b
-    return b, loop

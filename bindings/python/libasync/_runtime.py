@@ -88,6 +88,7 @@ class Runtime:
         self._h = out.value
         self._lock = threading.Lock()
         self._sink_h = 0
+        self._last_bridge: Optional[_asyncio.Bridge] = None
         self._bridges: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _asyncio.Bridge]" = (
             weakref.WeakKeyDictionary())
         _live_runtimes.add(self)
@@ -111,8 +112,10 @@ class Runtime:
     def close(self) -> None:
         """Stops the runtime: unfinished tasks are aborted (their ``drop``
         called), pending futures fail with ClosedError, awaiting coroutines
-        resume to see it; then the workers exit. Idempotent. Raises
-        InvalidError when called from a runtime thread (a spawned poll)."""
+        resume to see it; then the workers exit. Idempotent: a second call,
+        even one racing the first from another thread, returns at once.
+        Raises InvalidError when called from a runtime thread (a spawned
+        poll)."""
         # The lock is not held while the runtime closes: the drops it calls
         # may use this object (and see it closed).
         with self._lock:
@@ -120,6 +123,7 @@ class Runtime:
             if not h:
                 return
             bridges = list(self._bridges.values())
+            self._last_bridge = None
             sink, self._sink_h = self._sink_h, 0
         rc = _lib.load().async_runtime_close(h)
         if rc < 0:
@@ -236,8 +240,19 @@ class Runtime:
             return lib.async_notifier_waker(self._sink_h, 0, byref(w)) >= 0
 
     def _bridge(self) -> "tuple[_asyncio.Bridge, asyncio.AbstractEventLoop]":
+        """The bridge to the running loop, made on first use."""
+        loop = asyncio.get_running_loop()
+        b = self._last_bridge
+        if b is not None and b.loop() is loop:
+            return b, loop
         with self._lock:
-            return _asyncio.bridge_for(self._bridges, self._handle())
+            h = self._handle()
+            b = self._bridges.get(loop)
+            if b is None:
+                b = _asyncio.Bridge(h, loop)
+                self._bridges[loop] = b
+            self._last_bridge = b
+        return b, loop
 
 
 def _none(_: int) -> None:
@@ -469,8 +484,7 @@ class Future(Generic[T]):
                 self._cancelled()
             raise
         finally:
-            bridge.forget(tag)
-            _lib.drop_waker(w)
+            bridge.release(tag, w)
             self._busy.release()
 
     def _cancelled(self) -> None:

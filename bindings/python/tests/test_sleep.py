@@ -139,19 +139,24 @@ class SleepTest(TestCase):
     def test_runtime_closed_from_another_thread_while_awaited(self) -> None:
         rt = self.runtime()
 
+        closer = threading.Timer(0.05, rt.close)
+
         async def main() -> None:
             f = rt.sleep(60)
-            threading.Timer(0.05, rt.close).start()
+            closer.start()
             with self.assertRaises(libasync.ClosedError):
                 await f
         self.run_async(main())
+        closer.join(30)
 
     def test_runtime_closed_while_blocked_in_result(self) -> None:
         rt = self.runtime()
         f = rt.sleep(60)
-        threading.Timer(0.05, rt.close).start()
+        closer = threading.Timer(0.05, rt.close)
+        closer.start()
         with self.assertRaises(libasync.ClosedError):
             f.result(30)
+        closer.join(30)
 
     def test_two_event_loops_in_turn_leave_no_notifier(self) -> None:
         rt = self.runtime()
