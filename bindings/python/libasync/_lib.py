@@ -197,6 +197,9 @@ def last_error_message() -> str:
     return buf.raw[:n].decode("utf-8", "replace")
 
 
+_PREFIX = "libasync: "
+
+
 def error(code: int, context: str = "") -> LibasyncError:
     """The exception for a negative code just returned on this thread by a
     libasync call; context (what was being done) prefixes the message."""
@@ -206,7 +209,7 @@ def error(code: int, context: str = "") -> LibasyncError:
         raw = lib.async_strerror(code)
         msg = raw.decode("utf-8", "replace") if raw else f"libasync error {code}"
     if context and not msg.startswith(context):
-        msg = f"{context}: {msg}"
+        msg = f"{context}: {msg[len(_PREFIX):] if msg.startswith(_PREFIX) else msg}"
     os_errno = int(lib.async_last_os_error()) if code == _errors.EIO else 0
     return _errors.make_error(code, msg, os_errno)
 
