@@ -76,7 +76,7 @@ class Waker:
         with self._lock:
             c, self._c = self._c, None
         if c is not None:
-            _lib.vtable(c)[3](c.data)
+            _lib.drop_waker(c)
 
     def __del__(self) -> None:
         try:

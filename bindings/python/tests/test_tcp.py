@@ -71,9 +71,13 @@ class TCPTest(TestCase):
                         got += await s.read(65536)
                     self.assertEqual(await writing, len(payload))
                     await s.write(memoryview(got)[:10])
+                    back = bytearray(10)
+                    n = 0
+                    while n < 10:
+                        n += await c.readinto(memoryview(back)[n:])
                     c.shutdown_write()
                     self.assertEqual(await s.read(10), b"")
-                    return bytes(got[:10]) + await c.read(10)
+                    return bytes(got[:10]) + bytes(back)
         self.assertEqual(self.run_async(main()), bytes(range(10)) * 2)
 
     def test_connection_refused_is_the_builtin(self) -> None:
