@@ -180,8 +180,7 @@ def load() -> ctypes.CDLL:
 def path() -> str:
     """The path of the loaded library (loading it if needed)."""
     load()
-    assert _lib_path is not None
-    return _lib_path
+    return _lib_path or ""
 
 
 def last_error_message() -> str:

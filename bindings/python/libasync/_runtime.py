@@ -171,11 +171,11 @@ class Runtime:
         Task goes on running (only waiting for it is timed)."""
         ns = _ns(seconds, "timeout")
         self._handle()
+        if isinstance(fut, (Future, Task)) and fut._rt is not self:
+            raise _errors.make_error(_errors.EINVAL, "libasync: the future belongs to another runtime")
         if isinstance(fut, Task):
             inner = fut._future()
         elif isinstance(fut, Future):
-            if fut._rt is not self:
-                raise _errors.make_error(_errors.EINVAL, "libasync: the future belongs to another runtime")
             inner = fut
         else:
             raise TypeError(f"libasync: timeout takes a libasync Future or Task, not {type(fut).__name__}")
@@ -363,6 +363,13 @@ class Future(Generic[T]):
 
     def __del__(self) -> None:
         try:
+            if self._h and self._kind == "write" and not self._settled:
+                # Unlike asyncio's writer.write, an unfinished write dropped
+                # is cancelled, and its stream can no longer be written.
+                if self._probe(self._h, c_uint64()) == _errors.PENDING_CODE:
+                    warnings.warn("libasync: a write future was collected before it finished; "
+                                  "the write was cancelled and its stream broken (await or keep it)",
+                                  ResourceWarning, source=self)
             self._free()
         except Exception:
             pass

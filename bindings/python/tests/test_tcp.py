@@ -219,6 +219,19 @@ class TCPTest(TestCase):
             with rt.connect(ln.address).result(T), accepting.result(T):
                 pass
 
+    def test_unfinished_write_collected_warns_and_breaks_the_stream(self) -> None:
+        import warnings
+        rt = self.runtime()
+        c, s = self.pair(rt)
+        big = b"x" * (64 << 20)  # more than the socket buffers take at once
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            c.write(big)
+            gc.collect()
+        self.assertTrue(any(issubclass(w.category, ResourceWarning) for w in seen))
+        with self.assertRaises(libasync.ClosedError):
+            c.write(b"more")
+
     def test_collected_streams_are_closed(self) -> None:
         rt = self.runtime()
         c, s = self.pair(rt, close_at_end=False)
