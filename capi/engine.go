@@ -4,54 +4,26 @@ package main
 
 import (
 	"github.com/libasync/libasync/executor"
-	"github.com/libasync/libasync/future"
 )
 
-// engine is the executor behind a runtime handle.
-type engine interface {
-	executor.Spawner
-	// Close aborts every task (dropping its future once) and returns
-	// after the executor's goroutines stopped.
-	Close() error
-	// DriverName is the readiness driver's name.
-	DriverName() string
-	// Services is what the executor lends to the futures it polls, for a
-	// poll made on another thread that needs the runtime's reactor (a
-	// listen, which completes in that one poll).
-	Services() any
+// engine is the executor behind a runtime handle: a work-stealing
+// executor.Runtime.
+type engine struct {
+	*executor.Runtime
 }
 
-// localEngine runs an executor.Local on a goroutine of its own.
-type localEngine struct {
-	*executor.Local
-	done chan struct{}
-}
-
-// newEngine starts an executor on driver name ("" for the default).
+// newEngine starts an executor on driver name ("" for the default) with
+// workers workers (0: one per CPU).
 func newEngine(name string, workers int) (engine, error) {
-	l, err := executor.NewLocal(executor.WithDriver(name))
-	if err != nil {
-		return nil, err
+	opts := []executor.Option{executor.WithDriver(name)}
+	if workers > 0 {
+		opts = append(opts, executor.WithWorkers(workers))
 	}
-	e := &localEngine{Local: l, done: make(chan struct{})}
-	go func() {
-		defer close(e.done)
-		// Runs the executor until Close makes BlockOn return.
-		_, _ = executor.BlockOn[struct{}](l, forever{})
-	}()
-	return e, nil
+	rt, err := executor.NewRuntime(opts...)
+	return engine{rt}, err
 }
 
-func (e *localEngine) Services() any { return e.Local }
-
-func (e *localEngine) Close() error {
-	err := e.Local.Close()
-	<-e.done
-	return err
-}
-
-// forever is a future that never completes: it keeps the loop of a
-// localEngine running until the executor closes.
-type forever struct{}
-
-func (forever) Poll(*future.Context) future.Poll[struct{}] { return future.Pending[struct{}]() }
+// Services is what the executor lends to the futures it polls, for a poll
+// made on another thread that needs the runtime's reactor (a listen, which
+// completes in that one poll).
+func (e engine) Services() any { return e.Runtime }

@@ -15,6 +15,9 @@ import (
 	"github.com/libasync/libasync/driver"
 )
 
+// maxWorkers bounds async_config.workers (executor.NewRuntime's limit).
+const maxWorkers = 65535
+
 // asyncConfig mirrors struct async_config of the header.
 type asyncConfig struct {
 	size    uint32
@@ -113,6 +116,9 @@ func async_runtime_new(cfg unsafe.Pointer, out *C.uint64_t) (rc C.int32_t) {
 	}
 	if name != "" && !knownDriver(name) {
 		return failf(ffi.ENOTSUP, "libasync: unknown driver %q (this build has %v)", name, driver.Names())
+	}
+	if workers > maxWorkers {
+		return failf(ffi.EINVAL, "libasync: async_config.workers is %d, more than %d", workers, maxWorkers)
 	}
 	ex, err := newEngine(name, int(workers))
 	if err != nil {

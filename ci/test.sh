@@ -106,7 +106,11 @@ leg_capi-asan() {
 	return "$rc"
 }
 
-legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan)
+# capi/ffi without cgo (purego's own trampolines, hence no -race): C futures
+# from a library gcc builds at test time, run on an executor.
+leg_ffi-nocgo() { CGO_ENABLED=0 LIBASYNC_REQUIRE_CC=1 go test -count=1 -timeout 5m ./capi/ffi/; }
+
+legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan ffi-nocgo)
 
 # The Python binding, after the legs that build and check the library.
 legs+=(python)

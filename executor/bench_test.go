@@ -9,32 +9,56 @@ import (
 	"github.com/libasync/libasync/future"
 )
 
-// The shapes of ../shared/BENCHMARKING.md on Local, each next to its
-// goroutine peer measured in the same run:
+// The shapes of ../shared/BENCHMARKING.md on Local and on the Runtime
+// (GOMAXPROCS workers), each next to its goroutine peer measured in the same
+// run:
 //
 //	go test -run '^$' -bench . -benchmem -count 5 ./executor/
 
-func newBenchLocal(b *testing.B) *Local {
+// benchExecutors runs fn as a sub-benchmark on a fresh executor of each kind.
+func benchExecutors(b *testing.B, fn func(b *testing.B, ex Executor)) {
+	kinds := []struct {
+		name string
+		open func() (Executor, error)
+	}{
+		{"Local", func() (Executor, error) { return NewLocal() }},
+		{"Runtime", func() (Executor, error) { return NewRuntime() }},
+	}
+	for _, k := range kinds {
+		b.Run(k.name, func(b *testing.B) {
+			ex, err := k.open()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { ex.Close() })
+			b.ReportAllocs()
+			fn(b, ex)
+		})
+	}
+}
+
+// runTask runs f as a task of ex (so that its spawns and wakes are made
+// inside the executor) and returns its value.
+func runTask[T any](b *testing.B, ex Executor, f future.Future[T]) T {
 	b.Helper()
-	l, err := NewLocal()
+	h, err := Spawn(ex, f)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { l.Close() })
-	return l
+	r, err := BlockOn[future.Result[T]](ex, h)
+	if err != nil || r.Err != nil {
+		b.Fatal(err, r.Err)
+	}
+	return r.Value
 }
 
 const spawnBatch = 100_000
 
 func BenchmarkSpawnMany(b *testing.B) {
 	empty := ready(0)
-	b.Run("Local", func(b *testing.B) {
-		l := newBenchLocal(b)
-		b.ReportAllocs()
+	benchExecutors(b, func(b *testing.B, ex Executor) {
 		for left := b.N; left > 0; left -= spawnBatch {
-			if _, err := BlockOn[int](l, &spawnJoinAll{n: min(left, spawnBatch), mk: func(int) future.Future[int] { return empty }}); err != nil {
-				b.Fatal(err)
-			}
+			runTask[int](b, ex, &spawnJoinAll{n: min(left, spawnBatch), mk: func(int) future.Future[int] { return empty }})
 		}
 	})
 	b.Run("Goroutines", func(b *testing.B) {
@@ -76,13 +100,9 @@ func (c *chain) Poll(cx *future.Context) future.Poll[int] {
 
 func BenchmarkChainedSpawn(b *testing.B) {
 	const depth = 1000
-	b.Run("Local", func(b *testing.B) {
-		l := newBenchLocal(b)
-		b.ReportAllocs()
+	benchExecutors(b, func(b *testing.B, ex Executor) {
 		for left := b.N; left > 0; left -= depth {
-			if _, err := BlockOn[int](l, &chain{depth: min(left, depth)}); err != nil {
-				b.Fatal(err)
-			}
+			runTask[int](b, ex, &chain{depth: min(left, depth)})
 		}
 	})
 	b.Run("Goroutines", func(b *testing.B) {
@@ -141,19 +161,15 @@ func (p *pinger) Poll(cx *future.Context) future.Poll[int] {
 }
 
 func BenchmarkPingPong(b *testing.B) {
-	b.Run("Local", func(b *testing.B) {
-		l := newBenchLocal(b)
-		b.ReportAllocs()
+	benchExecutors(b, func(b *testing.B, ex Executor) {
 		c1, _ := future.NewChannel[int](1)
 		c2, _ := future.NewChannel[int](1)
-		pong, err := Spawn[int](l, &pinger{out: c2, in: c1, n: b.N})
+		pong, err := Spawn[int](ex, &pinger{out: c2, in: c1, n: b.N})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := BlockOn[int](l, &pinger{out: c1, in: c2, n: b.N, first: true}); err != nil {
-			b.Fatal(err)
-		}
-		BlockOn[future.Result[int]](l, pong)
+		runTask[int](b, ex, &pinger{out: c1, in: c2, n: b.N, first: true})
+		BlockOn[future.Result[int]](ex, pong)
 	})
 	b.Run("Goroutines", func(b *testing.B) {
 		b.ReportAllocs()
@@ -189,13 +205,9 @@ func (y *yielder) Poll(cx *future.Context) future.Poll[int] {
 
 func BenchmarkYieldMany(b *testing.B) {
 	const tasks = 20
-	b.Run("Local", func(b *testing.B) {
-		l := newBenchLocal(b)
-		b.ReportAllocs()
+	benchExecutors(b, func(b *testing.B, ex Executor) {
 		per := max(b.N/tasks, 1)
-		if _, err := BlockOn[int](l, &spawnJoinAll{n: tasks, mk: func(int) future.Future[int] { return &yielder{n: per} }}); err != nil {
-			b.Fatal(err)
-		}
+		runTask[int](b, ex, &spawnJoinAll{n: tasks, mk: func(int) future.Future[int] { return &yielder{n: per} }})
 	})
 	b.Run("Gosched", func(b *testing.B) {
 		b.ReportAllocs()
@@ -230,26 +242,41 @@ func (never) Poll(*future.Context) future.Poll[int] { return future.Pending[int]
 
 func BenchmarkPendingMem(b *testing.B) {
 	const n = 100_000
-	b.Run("Local", func(b *testing.B) {
-		for range b.N {
-			l, err := NewLocal()
-			if err != nil {
-				b.Fatal(err)
+	kinds := []struct {
+		name string
+		open func() (Executor, error)
+	}{
+		{"Local", func() (Executor, error) { return NewLocal() }},
+		{"Runtime", func() (Executor, error) { return NewRuntime() }},
+	}
+	for _, k := range kinds {
+		b.Run(k.name, func(b *testing.B) {
+			for range b.N {
+				ex, err := k.open()
+				if err != nil {
+					b.Fatal(err)
+				}
+				before := memInUse()
+				hs := make([]*JoinHandle[int], n)
+				for i := range hs {
+					hs[i], _ = Spawn[int](ex, never{})
+				}
+				// Every task polled once and waiting.
+				if l, ok := ex.(*Local); ok {
+					if err := l.RunUntilIdle(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for ex.Stats().TasksPolled < n {
+					time.Sleep(time.Millisecond)
+				}
+				after := memInUse()
+				b.ReportMetric(float64(after-before)/n, "bytes/task")
+				runtime.KeepAlive(hs)
+				ex.Close()
 			}
-			before := memInUse()
-			hs := make([]*JoinHandle[int], n)
-			for i := range hs {
-				hs[i], _ = Spawn[int](l, never{})
-			}
-			if err := l.RunUntilIdle(); err != nil {
-				b.Fatal(err)
-			}
-			after := memInUse()
-			b.ReportMetric(float64(after-before)/n, "bytes/task")
-			runtime.KeepAlive(hs)
-			l.Close()
-		}
-	})
+		})
+	}
 	b.Run("Goroutines", func(b *testing.B) {
 		for range b.N {
 			before := memInUse()
@@ -293,12 +320,8 @@ func (in *inserter) Poll(cx *future.Context) future.Poll[int] {
 }
 
 func BenchmarkTimers(b *testing.B) {
-	b.Run("Local", func(b *testing.B) {
-		l := newBenchLocal(b)
-		b.ReportAllocs()
-		if _, err := BlockOn[int](l, &inserter{n: b.N}); err != nil {
-			b.Fatal(err)
-		}
+	benchExecutors(b, func(b *testing.B, ex Executor) {
+		runTask[int](b, ex, &inserter{n: b.N})
 	})
 	b.Run("NewTimer", func(b *testing.B) {
 		b.ReportAllocs()

@@ -143,7 +143,8 @@ func BlockOn[T any](e Executor, f future.Future[T]) (T, error) {
 type Option func(*config)
 
 type config struct {
-	driver string
+	driver  string
+	workers int
 }
 
 // WithDriver makes the executor use the readiness driver registered under
@@ -161,4 +162,13 @@ type Stats struct {
 	TimersInserted uint64 // timer entries put into the wheel
 	TimersFired    uint64 // timer entries that expired
 	TimersCascaded uint64 // entries moved from a coarser wheel level to a finer one
+
+	// The work-stealing Runtime's scheduling counters (zero on Local),
+	// summed over its workers; Workers has each worker's own.
+	TasksStolen   uint64 // tasks moved from one worker's ring to another's by stealing
+	TasksInjected uint64 // tasks put on the injection queue: from outside the workers, or a full ring's overflow
+	Parks         uint64 // times a worker went to sleep, in the driver or not
+	Unparks       uint64 // times a new task woke a sleeping worker
+	LIFOHits      uint64 // tasks run from a worker's LIFO slot
+	Workers       []WorkerStats
 }

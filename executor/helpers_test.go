@@ -12,8 +12,7 @@ import (
 	"github.com/libasync/libasync/internal/leakcheck"
 )
 
-// executorKind is one executor implementation under the behavioural table;
-// the work-stealing Runtime joins it as another entry.
+// executorKind is one executor implementation under the behavioural table.
 type executorKind struct {
 	name string
 	open func(driverName string) (Executor, error)
@@ -21,6 +20,8 @@ type executorKind struct {
 
 var executorKinds = []executorKind{
 	{"Local", func(d string) (Executor, error) { return NewLocal(WithDriver(d)) }},
+	{"Runtime", func(d string) (Executor, error) { return NewRuntime(WithDriver(d), WithWorkers(2)) }},
+	{"Runtime4", func(d string) (Executor, error) { return NewRuntime(WithDriver(d), WithWorkers(4)) }},
 }
 
 // testDrivers are the drivers every behavioural test runs on: the ones of

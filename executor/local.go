@@ -256,6 +256,10 @@ func (l *Local) runLoop(main func(*future.Context) bool, mode loopMode, deadline
 				if main(&l.cx) {
 					return nil
 				}
+				// The main future counts against the budget like a task,
+				// so one that keeps waking itself cannot starve I/O and
+				// timers.
+				l.spend()
 			}
 		}
 		l.runBatch()
@@ -323,16 +327,23 @@ func (l *Local) runBatch() {
 		case runDone:
 			l.tasks.remove(h)
 			completed++
+			h.wakeJoin()
 		}
-		if l.sinceIO++; l.sinceIO >= ioInterval {
-			l.sinceIO = 0
-			// A driver error here resurfaces at the next blocking turn.
-			_ = l.turn(0)
-		}
+		l.spend()
 	}
 	l.polled.Add(uint64(n))
 	if completed > 0 {
 		l.completed.Add(completed)
+	}
+}
+
+// spend counts one poll against the budget, and looks at I/O and timers
+// without waiting when it is used up.
+func (l *Local) spend() {
+	if l.sinceIO++; l.sinceIO >= ioInterval {
+		l.sinceIO = 0
+		// A driver error here resurfaces at the next blocking turn.
+		_ = l.turn(0)
 	}
 }
 
@@ -352,6 +363,8 @@ func (l *Local) turn(timeout time.Duration) error {
 			l.waits.Add(1)
 		}
 		n, err := l.drv.Wait(l.events, timeout)
+		// Awake now: the wakes that dispatch makes need no driver wake.
+		l.parked.Store(false)
 		if err != nil {
 			return err
 		}

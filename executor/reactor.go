@@ -251,8 +251,9 @@ func (g *Registration) FD() driver.FD { return g.fd }
 // the registration closes. It is ready with an error: ErrInvalid for a
 // direction not in the registration's interest; ErrWrongRuntime when cx
 // belongs to another executor; ErrBusy when a different waker already waits
-// on dir; future.ErrClosed after Deregister or executor shutdown. Read-closed,
-// write-closed and error readiness stay set until Deregister.
+// on dir; future.ErrClosed after Deregister or executor shutdown. Readable,
+// writable and error readiness stay set until ClearReady; read-closed and
+// write-closed until Deregister.
 func (g *Registration) PollReady(cx *future.Context, dir driver.Interest) future.Poll[future.Result[Ready]] {
 	mask := dirMask(dir)
 	if mask == 0 || g.interest&dir == 0 {
@@ -302,14 +303,18 @@ func dirIndex(dir driver.Interest) int {
 	return 0
 }
 
-// ClearReady is called after the I/O that rd allowed answered EAGAIN. It
-// clears the readable (or writable) bit only if no event arrived since rd
-// was observed (otherwise the new readiness must not be lost), and then
-// rearms the driver for that direction. Closed and error bits are never
-// cleared. It returns the driver's error, or future.ErrClosed after
-// Deregister.
+// ClearReady is called after the I/O that rd allowed answered EAGAIN (or
+// showed the direction drained). It clears the readable (or writable) and
+// error bits rd reported, only if no event arrived since rd was observed
+// (otherwise the new readiness must not be lost), and then rearms the driver
+// for that direction. The error bit goes too because the kernel reports an
+// error once (a datagram socket's ICMP refusal, a reset) and then blocks like
+// any other socket; the closed bits stay, since data may precede the end of
+// the stream and the end must still be seen after it. It returns the driver's error, or future.ErrClosed
+// after Deregister (also when a Deregister on another goroutine overtakes
+// it).
 func (g *Registration) ClearReady(rd Ready) error {
-	clear := uint32(rd.Readiness) & uint32(driver.Readable|driver.Writable)
+	clear := uint32(rd.Readiness) & uint32(driver.Readable|driver.Writable|driver.Error)
 	for {
 		s := g.state.Load()
 		if s&closedFlag != 0 {
@@ -323,6 +328,11 @@ func (g *Registration) ClearReady(rd Ready) error {
 		}
 	}
 	if err := g.reactor.drv.Rearm(g.fd, g.token, rd.dir); err != nil {
+		if g.state.Load()&closedFlag != 0 {
+			// Deregister ran between the check above and the rearm: the
+			// driver's "not registered" is only its echo.
+			return future.ErrClosed
+		}
 		return fmt.Errorf("libasync: rearm fd: %w", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ package executor
 
 import (
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -374,6 +375,75 @@ func TestClearReadyKeepsNewerReadiness(t *testing.T) {
 		}
 		if r := poll(); r.Err != errPending {
 			t.Fatalf("readiness not cleared with the current tick: %+v", r)
+		}
+	})
+}
+
+func TestBudgetLetsIOThrough(t *testing.T) {
+	leakcheck.Check(t)
+	const spinners = 4
+	budgetExecutors(t, func(t *testing.T, ex Executor) {
+		for _, n := range []int{0, spinners} {
+			rfd, wfd := pipe(t)
+			reg := register(t, ex, rfd, driver.Read)
+			pending := make(chan struct{}, 1)
+			var written atomic.Bool
+			go func() {
+				<-pending
+				time.Sleep(time.Millisecond)
+				if _, err := unix.Write(wfd, []byte("x")); err != nil {
+					t.Errorf("write: %v", err)
+				}
+				written.Store(true)
+			}()
+			read := fnFuture[int](func(cx *future.Context) future.Poll[int] {
+				r := (&pipeReader{reg: reg, fd: rfd, want: 1, pending: pending}).Poll(cx)
+				if v, ok := r.Value(); ok {
+					if v.Err != nil {
+						t.Errorf("read: %v", v.Err)
+					}
+					return future.Ready(0)
+				}
+				return future.Pending[int]()
+			})
+			if gap := budgetGap(t, ex, n, read, written.Load); gap > budgetBound(n) {
+				t.Fatalf("%T: readable data waited %d polls of always-ready work, budget %d", ex, gap, budgetBound(n))
+			}
+			if err := reg.Deregister(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// TestDispatchNeedsNoDriverWake checks that waking a task from the events of
+// the executor's own driver wait costs no Wake of that driver.
+func TestDispatchNeedsNoDriverWake(t *testing.T) {
+	leakcheck.Check(t)
+	forEachExecutor(t, func(t *testing.T, ex Executor) {
+		rfd, wfd := pipe(t)
+		reg := register(t, ex, rfd, driver.Read)
+		pending := make(chan struct{}, 1)
+		go func() {
+			<-pending
+			time.Sleep(10 * time.Millisecond) // the executor waits in its driver
+			if _, err := unix.Write(wfd, []byte("x")); err != nil {
+				t.Errorf("write: %v", err)
+			}
+		}()
+		before := ex.Stats()
+		r, err := BlockOn(ex, &pipeReader{reg: reg, fd: rfd, want: 1, pending: pending})
+		if err != nil || r.Err != nil {
+			t.Fatalf("read: %v %v", err, r.Err)
+		}
+		st := ex.Stats()
+		waited := st.DriverWaits > before.DriverWaits
+		if _, ok := ex.(*Runtime); ok {
+			// Its idle worker may have entered the driver before.
+			waited = st.DriverWaits > 0
+		}
+		if st.DriverWakes != before.DriverWakes || !waited {
+			t.Fatalf("stats %+v -> %+v: want a driver wait and no driver wake", before, st)
 		}
 	})
 }

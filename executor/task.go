@@ -61,6 +61,8 @@ type header struct {
 	state atomic.Uint32
 	// listed is owned by the executor's loop: the task is in its task list.
 	listed bool
+	// shard is the Runtime's list the task is in (see Runtime.lists).
+	shard uint16
 	// qnext links the task in an MPSC inbox; atomic because producers
 	// write it while the consumer reads it.
 	qnext atomic.Pointer[header]
@@ -77,7 +79,7 @@ type runOutcome uint8
 const (
 	runIdle    runOutcome = iota // the task waits for a wake
 	runRequeue                   // woken during its poll: queue it again
-	runDone                      // complete: unlink it
+	runDone                      // complete: unlink it, then call wakeJoin
 )
 
 // Wake schedules the task for a poll. Safe from any goroutine, any number of
@@ -143,21 +145,27 @@ func (h *header) run(cx *future.Context) runOutcome {
 	}
 }
 
-// complete publishes the output (stored before the call) and wakes the
-// JoinHandle. The caller holds stRunning.
+// complete publishes the output (stored before the call). The caller holds
+// stRunning; it then calls wakeJoin, after its own bookkeeping, so that a
+// JoinHandle woken by the completion finds the executor's counters updated.
 func (h *header) complete() {
 	for {
 		s := h.state.Load()
 		// The CAS releases the output stored before it; the JoinHandle
 		// reads it after observing stComplete.
 		if h.state.CompareAndSwap(s, (s|stComplete)&^(stRunning|stNotified)) {
-			if s&stJoinWaker != 0 {
-				// The handle stopped writing joinWaker when it set the
-				// bit, and cannot clear the bit any more.
-				h.joinWaker.Wake()
-			}
 			return
 		}
+	}
+}
+
+// wakeJoin wakes the JoinHandle of a task that complete finished; called
+// once, by the goroutine that completed it.
+func (h *header) wakeJoin() {
+	// Once stComplete is set the handle can neither clear stJoinWaker nor
+	// write joinWaker any more, so the bit read here is final.
+	if h.state.Load()&stJoinWaker != 0 {
+		h.joinWaker.Wake()
 	}
 }
 
@@ -199,6 +207,7 @@ func (h *header) shutdown(err error) bool {
 		if h.state.CompareAndSwap(s, s|stRunning) {
 			h.ops.dropFuture(err)
 			h.complete()
+			h.wakeJoin()
 			return true
 		}
 	}

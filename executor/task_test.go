@@ -230,23 +230,28 @@ func TestAbortFromAnotherTask(t *testing.T) {
 func TestAbortDuringPoll(t *testing.T) {
 	leakcheck.Check(t)
 	forEachExecutor(t, func(t *testing.T, ex Executor) {
-		var self *JoinHandle[int]
+		// The handle reaches the task through an atomic: on a Runtime the
+		// task may run before Spawn returns. Until it is there the task
+		// waits, woken by itself.
+		selfAborting := func(self *atomic.Pointer[JoinHandle[int]], then future.Poll[int], drops *atomic.Int32) *droppable {
+			return &droppable{poll: func(cx *future.Context) future.Poll[int] {
+				h := self.Load()
+				if h == nil {
+					cx.Waker().Wake()
+					return future.Pending[int]()
+				}
+				h.Abort()
+				return then
+			}, drops: drops}
+		}
 		var drops atomic.Int32
-		selfAbort := &droppable{poll: func(cx *future.Context) future.Poll[int] {
-			self.Abort()
-			return future.Pending[int]()
-		}, drops: &drops}
-		self = spawn[int](t, ex, selfAbort)
-		if r := await(t, ex, self); !errors.Is(r.Err, future.ErrAborted) || drops.Load() != 1 {
+		var self, self2 atomic.Pointer[JoinHandle[int]]
+		self.Store(spawn[int](t, ex, selfAborting(&self, future.Pending[int](), &drops)))
+		if r := await(t, ex, self.Load()); !errors.Is(r.Err, future.ErrAborted) || drops.Load() != 1 {
 			t.Fatalf("abort during a pending poll: %+v, drops %d", r, drops.Load())
 		}
-		var self2 *JoinHandle[int]
-		completes := &droppable{poll: func(cx *future.Context) future.Poll[int] {
-			self2.Abort()
-			return future.Ready(9)
-		}, drops: &drops}
-		self2 = spawn[int](t, ex, completes)
-		if r := await(t, ex, self2); r.Err != nil || r.Value != 9 || drops.Load() != 1 {
+		self2.Store(spawn[int](t, ex, selfAborting(&self2, future.Ready(9), &drops)))
+		if r := await(t, ex, self2.Load()); r.Err != nil || r.Value != 9 || drops.Load() != 1 {
 			t.Fatalf("abort during a completing poll: %+v, drops %d; want the value, no drop", r, drops.Load())
 		}
 	})
@@ -322,6 +327,7 @@ func TestYieldNow(t *testing.T) {
 		const n = 100
 		var y Yield
 		count := 0
+		before := ex.Stats().TasksPolled
 		h := spawn(t, ex, fnFuture[int](func(cx *future.Context) future.Poll[int] {
 			for count < n {
 				if y.Poll(cx).IsPending() {
@@ -332,7 +338,6 @@ func TestYieldNow(t *testing.T) {
 			}
 			return future.Ready(count)
 		}))
-		before := ex.Stats().TasksPolled
 		if r := await(t, ex, h); r.Value != n {
 			t.Fatalf("join = %+v", r)
 		}

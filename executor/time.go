@@ -84,14 +84,11 @@ func pollTimer(cx *future.Context, e *timerEntry, deadline int64) error {
 		w = svc.timerWheel()
 		e.when = ceilTick(deadline)
 		e.waker = cx.Waker()
-		w.mu.Lock()
-		if !w.insertLocked(e) {
-			w.mu.Unlock()
+		if !w.insert(e) {
 			e.waker = future.Waker{}
 			e.fired.Store(true)
 			return nil
 		}
-		w.mu.Unlock()
 		e.w = w
 		return errPending
 	}

@@ -91,6 +91,14 @@ type wheel struct {
 	levels  [levelCount]wheelLevel
 	far     *timerEntry // entries beyond the last level's horizon
 
+	// sleepUntil is the tick at which the goroutine waiting in the driver
+	// looks at the wheel again (0: nobody waits on this wheel). Inserting
+	// an earlier deadline calls kick (when set), which wakes that waiter so
+	// it computes a new timeout; Local needs none, as only its own loop
+	// inserts.
+	sleepUntil uint64
+	kick       func()
+
 	inserted, fired, cascaded uint64 // counters, under mu
 }
 
@@ -187,6 +195,40 @@ func (w *wheel) nextExpiration() (tick uint64, level int, ok bool) {
 	return 0, 0, false
 }
 
+// armSleep returns the driver timeout until the wheel next has work (-1:
+// none) and records it, so that an earlier insertion kicks the waiter.
+func (w *wheel) armSleep() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t, _, ok := w.nextExpiration()
+	if !ok {
+		w.sleepUntil = math.MaxUint64
+		return -1
+	}
+	w.sleepUntil = max(t, 1)
+	return timeoutUntil(t)
+}
+
+// insert files e (e.when set) and reports false if it is due already;
+// it kicks a driver waiter that would sleep past e.
+func (w *wheel) insert(e *timerEntry) bool {
+	w.mu.Lock()
+	if !w.insertLocked(e) {
+		w.mu.Unlock()
+		return false
+	}
+	kick := e.when < w.sleepUntil
+	if kick {
+		// One kick per sleep: the waiter re-arms when it wakes.
+		w.sleepUntil = 0
+	}
+	w.mu.Unlock()
+	if kick && w.kick != nil {
+		w.kick()
+	}
+	return true
+}
+
 // nextDeadline returns the next tick at which advance has work to do.
 func (w *wheel) nextDeadline() (uint64, bool) {
 	w.mu.Lock()
@@ -203,6 +245,7 @@ func (w *wheel) nextDeadline() (uint64, bool) {
 func (w *wheel) advance(now uint64, buf []future.Waker) (_ []future.Waker, more bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.sleepUntil = 0 // the waiter is awake
 	for {
 		t, lv, ok := w.nextExpiration()
 		if !ok || t > now {

@@ -5,9 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/libasync/libasync/driver"
 	"github.com/libasync/libasync/executor"
@@ -94,9 +92,6 @@ type netFD struct {
 	// It is only ever set, and a write racing the shutdown may go either
 	// way, as with any two unordered calls.
 	wrShut atomic.Bool
-	// sticky is waitSticky's state, made by the first such wait (rare:
-	// it costs nothing to sockets that never need it).
-	sticky atomic.Pointer[stickyWait]
 }
 
 // newNetFD registers sysfd with the reactor of cx for interest; on failure
@@ -231,8 +226,10 @@ func (fd *netFD) pollIOLocked(cx *future.Context, dir driver.Interest, name stri
 			}
 			return failN(fd.opError(name, err))
 		}
-		if r.Value.Readiness&(driver.Readable|driver.Writable) == 0 {
-			return fd.waitSticky(cx, dir, name)
+		if r.Value.Readiness&(driver.Readable|driver.Writable|driver.Error) == 0 {
+			// Reported only as closed, yet the call would block: nothing
+			// could clear that readiness, so waiting again would spin.
+			return failN(fd.opError(name, syscallErr(name, err)))
 		}
 		if err := fd.reg.ClearReady(r.Value); err != nil {
 			if fd.refs.closed() {
@@ -244,75 +241,6 @@ func (fd *netFD) pollIOLocked(cx *future.Context, dir driver.Interest, name stri
 			return failN(fd.opError(name, err))
 		}
 	}
-}
-
-// stickyRetry is how often a direction whose readiness is stuck (see
-// waitSticky) is tried again.
-const stickyRetry = time.Millisecond
-
-// stickyWait is the fallback wait of waitSticky, made on first use.
-type stickyWait struct {
-	mu     sync.Mutex
-	sleep  [2]*executor.SleepFuture // [0] read, [1] write
-	waiter [2]future.Waker          // the task each sleep wakes
-}
-
-// waitSticky waits for a direction that the reactor reports ready only by a
-// sticky bit (error, closed), which it keeps until Deregister although the
-// kernel cleared it: a datagram socket's error is reported once, and then
-// every receive answers EAGAIN while the reactor still says "error". Asking
-// the reactor again would spin, and yielding would starve the executor's
-// own I/O and timers when the poller is a BlockOn future; so the task
-// retries on a timer, every stickyRetry, until data comes (or Close wakes
-// it). It always returns Pending, or an error when no timer can be set.
-func (fd *netFD) waitSticky(cx *future.Context, dir driver.Interest, name string) pollN {
-	sw := fd.sticky.Load()
-	if sw == nil {
-		fd.sticky.CompareAndSwap(nil, &stickyWait{})
-		sw = fd.sticky.Load()
-	}
-	i := 0
-	if dir == driver.Write {
-		i = 1
-	}
-	sw.mu.Lock()
-	defer sw.mu.Unlock()
-	for {
-		if sw.sleep[i] == nil {
-			sw.sleep[i] = executor.Sleep(stickyRetry)
-		}
-		r, ok := sw.sleep[i].Poll(cx).Value()
-		if !ok {
-			sw.waiter[i] = cx.Waker()
-			return future.Pending[future.Result[int]]()
-		}
-		// The last retry's timer fired and the attempt answered EAGAIN
-		// again: arm the next one.
-		sw.sleep[i] = nil
-		if r.Err != nil {
-			return failN(fd.opError(name, r.Err))
-		}
-	}
-}
-
-// stopSticky drops the retry timers and wakes their tasks, who then see
-// the Close.
-func (fd *netFD) stopSticky() {
-	sw := fd.sticky.Load()
-	if sw == nil {
-		return
-	}
-	sw.mu.Lock()
-	w := sw.waiter
-	for i, s := range sw.sleep {
-		if s != nil {
-			s.Drop()
-		}
-		sw.sleep[i], sw.waiter[i] = nil, future.Waker{}
-	}
-	sw.mu.Unlock()
-	w[0].Wake()
-	w[1].Wake()
 }
 
 // decref drops a reference and closes the descriptor if it was the last
@@ -363,7 +291,6 @@ func (fd *netFD) close() error {
 	// The registration's error is ignored: after an executor shutdown it is
 	// already gone, and the descriptor must be closed either way.
 	_ = fd.reg.Deregister()
-	fd.stopSticky()
 	fd.decref()
 	return nil
 }

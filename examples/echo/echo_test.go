@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -8,37 +9,49 @@ import (
 	"github.com/libasync/libasync/internal/leakcheck"
 )
 
-// TestServerAndClient runs the echo server and a short load against it on
-// one executor, over each Linux driver, and checks that requests were
-// answered and measured.
+// TestServerAndClient runs the echo server and a short load against it,
+// over each Linux driver: both on one Local, and the server on a two-worker
+// Runtime with the client on a Local. It checks that requests were answered
+// and measured, and that the server stops when its listener closes.
 func TestServerAndClient(t *testing.T) {
 	for _, drv := range []string{"", "poll"} {
-		t.Run("driver="+drv, func(t *testing.T) {
-			leakcheck.Check(t)
-			ex, err := executor.NewLocal(executor.WithDriver(drv))
-			if err != nil {
-				t.Skipf("driver %q: %v", drv, err)
-			}
-			defer ex.Close()
-			l, err := listen(ex, "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			h, err := executor.Spawn(ex, &acceptLoop{l: l})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := runClient(ex, clientConfig{addr: l.Addr().String(), conns: 20, size: 100, duration: 200 * time.Millisecond, warmup: 20 * time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r.requests == 0 || r.p50 <= 0 || r.p99 < r.p50 {
-				t.Fatalf("report %+v", r)
-			}
-			l.Close()
-			if err, jerr := executor.BlockOn(ex, h); jerr != nil || err.Err != nil || err.Value != nil {
-				t.Fatalf("accept loop after Close: %v, %v, %v", err.Value, err.Err, jerr)
-			}
-		})
+		for _, workers := range []int{1, 2} {
+			t.Run(fmt.Sprintf("driver=%s/workers=%d", drv, workers), func(t *testing.T) {
+				leakcheck.Check(t)
+				ex, err := executor.NewLocal(executor.WithDriver(drv))
+				if err != nil {
+					t.Skipf("driver %q: %v", drv, err)
+				}
+				defer ex.Close()
+				srv := executor.Executor(ex)
+				if workers > 1 {
+					rt, err := executor.NewRuntime(executor.WithDriver(drv), executor.WithWorkers(workers))
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer rt.Close()
+					srv = rt
+				}
+				l, err := listen(srv, "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				h, err := executor.Spawn(srv, &acceptLoop{l: l})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, err := runClient(ex, clientConfig{addr: l.Addr().String(), conns: 20, size: 100, duration: 200 * time.Millisecond, warmup: 20 * time.Millisecond})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.requests == 0 || r.p50 <= 0 || r.p99 < r.p50 {
+					t.Fatalf("report %+v", r)
+				}
+				l.Close()
+				if err, jerr := executor.BlockOn(srv, h); jerr != nil || err.Err != nil || err.Value != nil {
+					t.Fatalf("accept loop after Close: %v, %v, %v", err.Value, err.Err, jerr)
+				}
+			})
+		}
 	}
 }

@@ -34,7 +34,7 @@ import (
 func main() {
 	mode := flag.String("mode", "server", "server, client, idle or demo")
 	addr := flag.String("addr", "127.0.0.1:7000", "address to listen on or connect to")
-	workers := flag.Int("workers", 1, "executor workers (more than 1 needs the work-stealing Runtime)")
+	workers := flag.Int("workers", 1, "server executor workers (more than 1: the work-stealing Runtime)")
 	drv := flag.String("driver", "", "readiness driver (epoll, poll, kqueue, iocp; empty: the default)")
 	conns := flag.Int("connections", 50, "client: concurrent connections")
 	size := flag.Int("size", 64, "client: message size in bytes")
@@ -44,14 +44,23 @@ func main() {
 	flag.Parse()
 
 	raiseFileLimit()
-	if *workers > 1 {
-		fmt.Fprintln(os.Stderr, "echo: -workers > 1 needs executor.Runtime, which this build lacks; running on one worker (executor.Local)")
-	}
+	// The load client (modes client and idle) always runs on one Local: its
+	// connections share unsynchronised counters. The server runs on the
+	// work-stealing Runtime when given more than one worker.
 	ex, err := executor.NewLocal(executor.WithDriver(*drv))
 	if err != nil {
 		fail(err)
 	}
 	defer ex.Close()
+	server := serverExecutor(ex)
+	if *workers > 1 && (*mode == "server" || *mode == "demo") {
+		rt, err := executor.NewRuntime(executor.WithDriver(*drv), executor.WithWorkers(*workers))
+		if err != nil {
+			fail(err)
+		}
+		defer rt.Close()
+		server = rt
+	}
 	switch *mode {
 	case "server":
 		if *cpuprofile != "" {
@@ -59,7 +68,7 @@ func main() {
 				fail(err)
 			}
 		}
-		err = serve(ex, *addr)
+		err = serve(server, *addr)
 	case "client":
 		var r report
 		r, err = runClient(ex, clientConfig{addr: *addr, conns: *conns, size: *size, duration: *duration, warmup: *warmup, announce: true})
@@ -69,7 +78,7 @@ func main() {
 	case "idle":
 		err = holdIdle(ex, *addr, *conns)
 	case "demo":
-		err = demo(ex)
+		err = demo(server, ex)
 	default:
 		err = fmt.Errorf("unknown mode %q", *mode)
 	}
@@ -104,20 +113,21 @@ func profileUntilSignal(path string) error {
 	return nil
 }
 
-// demo runs a server and a short client in one process, on one executor.
-func demo(ex *executor.Local) error {
-	l, err := listen(ex, "127.0.0.1:0")
+// demo runs a server (on srv) and a short client (on client) in one process;
+// they may be the same executor.
+func demo(srv executor.Executor, client *executor.Local) error {
+	l, err := listen(srv, "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	h, err := executor.Spawn(ex, &acceptLoop{l: l})
+	h, err := executor.Spawn(srv, &acceptLoop{l: l})
 	if err != nil {
 		return err
 	}
 	defer h.Abort()
 	fmt.Printf("echo server on %v; 10 connections, 64-byte messages, 1 s:\n", l.Addr())
-	r, err := runClient(ex, clientConfig{addr: l.Addr().String(), conns: 10, size: 64, duration: time.Second, warmup: 100 * time.Millisecond})
+	r, err := runClient(client, clientConfig{addr: l.Addr().String(), conns: 10, size: 64, duration: time.Second, warmup: 100 * time.Millisecond})
 	if err != nil {
 		return err
 	}

@@ -19,8 +19,15 @@ const bufSize = 4096
 // one when it is readable and gives it back when its reads run dry.
 var bufs = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
 
+// serverExecutor is what the server runs on: a Local, or a Runtime when it
+// has more than one worker.
+type serverExecutor interface {
+	executor.Executor
+	DriverName() string
+}
+
 // listen opens the listener on ex.
-func listen(ex *executor.Local, addr string) (*socket.Listener, error) {
+func listen(ex executor.Executor, addr string) (*socket.Listener, error) {
 	r, err := executor.BlockOn(ex, future.Future[future.Result[*socket.Listener]](socket.Listen(addr)))
 	if err != nil {
 		return nil, err
@@ -29,7 +36,7 @@ func listen(ex *executor.Local, addr string) (*socket.Listener, error) {
 }
 
 // serve listens on addr and echoes until the process ends.
-func serve(ex *executor.Local, addr string) error {
+func serve(ex serverExecutor, addr string) error {
 	l, err := listen(ex, addr)
 	if err != nil {
 		return err

@@ -142,6 +142,11 @@ static int test_runtime_config(void) {
     CHECK_ERR(async_runtime_new(&cfg, &untouched), ASYNC_ENOTSUP);
     CHECK(untouched == 77);
     cfg.driver = NULL;
+    cfg.workers = 70000;
+    CHECK_ERR(async_runtime_new(&cfg, &untouched), ASYNC_EINVAL);
+    cfg.workers = 0; /* one per CPU */
+    OK(async_runtime_new(&cfg, &rt));
+    OK(async_runtime_close(rt));
     cfg.size = 4;
     CHECK_ERR(async_runtime_new(&cfg, &untouched), ASYNC_EINVAL);
     CHECK(untouched == 77);

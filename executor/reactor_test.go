@@ -1,0 +1,108 @@
+package executor
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/libasync/libasync/driver"
+	"github.com/libasync/libasync/future"
+	"github.com/libasync/libasync/internal/leakcheck"
+)
+
+// fakeDriver accepts every registration and reports what the test feeds
+// the reactor itself; rearm, when set, runs in Rearm.
+type fakeDriver struct{ rearm func() error }
+
+func (*fakeDriver) Register(driver.FD, driver.Token, driver.Interest) error { return nil }
+func (*fakeDriver) Modify(driver.FD, driver.Token, driver.Interest) error   { return nil }
+func (f *fakeDriver) Rearm(driver.FD, driver.Token, driver.Interest) error {
+	if f.rearm != nil {
+		return f.rearm()
+	}
+	return nil
+}
+func (*fakeDriver) Deregister(driver.FD) error                      { return nil }
+func (*fakeDriver) Wait([]driver.Event, time.Duration) (int, error) { return 0, nil }
+func (*fakeDriver) Wake() error                                     { return nil }
+func (*fakeDriver) Close() error                                    { return nil }
+func (*fakeDriver) Name() string                                    { return "fake" }
+
+// reactorServices lends a bare Reactor through a Context.
+type reactorServices struct{ r *Reactor }
+
+func (reactorServices) spawnTask(*header) error { return future.ErrClosed }
+func (reactorServices) goBlocking(func()) error { return future.ErrClosed }
+func (reactorServices) timerWheel() *wheel      { return nil }
+func (s reactorServices) ioReactor() *Reactor   { return s.r }
+
+// fakeRegistration registers fd 3 with a reactor on f.
+func fakeRegistration(t *testing.T, f *fakeDriver) (*Registration, *future.Context) {
+	t.Helper()
+	r := newReactor(f)
+	reg, err := r.Register(3, driver.Read|driver.Write)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg, future.NewContext(future.NoopWaker(), reactorServices{r})
+}
+
+func pollReady(t *testing.T, reg *Registration, cx *future.Context, dir driver.Interest) (Ready, bool) {
+	t.Helper()
+	r, ok := reg.PollReady(cx, dir).Value()
+	if ok && r.Err != nil {
+		t.Fatalf("PollReady: %v", r.Err)
+	}
+	return r.Value, ok
+}
+
+func TestClearReadyClearsErrorButNotClosed(t *testing.T) {
+	leakcheck.Check(t)
+	reg, cx := fakeRegistration(t, &fakeDriver{})
+	// A datagram socket's ICMP error: reported once, then the socket
+	// blocks again.
+	reg.reactor.dispatch([]driver.Event{{Token: reg.token, Readiness: driver.Error}})
+	rd, ok := pollReady(t, reg, cx, driver.Read)
+	if !ok || rd.Readiness != driver.Error {
+		t.Fatalf("PollReady after an error event = %+v %v, want the error bit", rd, ok)
+	}
+	if err := reg.ClearReady(rd); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []driver.Interest{driver.Read, driver.Write} {
+		if rd, ok := pollReady(t, reg, cx, dir); ok {
+			t.Fatalf("direction %v still ready (%+v) after ClearReady of the error", dir, rd)
+		}
+	}
+	// End of stream: readable data, then the end, which must stay.
+	reg.reactor.dispatch([]driver.Event{{Token: reg.token, Readiness: driver.Readable | driver.ReadClosed}})
+	rd, _ = pollReady(t, reg, cx, driver.Read)
+	if err := reg.ClearReady(rd); err != nil {
+		t.Fatal(err)
+	}
+	if rd, ok := pollReady(t, reg, cx, driver.Read); !ok || rd.Readiness != driver.ReadClosed {
+		t.Fatalf("PollReady after clearing = %+v %v, want read-closed kept", rd, ok)
+	}
+}
+
+func TestClearReadyOvertakenByDeregister(t *testing.T) {
+	leakcheck.Check(t)
+	f := &fakeDriver{}
+	reg, cx := fakeRegistration(t, f)
+	// Another goroutine's Deregister lands between ClearReady's check of
+	// the registration and its rearm, which the driver then refuses.
+	f.rearm = func() error {
+		if err := reg.Deregister(); err != nil {
+			t.Errorf("Deregister: %v", err)
+		}
+		return driver.ErrNotRegistered
+	}
+	reg.reactor.dispatch([]driver.Event{{Token: reg.token, Readiness: driver.Readable}})
+	rd, ok := pollReady(t, reg, cx, driver.Read)
+	if !ok {
+		t.Fatal("not ready after a readable event")
+	}
+	if err := reg.ClearReady(rd); !errors.Is(err, future.ErrClosed) {
+		t.Fatalf("ClearReady overtaken by Deregister = %v, want future.ErrClosed", err)
+	}
+}

@@ -1,0 +1,475 @@
+package executor
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libasync/libasync/driver"
+	"github.com/libasync/libasync/future"
+)
+
+// Runtime is the work-stealing executor: N worker goroutines run tasks in
+// parallel (a task is still polled by one goroutine at a time). Each worker
+// has a ring of 256 runnable tasks that only it pushes to and that idle
+// workers steal half of, plus a LIFO slot for the task it just woke or
+// spawned, which runs next (at most a few times in a row, so that two tasks
+// bouncing a message cannot starve the rest). Spawns and wakes from outside
+// the workers, and the overflow of a full ring, go to a global injection
+// queue. A worker out of work steals before it parks; one idle worker at a
+// time waits in the driver (its timeout the next timer) while the others
+// sleep, and one new task wakes at most one of them. A busy worker looks at
+// I/O, timers and the injection queue every 61 polls, so a stream of ready
+// tasks cannot starve them.
+//
+// The Runtime lends the same services as Local: SpawnerOf, ReactorOf and the
+// timers work unchanged in its tasks and in BlockOn futures. BlockOn polls its
+// future on the calling goroutine, which sleeps between wakes; several
+// goroutines may BlockOn at once.
+type Runtime struct {
+	drv     driver.Driver
+	reactor *Reactor
+	wheel   *wheel
+	workers []*worker
+	inject  injectQueue
+	idle    idleSet
+
+	// gtab maps a worker goroutine's currentG to its worker: open
+	// addressing, written once per slot by the worker (a CAS of g from 0,
+	// then w), cleared to gGone when it exits. Only a worker's own lookup
+	// can match its g, so w needs no atomic.
+	gtab  []gslot
+	gmask uintptr
+
+	// driverHeld is the try-lock of the driver's Wait, of dispatching its
+	// events and of advancing the wheel: its holder is the one goroutine
+	// that may do those. A CAS takes it; a store releases it.
+	driverHeld atomic.Bool
+	// driverOwner is the worker waiting in the driver, or -1: a hint for
+	// idleSet.pick (a stale value costs one needless driver wake).
+	driverOwner atomic.Int32
+	// driverErr is the first error of the driver's Wait; Shutdown returns
+	// it. After it, workers no longer wait in the driver.
+	driverErr atomic.Pointer[error]
+
+	// lists holds the live tasks, one shard per worker (tasks spawned on
+	// it) plus one for spawns from outside, each under its own lock. The
+	// lock also carries the closed flag, so that a spawn either sees it or
+	// is listed before Shutdown looks.
+	lists []taskShard
+
+	closed   atomic.Bool   // Shutdown began: spawns fail, BlockOn returns
+	closing  chan struct{} // closed when Shutdown begins (wakes BlockOn)
+	drained  chan struct{} // a token when the last task finished during Shutdown
+	stopping atomic.Bool   // workers must exit
+	running  sync.WaitGroup
+	blocking sync.WaitGroup
+	shutOnce sync.Once
+	done     chan struct{}
+
+	// Counters of work done outside the workers; each is a running total
+	// that orders nothing.
+	spawned, injected, dropped, driverWakes atomic.Uint64
+}
+
+// gslot is one entry of Runtime.gtab.
+type gslot struct {
+	g atomic.Uintptr
+	w *worker
+}
+
+// gGone marks the slot of a worker that exited: no goroutine descriptor has
+// that address, and the slot still links the probe chain.
+const gGone = 1
+
+// taskShard is one lock's share of the live tasks.
+type taskShard struct {
+	mu     sync.Mutex
+	tasks  taskList
+	closed bool
+	_      [40]byte // keep two shards' locks off one cache line
+}
+
+// The scheduling constants. ioInterval (61) is also the Runtime's budget: a
+// worker looks at I/O, timers and the injection queue at least that often.
+const (
+	maxLIFOStreak = 3 // polls in a row from the LIFO slot
+)
+
+// WithWorkers sets the Runtime's number of workers (default: GOMAXPROCS).
+// Local ignores it.
+func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
+
+// NewRuntime returns a Runtime on the driver chosen by the options, with its
+// workers started; Close or Shutdown stops them. It returns ErrInvalid for a
+// worker count below 1 or above 65535.
+func NewRuntime(opts ...Option) (*Runtime, error) {
+	c := config{workers: runtime.GOMAXPROCS(0)}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	if c.workers < 1 || c.workers > 65535 {
+		return nil, ErrInvalid
+	}
+	drv, err := driver.Open(c.driver)
+	if err != nil {
+		return nil, err
+	}
+	n := c.workers
+	size := 4
+	for size < 2*n {
+		size *= 2
+	}
+	rt := &Runtime{
+		drv:     drv,
+		reactor: newReactor(drv),
+		wheel:   newWheel(),
+		workers: make([]*worker, n),
+		gtab:    make([]gslot, size),
+		gmask:   uintptr(size - 1),
+		lists:   make([]taskShard, n+1),
+		closing: make(chan struct{}),
+		drained: make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}
+	rt.driverOwner.Store(-1)
+	rt.wheel.kick = rt.wakeDriver
+	rt.idle.init(n)
+	for i := range rt.workers {
+		rt.workers[i] = &worker{
+			rt:     rt,
+			idx:    i,
+			events: make([]driver.Event, 256),
+			rng:    uint32(i)*0x9e3779b9 + 1,
+			park:   parker{ch: make(chan struct{}, 1)},
+		}
+	}
+	rt.running.Add(n)
+	for _, w := range rt.workers {
+		go w.run()
+	}
+	return rt, nil
+}
+
+// DriverName returns the name of the driver the Runtime runs on.
+func (rt *Runtime) DriverName() string { return rt.drv.Name() }
+
+// Workers returns the number of workers.
+func (rt *Runtime) Workers() int { return len(rt.workers) }
+
+func (rt *Runtime) timerWheel() *wheel  { return rt.wheel }
+func (rt *Runtime) ioReactor() *Reactor { return rt.reactor }
+
+func hashG(g uintptr) uintptr { return uintptr(uint64(g) * 0x9e3779b97f4a7c15 >> 40) }
+
+// current returns the worker that runs on the calling goroutine, or nil.
+func (rt *Runtime) current() *worker {
+	g := currentG()
+	for i := hashG(g) & rt.gmask; ; i = (i + 1) & rt.gmask {
+		s := &rt.gtab[i]
+		switch s.g.Load() {
+		case g:
+			return s.w
+		case 0:
+			return nil
+		}
+	}
+}
+
+// register enters the calling goroutine (w's) in gtab.
+func (rt *Runtime) register(w *worker) {
+	if !gWorks {
+		return
+	}
+	g := currentG()
+	for i := hashG(g) & rt.gmask; ; i = (i + 1) & rt.gmask {
+		s := &rt.gtab[i]
+		if s.g.CompareAndSwap(0, g) {
+			// Only this goroutine's lookups can match g, and they
+			// follow this store in its own program order.
+			s.w = w
+			w.slot = s
+			return
+		}
+	}
+}
+
+// wakeDriver makes the worker waiting in the driver (if any) return.
+func (rt *Runtime) wakeDriver() {
+	rt.driverWakes.Add(1)
+	// An error means the driver is closed, and then nobody waits in it.
+	_ = rt.drv.Wake()
+}
+
+// notify wakes a parked worker if a new task needs one (see idleSet).
+func (rt *Runtime) notify() {
+	i, ok := rt.idle.pick(int(rt.driverOwner.Load()))
+	if !ok {
+		return
+	}
+	w := rt.workers[i]
+	w.stats.unparks.Add(1)
+	w.park.unpark(rt.wakeDriver)
+}
+
+// workPending reports whether any queue holds a task a searcher could take.
+func (rt *Runtime) workPending() bool {
+	if !rt.inject.empty() {
+		return true
+	}
+	for _, w := range rt.workers {
+		if w.q.len() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (rt *Runtime) schedule(h *header) { rt.enqueue(h, rt.current()) }
+
+// enqueue queues a notified task: on w's own queues when the caller is
+// worker w, else on the injection queue.
+func (rt *Runtime) enqueue(h *header, w *worker) {
+	if w != nil {
+		w.pushLocal(h)
+		return
+	}
+	rt.inject.push(h)
+	rt.injected.Add(1)
+	rt.notify()
+}
+
+func (rt *Runtime) spawnTask(h *header) error {
+	w := rt.current()
+	shard := len(rt.workers)
+	if w != nil {
+		shard = w.idx
+	}
+	h.sched = rt
+	h.shard = uint16(shard)
+	l := &rt.lists[shard]
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return future.ErrClosed
+	}
+	l.tasks.add(h)
+	l.mu.Unlock()
+	if w != nil {
+		w.stats.spawned.inc(1)
+	} else {
+		rt.spawned.Add(1)
+	}
+	rt.enqueue(h, w)
+	return nil
+}
+
+func (rt *Runtime) goBlocking(fn func()) error {
+	l := &rt.lists[len(rt.workers)]
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return future.ErrClosed
+	}
+	// Added under the lock that Shutdown takes to set closed, so its
+	// Wait sees every function started.
+	rt.blocking.Add(1)
+	l.mu.Unlock()
+	go func() {
+		defer rt.blocking.Done()
+		fn()
+	}()
+	return nil
+}
+
+// finish unlists a task that completed on a worker.
+func (rt *Runtime) finish(h *header) {
+	l := &rt.lists[h.shard]
+	l.mu.Lock()
+	l.tasks.remove(h)
+	left := l.tasks.n
+	l.mu.Unlock()
+	// Shutdown sets closed before it counts the live tasks: either it
+	// sees this removal, or this load sees closed and signals.
+	if left == 0 && rt.closed.Load() && rt.liveTasks() == 0 {
+		select {
+		case rt.drained <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// liveTasks counts the tasks not finished yet.
+func (rt *Runtime) liveTasks() int {
+	n := 0
+	for i := range rt.lists {
+		l := &rt.lists[i]
+		l.mu.Lock()
+		n += l.tasks.n
+		l.mu.Unlock()
+	}
+	return n
+}
+
+// blockWaker wakes a goroutine in Runtime.blockOn.
+type blockWaker struct {
+	// notified is cleared before each poll, so a wake during the poll
+	// sets it again and sends one token: one more poll.
+	notified atomic.Bool
+	ch       chan struct{}
+}
+
+// Wake makes the BlockOn poll its future again.
+func (b *blockWaker) Wake() {
+	if b.notified.Load() || b.notified.Swap(true) {
+		return
+	}
+	select {
+	case b.ch <- struct{}{}:
+	default:
+	}
+}
+
+func (rt *Runtime) blockOn(poll func(cx *future.Context) bool, drop func()) error {
+	b := &blockWaker{ch: make(chan struct{}, 1)}
+	var cx future.Context
+	cx.Reset(future.NewWaker(b), rt)
+	for {
+		if rt.closed.Load() {
+			drop()
+			return future.ErrClosed
+		}
+		b.notified.Store(false)
+		if poll(&cx) {
+			return nil
+		}
+		select {
+		case <-b.ch:
+		case <-rt.closing:
+		}
+	}
+}
+
+// Shutdown stops accepting work (Spawn and SpawnBlocking then return
+// future.ErrClosed) and makes every BlockOn return future.ErrClosed; the
+// workers keep running the remaining tasks until they all finished or
+// deadline passed, then stop, and every unfinished future is dropped exactly
+// once (its JoinHandle reports future.ErrClosed). It returns after the
+// workers and every SpawnBlocking function in flight returned and the driver
+// is closed, with the first error the driver reported, if any. Later calls
+// wait for the first to finish and return nil. It must not be called from a
+// task of rt.
+func (rt *Runtime) Shutdown(deadline time.Time) error {
+	first := false
+	rt.shutOnce.Do(func() { first = true })
+	if !first {
+		<-rt.done
+		return nil
+	}
+	rt.closed.Store(true)
+	close(rt.closing)
+	for i := range rt.lists {
+		l := &rt.lists[i]
+		l.mu.Lock()
+		l.closed = true
+		l.mu.Unlock()
+	}
+	if grace := time.Until(deadline); grace > 0 {
+		t := time.NewTimer(grace)
+		for waiting := true; waiting && rt.liveTasks() > 0; {
+			select {
+			case <-rt.drained:
+			case <-t.C:
+				waiting = false
+			}
+		}
+		t.Stop()
+	}
+	rt.stopping.Store(true)
+	for _, w := range rt.workers {
+		w.park.unpark(rt.wakeDriver)
+	}
+	rt.running.Wait()
+	rt.dropAll()
+	rt.blocking.Wait()
+	rt.reactor.close()
+	err := rt.drv.Close()
+	if p := rt.driverErr.Load(); p != nil {
+		err = *p
+	}
+	close(rt.done)
+	return err
+}
+
+// Close is Shutdown with no grace period.
+func (rt *Runtime) Close() error { return rt.Shutdown(time.Time{}) }
+
+// dropAll drops every task left once the workers stopped (their queues are
+// this goroutine's now: running.Wait ordered their last writes before).
+func (rt *Runtime) dropAll() {
+	for {
+		for {
+			if _, n := rt.inject.popBatch(1 << 30); n == 0 {
+				break
+			}
+		}
+		for _, w := range rt.workers {
+			w.lifo = nil
+			for w.q.pop() != nil {
+			}
+		}
+		var h *header
+		for i := range rt.lists {
+			l := &rt.lists[i]
+			l.mu.Lock()
+			if h = l.tasks.head; h != nil {
+				l.tasks.remove(h)
+			}
+			l.mu.Unlock()
+			if h != nil {
+				break
+			}
+		}
+		if h == nil {
+			return
+		}
+		// A drop may wake or abort other tasks: they are still listed
+		// and are dropped in turn (a complete task is skipped).
+		if h.shutdown(future.ErrClosed) {
+			rt.dropped.Add(1)
+		}
+	}
+}
+
+// Stats returns the counters, summed over the workers, with each worker's
+// own in Workers; safe from any goroutine.
+func (rt *Runtime) Stats() Stats {
+	ins, fired, casc := rt.wheel.counters()
+	st := Stats{
+		TasksSpawned:   rt.spawned.Load(),
+		TasksCompleted: rt.dropped.Load(),
+		DriverWakes:    rt.driverWakes.Load(),
+		TasksInjected:  rt.injected.Load(),
+		TimersInserted: ins,
+		TimersFired:    fired,
+		TimersCascaded: casc,
+		Workers:        make([]WorkerStats, len(rt.workers)),
+	}
+	for i, w := range rt.workers {
+		ws := w.stats.snapshot()
+		st.Workers[i] = ws
+		st.TasksSpawned += w.stats.spawned.Load()
+		st.TasksCompleted += w.stats.completed.Load()
+		st.TasksPolled += ws.Polls
+		st.TasksStolen += ws.Stolen
+		st.TasksInjected += ws.Injected
+		st.DriverWaits += ws.DriverWaits
+		st.Parks += ws.Parks
+		st.Unparks += ws.Unparks
+		st.LIFOHits += ws.LIFOHits
+	}
+	return st
+}
