@@ -15,6 +15,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 from . import _errors
 from ._errors import LibasyncError, LibraryNotFoundError
 
+# The ASYNC_ABI_VERSION this binding is written for; a library reporting
+# another is refused when loaded.
 ABI_VERSION = 1
 
 handle = c_uint64

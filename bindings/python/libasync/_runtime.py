@@ -193,9 +193,10 @@ class Runtime:
         ``fut`` has ``poll(waker)``, returning a value or :data:`PENDING`
         (after arranging for ``waker.wake()`` to be called, from any thread),
         and optionally ``drop()``, called exactly once when the task ended,
-        was aborted or its runtime closed. poll runs on a runtime thread; if
-        it raises, the task fails with that exception. Blocking calls
-        (``result()``, ``Runtime.close``) raise InvalidError there.
+        was aborted or its runtime closed. poll runs on a runtime thread,
+        holding the GIL and that thread while it runs, so it must return
+        quickly; if it raises, the task fails with that exception. Blocking
+        calls (``result()``, ``Runtime.close``) raise InvalidError there.
         """
         h = self._handle()
         key, entry = _spawn.register(fut)
