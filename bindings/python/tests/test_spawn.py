@@ -98,6 +98,42 @@ class SpawnTest(TestCase):
             return await rt.spawn(Countdown(3, "async"))
         self.assertEqual(self.run_async(main()), "async")
 
+    def test_wakes_from_many_threads_at_once(self) -> None:
+        rt = self.runtime()
+        stop = threading.Event()
+
+        class UntilStopped:
+            def __init__(self) -> None:
+                self.polls = 0
+                self.waker: Optional[libasync.Waker] = None
+
+            def poll(self, waker: libasync.Waker) -> Any:
+                self.polls += 1
+                self.waker = waker
+                return self.polls if stop.is_set() else PENDING
+        f = UntilStopped()
+        task = rt.spawn(f)
+        while f.waker is None:
+            time.sleep(0.001)
+
+        def hammer() -> None:
+            for _ in range(500):
+                w = f.waker
+                assert w is not None
+                w.wake()
+        threads = [threading.Thread(target=hammer) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(T)
+        stop.set()
+        assert f.waker is not None
+        f.waker.wake()
+        polls = task.result(T)
+        # Wakes coalesce: never more polls than wakes (plus the first).
+        self.assertGreaterEqual(polls, 2)
+        self.assertLessEqual(polls, 8 * 500 + 2)
+
     def test_spawned_ten_thousand_times(self) -> None:
         rt = self.runtime()
         futs = [Countdown(1, i) for i in range(10_000)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import socket
+import sys
 import unittest
 import weakref
 from typing import Tuple
@@ -14,6 +15,8 @@ import libasync
 from support import TestCase, future_is_freed
 
 T = 10  # a generous bound for each blocking wait
+# The build's default driver, and poll(2), which every unix build has.
+DRIVERS = [None, "poll"] if sys.platform != "win32" else [None]
 
 
 class TCPTest(TestCase):
@@ -29,7 +32,11 @@ class TCPTest(TestCase):
         return client, server
 
     def test_blocking_echo(self) -> None:
-        rt = self.runtime()
+        for driver in DRIVERS:
+            with self.subTest(driver=driver):
+                self.blocking_echo(self.runtime(driver=driver))
+
+    def blocking_echo(self, rt: libasync.Runtime) -> None:
         with rt.listen("127.0.0.1:0") as ln:
             host, port = ln.address.rsplit(":", 1)
             self.assertEqual(host, "127.0.0.1")
@@ -56,7 +63,11 @@ class TCPTest(TestCase):
                 self.assertEqual(c.address.rsplit(":", 1)[0], "127.0.0.1")
 
     def test_asyncio_echo(self) -> None:
-        rt = self.runtime()
+        for driver in DRIVERS:
+            with self.subTest(driver=driver):
+                self.asyncio_echo(self.runtime(driver=driver))
+
+    def asyncio_echo(self, rt: libasync.Runtime) -> None:
 
         async def main() -> bytes:
             with rt.listen("[::1]:0" if socket.has_ipv6 and _has_ipv6_loopback() else "127.0.0.1:0") as ln:
