@@ -88,14 +88,10 @@ func async_task_future(th C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
 //export async_timeout
 func async_timeout(fh C.uint64_t, ns C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
 	defer guard(&rc)
-	if _, err := lookupOp(fh); err != nil {
+	f, err := take[*op](fh, ffi.KindFuture, "future")
+	if err != nil {
 		return fail(err)
 	}
-	obj, ok := ffi.Handles.Remove(ffi.Handle(fh))
-	if !ok {
-		return failf(ffi.EINVAL, "libasync: future handle %#x was freed already", uint64(fh))
-	}
-	f := obj.(*op)
 	if out == nil {
 		f.free(false)
 		return failf(ffi.EINVAL, "libasync: async_timeout: out is NULL")
@@ -164,14 +160,11 @@ func async_future_poll(fh C.uint64_t, waker unsafe.Pointer, out *C.uint64_t) (rc
 //export async_future_free
 func async_future_free(fh C.uint64_t) (rc C.int32_t) {
 	defer guard(&rc)
-	if _, err := lookupOp(fh); err != nil {
+	o, err := take[*op](fh, ffi.KindFuture, "future")
+	if err != nil {
 		return fail(err)
 	}
-	obj, ok := ffi.Handles.Remove(ffi.Handle(fh))
-	if !ok {
-		return failf(ffi.EINVAL, "libasync: future handle %#x was freed already", uint64(fh))
-	}
-	obj.(*op).free(false)
+	o.free(false)
 	return C.int32_t(ffi.OK)
 }
 
@@ -204,5 +197,10 @@ func async_block_on(rt C.uint64_t, fh C.uint64_t, timeout C.int64_t, out *C.uint
 		return failf(ffi.ETIMEDOUT, "libasync: async_block_on: timed out after %d ns", int64(timeout))
 	}
 	res, _ := o.outcome()
+	if res.code == ffi.ECLOSED && r.isClosed() {
+		// Completed by the close while this call waited: the close
+		// released it.
+		return failf(ffi.ECANCELED, "libasync: async_block_on: the runtime closed")
+	}
 	return deliver(res, out)
 }

@@ -34,13 +34,13 @@ func init() {
 type cgoCaller struct{}
 
 func (cgoCaller) Poll(fn, state uintptr, w *ffi.Waker, out *uint64) ffi.Code {
-	return ffi.Code(C.asyncgo_call_poll(C.uintptr_t(fn), C.uintptr_t(state), unsafe.Pointer(w), (*C.uint64_t)(out)))
+	return ffi.Code(C.asyncgo_call_poll(C.uintptr_t(fn), C.uintptr_t(state), (*C.asyncgo_waker)(unsafe.Pointer(w)), (*C.uint64_t)(out)))
 }
 
 func (cgoCaller) Call1(fn, arg uintptr) { C.asyncgo_call1(C.uintptr_t(fn), C.uintptr_t(arg)) }
 
 func (cgoCaller) Clone(fn, data uintptr, out *ffi.Waker) {
-	C.asyncgo_call_clone(C.uintptr_t(fn), C.uintptr_t(data), unsafe.Pointer(out))
+	C.asyncgo_call_clone(C.uintptr_t(fn), C.uintptr_t(data), (*C.asyncgo_waker)(unsafe.Pointer(out)))
 }
 
 // inHost reports whether the calling thread runs host code called by the

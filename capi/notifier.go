@@ -112,14 +112,11 @@ func async_notifier_drain(nh C.uint64_t, tags *C.uint64_t, capacity C.size_t, co
 //export async_notifier_free
 func async_notifier_free(nh C.uint64_t) (rc C.int32_t) {
 	defer guard(&rc)
-	if _, err := lookupNotifier(nh); err != nil {
+	n, err := take[*notifierObj](nh, ffi.KindNotifier, "notifier")
+	if err != nil {
 		return fail(err)
 	}
-	obj, ok := ffi.Handles.Remove(ffi.Handle(nh))
-	if !ok {
-		return failf(ffi.EINVAL, "libasync: notifier handle %#x was freed already", uint64(nh))
-	}
-	if err := obj.(*notifierObj).n.Close(); err != nil {
+	if err := n.n.Close(); err != nil {
 		return failf(ffi.EIO, "libasync: closing the notifier: %v", err)
 	}
 	return C.int32_t(ffi.OK)

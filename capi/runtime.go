@@ -90,6 +90,20 @@ func lookup[T any](h C.uint64_t, k ffi.Kind, what string) (T, error) {
 	return t, nil
 }
 
+// take looks h up as lookup does and releases it: of concurrent takes of
+// one handle, one wins and the others fail as a double free does.
+func take[T any](h C.uint64_t, k ffi.Kind, what string) (T, error) {
+	t, err := lookup[T](h, k, what)
+	if err != nil {
+		return t, err
+	}
+	if _, ok := ffi.Handles.Remove(ffi.Handle(h)); !ok {
+		var zero T
+		return zero, ffi.Errorf(ffi.EINVAL, "libasync: %s handle %#x was released already", what, uint64(h))
+	}
+	return t, nil
+}
+
 func lookupRuntime(h C.uint64_t) (*runtimeObj, error) {
 	return lookup[*runtimeObj](h, ffi.KindRuntime, "runtime")
 }
@@ -182,19 +196,15 @@ func async_runtime_close(rt C.uint64_t) (rc C.int32_t) {
 	if inHost() {
 		return errBlocking("async_runtime_close")
 	}
-	if _, err := lookupRuntime(rt); err != nil {
+	r, err := take[*runtimeObj](rt, ffi.KindRuntime, "runtime")
+	if err != nil {
 		return fail(err)
 	}
-	obj, ok := ffi.Handles.Remove(ffi.Handle(rt))
-	if !ok {
-		return failf(ffi.EINVAL, "libasync: runtime handle %#x was closed already", uint64(rt))
-	}
-	r := obj.(*runtimeObj)
 	close(r.closing)
 	// Tasks are dropped by the engine's Close: foreign futures get their
 	// drop, runtime futures complete with ECLOSED (dropping, not waking,
 	// their host wakers, since closing is set).
-	err := r.ex.Close()
+	err = r.ex.Close()
 	r.mu.Lock()
 	r.closed = true
 	ops := make([]*op, 0, len(r.ops))

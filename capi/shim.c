@@ -83,7 +83,7 @@ typedef int32_t (*poll_fn)(void *, const void *, uint64_t *);
 typedef void (*call1_fn)(const void *);
 typedef void (*clone_fn)(const void *, void *);
 
-int32_t asyncgo_call_poll(uintptr_t fn, uintptr_t state, void *waker, uint64_t *out) {
+int32_t asyncgo_call_poll(uintptr_t fn, uintptr_t state, asyncgo_waker *waker, uint64_t *out) {
     host_depth++;
     int32_t r = ((poll_fn)fn)((void *)state, waker, out);
     host_depth--;
@@ -96,7 +96,7 @@ void asyncgo_call1(uintptr_t fn, uintptr_t arg) {
     host_depth--;
 }
 
-void asyncgo_call_clone(uintptr_t fn, uintptr_t data, void *out) {
+void asyncgo_call_clone(uintptr_t fn, uintptr_t data, asyncgo_waker *out) {
     host_depth++;
     ((clone_fn)fn)((const void *)data, out);
     host_depth--;

@@ -15,10 +15,18 @@ void asyncgo_set_code_text(int32_t code, const char *text, size_t len);
 void asyncgo_set_error(const char *msg, size_t len, int64_t os_error);
 /* Nonzero while the calling thread runs host code called by the runtime. */
 int asyncgo_in_host(void);
+/* async_waker's layout, under a name of its own: the Go side passes typed
+ * pointers, so that cgo's pointer check looks at the waker only and not at
+ * the Go object around it. */
+typedef struct {
+    uintptr_t data;
+    const void *vtable;
+} asyncgo_waker;
+
 /* Call host functions, marking the thread as running host code. */
-int32_t asyncgo_call_poll(uintptr_t fn, uintptr_t state, void *waker, uint64_t *out);
+int32_t asyncgo_call_poll(uintptr_t fn, uintptr_t state, asyncgo_waker *waker, uint64_t *out);
 void asyncgo_call1(uintptr_t fn, uintptr_t arg);
-void asyncgo_call_clone(uintptr_t fn, uintptr_t data, void *out);
+void asyncgo_call_clone(uintptr_t fn, uintptr_t data, asyncgo_waker *out);
 /* The static vtable of runtime-made wakers. */
 extern const void *asyncgo_vtable_ptr(void);
 

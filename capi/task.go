@@ -18,9 +18,11 @@ import (
 )
 
 // taskObj is the object behind a KindTask handle: a foreign future spawned
-// on a runtime, and its outcome once it ended.
+// on a runtime (the task's future is the taskObj itself, one allocation
+// with the host's future in it), and its outcome once it ended.
 type taskObj struct {
 	rt *runtimeObj
+	f  ffi.Foreign
 	jh *executor.JoinHandle[struct{}]
 
 	mu   sync.Mutex
@@ -64,33 +66,28 @@ func (t *taskObj) onDone(f func(result)) {
 	}
 }
 
-// taskFuture runs a foreign future as a task and reports its outcome.
-type taskFuture struct {
-	f *ffi.Foreign
-	t *taskObj
-}
-
-func (tf *taskFuture) Poll(cx *future.Context) (p future.Poll[struct{}]) {
+// Poll runs the foreign future; its outcome, once fixed, is the task's.
+func (t *taskObj) Poll(cx *future.Context) (p future.Poll[struct{}]) {
 	defer func() {
 		if r := recover(); r != nil {
-			tf.f.Drop()
-			tf.t.finish(resultOf(0, &future.PanicError{Value: r}))
+			t.f.Drop()
+			t.finish(resultOf(0, &future.PanicError{Value: r}))
 			p = future.Ready(struct{}{})
 		}
 	}()
-	r, ok := tf.f.Poll(cx).Value()
+	r, ok := t.f.Poll(cx).Value()
 	if !ok {
 		return future.Pending[struct{}]()
 	}
 	// Foreign called the host's drop before returning Ready.
-	tf.t.finish(resultOf(r.Value, r.Err))
+	t.finish(resultOf(r.Value, r.Err))
 	return future.Ready(struct{}{})
 }
 
 // Drop runs when the task is aborted or its runtime closes.
-func (tf *taskFuture) Drop() {
-	tf.f.Drop()
-	tf.t.finish(result{code: ffi.ECANCELED, msg: "libasync: the task was aborted"})
+func (t *taskObj) Drop() {
+	t.f.Drop()
+	t.finish(result{code: ffi.ECANCELED, msg: "libasync: the task was aborted"})
 }
 
 func lookupTask(h C.uint64_t) (*taskObj, error) { return lookup[*taskObj](h, ffi.KindTask, "task") }
@@ -107,18 +104,17 @@ func async_spawn(rt C.uint64_t, poll, drop unsafe.Pointer, state unsafe.Pointer,
 	if out == nil {
 		return failf(ffi.EINVAL, "libasync: async_spawn: out is NULL")
 	}
-	f, err := ffi.NewForeign(uintptr(poll), uintptr(drop), uintptr(state))
-	if err != nil {
+	t := &taskObj{rt: r, done: make(chan struct{})}
+	if err := t.f.Reset(uintptr(poll), uintptr(drop), uintptr(state)); err != nil {
 		return fail(err)
 	}
-	t := &taskObj{rt: r, done: make(chan struct{})}
 	// The handle exists before the task, so that a failure after the
 	// spawn cannot happen: if the spawn fails, nothing was taken.
 	h, err := ffi.Handles.Insert(ffi.KindTask, t)
 	if err != nil {
 		return fail(err)
 	}
-	jh, err := executor.Spawn[struct{}](r.ex, &taskFuture{f: f, t: t})
+	jh, err := executor.Spawn[struct{}](r.ex, t)
 	if err != nil {
 		ffi.Handles.Remove(h)
 		return fail(errRuntimeClosed)
@@ -208,11 +204,8 @@ func async_task_abort(th C.uint64_t) (rc C.int32_t) {
 //export async_task_free
 func async_task_free(th C.uint64_t) (rc C.int32_t) {
 	defer guard(&rc)
-	if _, err := lookupTask(th); err != nil {
+	if _, err := take[*taskObj](th, ffi.KindTask, "task"); err != nil {
 		return fail(err)
-	}
-	if _, ok := ffi.Handles.Remove(ffi.Handle(th)); !ok {
-		return failf(ffi.EINVAL, "libasync: task handle %#x was freed already", uint64(th))
 	}
 	return C.int32_t(ffi.OK)
 }

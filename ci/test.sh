@@ -82,9 +82,10 @@ leg_wine() { bash ci/wine.sh ./driver/iocp ./executor ./socket; }
 # The C ABI: build/libasync.so builds, and exports what its header declares.
 leg_capi-lib() { bash ci/capi.sh lib && bash ci/capi.sh exports; }
 
-# The C suite against build/libasync.so; its last line is "N passed, M failed".
+# The C suite against build/libasync.so (its last line is "N passed, M
+# failed"), the C examples, and a host built with pkg-config after make install.
 leg_capi-c() {
-	bash ci/capi.sh lib && bash ci/capi.sh suite || return 1
+	bash ci/capi.sh lib && bash ci/capi.sh suite && bash ci/capi.sh examples && bash ci/capi.sh installed || return 1
 	local out rc
 	out=$(mktemp)
 	timeout 300 build/suite | tee "$out"
@@ -106,11 +107,24 @@ leg_capi-asan() {
 	return "$rc"
 }
 
+# The suite under valgrind memcheck (skipped where valgrind is missing).
+leg_capi-valgrind() {
+	if ! command -v valgrind >/dev/null; then echo "SKIP: no valgrind"; return 0; fi
+	bash ci/capi.sh lib && bash ci/capi.sh suite || return 1
+	local out rc
+	out=$(mktemp)
+	timeout 900 bash ci/capi.sh valgrind 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	tail -n 1 "$out" | grep -q ' passed, 0 failed$' || rc=1
+	rm -f "$out"
+	return "$rc"
+}
+
 # capi/ffi without cgo (purego's own trampolines, hence no -race): C futures
 # from a library gcc builds at test time, run on an executor.
 leg_ffi-nocgo() { CGO_ENABLED=0 LIBASYNC_REQUIRE_CC=1 go test -count=1 -timeout 5m ./capi/ffi/; }
 
-legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan ffi-nocgo)
+legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan capi-valgrind ffi-nocgo)
 
 # The Python binding, after the legs that build and check the library.
 legs+=(python)

@@ -43,6 +43,7 @@ var (
 	drv        = flag.String("driver", "epoll", "driver of the libasync server")
 	profileDir = flag.String("profile", "", "write a CPU profile of each server per case into this directory")
 	clientKind = flag.String("client", "libasync", "load client: libasync (examples/echo -mode client) or net (netclient, a goroutine per connection)")
+	cServer    = flag.String("cserver", "", "also measure this C echo server (build/example-echo from `bash ci/capi.sh examples`), which takes -addr")
 )
 
 // server is one echo server under test.
@@ -88,13 +89,16 @@ func main() {
 		{"libasync", echoBin, []string{"-driver", *drv}},
 		{"net", netBin, nil},
 	}
+	if *cServer != "" {
+		servers = append(servers, server{"c-echo", *cServer, nil})
+	}
 	fmt.Printf("echo: %d-byte messages, window %v after %v warm-up, server on CPU 0, %s client on CPU 1, libasync driver %s\n",
 		*size, *duration, *warmup, *clientKind, *drv)
 	fmt.Printf("%-9s %6s %10s %9s %9s %14s\n", "server", "conns", "req/s", "p50", "p99", "CPU/request")
 	ratios := map[int][]float64{}
 	for round := range *runs {
 		for _, n := range conns {
-			var cpu [2]float64
+			cpu := make([]float64, len(servers))
 			for i, s := range servers {
 				m, err := measureLoad(s, n, clientBin, round)
 				if err != nil {
@@ -105,6 +109,9 @@ func main() {
 			}
 			ratios[n] = append(ratios[n], cpu[0]/cpu[1])
 			fmt.Printf("%-9s %6d CPU per request, libasync / net: %.2f\n", "ratio", n, cpu[0]/cpu[1])
+			for i := 2; i < len(servers); i++ {
+				fmt.Printf("%-9s %6d CPU per request, %s / net: %.2f\n", "ratio", n, servers[i].name, cpu[i]/cpu[1])
+			}
 		}
 	}
 	for _, n := range conns {
@@ -221,7 +228,7 @@ func measureLoad(s server, n int, clientBin string, round int) (loadResult, erro
 		return loadResult{}, err
 	}
 	var extra []string
-	if *profileDir != "" {
+	if *profileDir != "" && s.name != "c-echo" {
 		extra = []string{"-cpuprofile", filepath.Join(*profileDir, fmt.Sprintf("%s-%d-%d.pprof", s.name, n, round))}
 	}
 	srv, err := start(s, addr, extra...)

@@ -7,33 +7,12 @@ import (
 	"sync/atomic"
 
 	"github.com/ebitengine/purego"
-	"github.com/libasync/libasync/future"
 )
 
 // Runtime-made wakers share one static vtable and carry a Handle in their
 // data word. Cloning one of a task costs nothing; one of a notifier counts a
 // reference. Waking or dropping a waker whose handle is gone (its task ended,
 // its notifier or runtime closed) does nothing, so they stay safe forever.
-
-// taskWaker is the object behind a KindTaskWaker handle: the waker of the
-// task that polls a foreign future.
-type taskWaker struct {
-	// w is replaced by the poll that sees a new waker and read by wakes
-	// from any thread; the atomic pointer publishes each replacement whole.
-	w atomic.Pointer[future.Waker]
-}
-
-func (t *taskWaker) set(w future.Waker) {
-	if old := t.w.Load(); old == nil || !old.WillWake(w) {
-		t.w.Store(&w)
-	}
-}
-
-func (t *taskWaker) wake() {
-	if w := t.w.Load(); w != nil {
-		w.Wake()
-	}
-}
 
 // notifierWaker is the object behind a KindNotifierWaker handle: waking it
 // queues tag on n. Each reference the host holds counts in refs; the handle
@@ -117,7 +96,7 @@ func WakerWakeByRef(data uintptr) {
 		return
 	}
 	switch o := obj.(type) {
-	case *taskWaker:
+	case *Foreign:
 		o.wake()
 	case *notifierWaker:
 		o.n.Notify(o.tag)

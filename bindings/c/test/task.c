@@ -424,6 +424,7 @@ static int test_join_timeout_and_abort(void) {
     OK(async_task_abort(t));
     CHECK_ERR(async_task_join(t, -1, &out), ASYNC_ECANCELED);
     CHECK(atomic_load(&c.drops) == 1);
+    CHECK_ERR(async_task_join(t, INT64_MIN, &out), ASYNC_ECANCELED); /* negative: no limit */
     OK(async_task_abort(t)); /* already ended: nothing changes */
     CHECK_ERR(async_task_join(t, INT64_MAX, &out), ASYNC_ECANCELED);
     CHECK(atomic_load(&c.drops) == 1);

@@ -291,7 +291,54 @@ static int test_freed_accept_closes_stream(void) {
     return 1;
 }
 
+/* writes and connects progress without being polled; reads do not take
+ * bytes until polled */
+static int test_hot_writes_cold_reads(void) {
+    async_runtime rt = new_runtime();
+    async_handle l;
+    OK(async_tcp_listen(rt, "127.0.0.1:0", &l));
+    char addr[64];
+    OK(async_tcp_local_addr(l, addr, sizeof addr));
+    async_future acc, con;
+    OK(async_tcp_connect(rt, addr, &con)); /* never polled before it is done */
+    OK(async_tcp_accept(l, &acc));
+    async_handle s, c;
+    OK(run(rt, acc, &s));
+    sleep_ms(20);
+    counted_waker cw = {0};
+    async_waker w = counted(&cw);
+    OK(async_future_poll(con, &w, &c)); /* connected meanwhile */
+    CHECK(atomic_load(&cw.clones) == 0);
+    OK(async_future_free(con));
+    async_future wr;
+    OK(async_write(c, "hot", 3, &wr)); /* never polled */
+    char buf[8] = {0};
+    async_future rd;
+    OK(async_read(s, buf, sizeof buf, &rd));
+    uint64_t n;
+    OK(run(rt, rd, &n));
+    CHECK(n == 3 && memcmp(buf, "hot", 3) == 0);
+    OK(async_block_on(rt, wr, -1, &n)); /* finished on its own */
+    CHECK(n == 3);
+    OK(async_future_free(wr));
+    /* a read created, never polled and freed takes nothing */
+    OK(async_read(s, buf, sizeof buf, &rd));
+    OK(async_future_free(rd));
+    OK(async_write(c, "again", 5, &wr));
+    OK(run(rt, wr, &n));
+    memset(buf, 0, sizeof buf);
+    OK(async_read(s, buf, sizeof buf, &rd));
+    OK(run(rt, rd, &n));
+    CHECK(n == 5 && memcmp(buf, "again", 5) == 0);
+    OK(async_close(c));
+    OK(async_close(s));
+    OK(async_close(l));
+    OK(async_runtime_close(rt));
+    return 1;
+}
+
 const struct test tcp_tests[] = {
+    {"hot_writes_cold_reads", test_hot_writes_cold_reads},
     {"echo_roundtrip", test_echo_roundtrip},
     {"ipv6_and_names", test_ipv6_and_names},
     {"bad_addresses", test_bad_addresses},
