@@ -16,6 +16,13 @@ then the repository's build/ folder, then the system's library path; it is
 loaded on first use.
 """
 
+import sys as _sys
+
+if _sys.version_info < (3, 10):
+    # Older interpreters install signal handlers without SA_ONSTACK, which the
+    # Go runtime inside the library needs: Ctrl-C could then crash the process.
+    raise ImportError("libasync needs Python 3.10 or later")
+
 from ._errors import (AbortedError, ClosedError, InvalidError, LibasyncError, LibasyncOSError,
                       LibasyncTimeoutError, LibraryNotFoundError, NotSupportedError, PanicError)
 from ._lib import ABI_VERSION
