@@ -54,6 +54,12 @@ leg_future-allocs() { go test -count=1 -run AllocateNothing ./future/; }
 # dependencies): vetted and built here so that it does not rot.
 leg_bench-vet() { (cd bench && go vet ./... && go build -o /dev/null ./...); }
 
+# The Python binding's unittest suite (bindings/python/tests, including the
+# offline `pip install` into a temporary venv) against the freshly built
+# library, with each interpreter present: the default python3 and Debian's
+# /usr/bin/python3 (once if they are the same). Then its examples, briefly.
+leg_python() { bash ci/python.sh; }
+
 # The kqueue driver's logic, on a simulated kqueue (no BSD runs here).
 leg_kqueue-unit() { go test -race -count=1 -timeout 5m ./driver/kqueue; }
 
@@ -73,7 +79,55 @@ leg_vet-cross() {
 # executor and sockets on it.
 leg_wine() { bash ci/wine.sh ./driver/iocp ./executor ./socket; }
 
-legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet)
+# The C ABI: build/libasync.so builds, and exports what its header declares.
+leg_capi-lib() { bash ci/capi.sh lib && bash ci/capi.sh exports; }
+
+# The C suite against build/libasync.so (its last line is "N passed, M
+# failed"), the C examples, and a host built with pkg-config after make install.
+leg_capi-c() {
+	bash ci/capi.sh lib && bash ci/capi.sh suite && bash ci/capi.sh examples && bash ci/capi.sh installed || return 1
+	local out rc
+	out=$(mktemp)
+	timeout 300 build/suite | tee "$out"
+	rc=${PIPESTATUS[0]}
+	tail -n 1 "$out" | grep -q ' passed, 0 failed$' || rc=1
+	rm -f "$out"
+	return "$rc"
+}
+
+# The same suite, compiled from the contract's header alone, under ASan.
+leg_capi-asan() {
+	bash ci/capi.sh lib || return 1
+	local out rc
+	out=$(mktemp)
+	timeout 300 bash ci/capi.sh asan 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	tail -n 1 "$out" | grep -q ' passed, 0 failed$' || rc=1
+	rm -f "$out"
+	return "$rc"
+}
+
+# The suite under valgrind memcheck (skipped where valgrind is missing).
+leg_capi-valgrind() {
+	if ! command -v valgrind >/dev/null; then echo "SKIP: no valgrind"; return 0; fi
+	bash ci/capi.sh lib && bash ci/capi.sh suite || return 1
+	local out rc
+	out=$(mktemp)
+	timeout 900 bash ci/capi.sh valgrind 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	tail -n 1 "$out" | grep -q ' passed, 0 failed$' || rc=1
+	rm -f "$out"
+	return "$rc"
+}
+
+# capi/ffi without cgo (purego's own trampolines, hence no -race): C futures
+# from a library gcc builds at test time, run on an executor.
+leg_ffi-nocgo() { CGO_ENABLED=0 LIBASYNC_REQUIRE_CC=1 go test -count=1 -timeout 5m ./capi/ffi/; }
+
+legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan capi-valgrind ffi-nocgo)
+
+# The Python binding, after the legs that build and check the library.
+legs+=(python)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)

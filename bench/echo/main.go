@@ -42,8 +42,10 @@ var (
 	runs       = flag.Int("runs", 1, "rounds; the table shows each round's figures and the median ratio")
 	drv        = flag.String("driver", "epoll", "driver of the libasync server")
 	profileDir = flag.String("profile", "", "write a CPU profile of each server per case into this directory")
+	rate       = flag.Int("rate", 0, "requests per second the libasync client offers over all connections, each on a steady schedule (0: a closed loop that saturates the server)")
 	clientKind = flag.String("client", "libasync", "load client: libasync (examples/echo -mode client) or net (netclient, a goroutine per connection)")
 	serverArgs = flag.String("server-args", "", "extra arguments of the libasync server, space-separated (e.g. \"-runtime -workers 1\")")
+	cServer    = flag.String("cserver", "", "also measure this C echo server (build/example-echo from `bash ci/capi.sh examples`), which takes -addr")
 )
 
 // server is one echo server under test.
@@ -81,6 +83,9 @@ func main() {
 	switch *clientKind {
 	case "libasync":
 	case "net":
+		if *rate > 0 {
+			fail(errors.New("-rate needs the libasync client"))
+		}
 		clientBin = netClientBin
 	default:
 		fail(fmt.Errorf("unknown -client %q", *clientKind))
@@ -89,13 +94,20 @@ func main() {
 		{"libasync", echoBin, append([]string{"-driver", *drv}, strings.Fields(*serverArgs)...)},
 		{"net", netBin, nil},
 	}
-	fmt.Printf("echo: %d-byte messages, window %v after %v warm-up, server on CPU 0, %s client on CPU 1, libasync driver %s\n",
-		*size, *duration, *warmup, *clientKind, *drv)
+	if *cServer != "" {
+		servers = append(servers, server{"c-echo", *cServer, nil})
+	}
+	offered := "closed loop"
+	if *rate > 0 {
+		offered = fmt.Sprintf("%d req/s offered", *rate)
+	}
+	fmt.Printf("echo: %d-byte messages, window %v after %v warm-up, server on CPU 0, %s client on CPU 1 (%s), libasync driver %s\n",
+		*size, *duration, *warmup, *clientKind, offered, *drv)
 	fmt.Printf("%-9s %6s %10s %9s %9s %14s\n", "server", "conns", "req/s", "p50", "p99", "CPU/request")
 	ratios := map[int][]float64{}
 	for round := range *runs {
 		for _, n := range conns {
-			var cpu [2]float64
+			cpu := make([]float64, len(servers))
 			for i, s := range servers {
 				m, err := measureLoad(s, n, clientBin, round)
 				if err != nil {
@@ -106,6 +118,9 @@ func main() {
 			}
 			ratios[n] = append(ratios[n], cpu[0]/cpu[1])
 			fmt.Printf("%-9s %6d CPU per request, libasync / net: %.2f\n", "ratio", n, cpu[0]/cpu[1])
+			for i := 2; i < len(servers); i++ {
+				fmt.Printf("%-9s %6d CPU per request, %s / net: %.2f\n", "ratio", n, servers[i].name, cpu[i]/cpu[1])
+			}
 		}
 	}
 	for _, n := range conns {
@@ -222,7 +237,7 @@ func measureLoad(s server, n int, clientBin string, round int) (loadResult, erro
 		return loadResult{}, err
 	}
 	var extra []string
-	if *profileDir != "" {
+	if *profileDir != "" && s.name != "c-echo" {
 		extra = []string{"-cpuprofile", filepath.Join(*profileDir, fmt.Sprintf("%s-%d-%d.pprof", s.name, n, round))}
 	}
 	srv, err := start(s, addr, extra...)
@@ -233,6 +248,9 @@ func measureLoad(s server, n int, clientBin string, round int) (loadResult, erro
 	client := exec.Command("taskset", "-c", "1", clientBin, "-mode", "client", "-addr", addr,
 		"-connections", strconv.Itoa(n), "-size", strconv.Itoa(*size),
 		"-duration", duration.String(), "-warmup", warmup.String())
+	if *rate > 0 {
+		client.Args = append(client.Args, "-rate", strconv.Itoa(*rate))
+	}
 	client.Stderr = os.Stderr
 	out, err := client.StdoutPipe()
 	if err != nil {

@@ -14,7 +14,8 @@
 // The client opens the connections, lets them run for -warmup, prints
 // "START", measures for -duration, and prints "END" with requests per
 // second and the p50/p99 round-trip latency; each connection sends one
-// message, waits for all of it to come back, and sends the next. Mode idle
+// message, waits for all of it to come back, and sends the next (with
+// -rate, not before its turn in a steady schedule). Mode idle
 // opens the connections, echoes one message on each, prints "READY" and
 // holds them until killed, for measuring idle memory per connection.
 package main
@@ -41,6 +42,7 @@ func main() {
 	size := flag.Int("size", 64, "client: message size in bytes")
 	duration := flag.Duration("duration", 5*time.Second, "client: measured time")
 	warmup := flag.Duration("warmup", 500*time.Millisecond, "client: time run before measuring")
+	rate := flag.Int("rate", 0, "client: requests per second over all connections, each on a fixed schedule (0: each sends as soon as its echo is back)")
 	cpuprofile := flag.String("cpuprofile", "", "server: write a CPU profile to this file, ended by SIGINT or SIGTERM")
 	flag.Parse()
 
@@ -72,7 +74,7 @@ func main() {
 		err = serve(server, *addr)
 	case "client":
 		var r report
-		r, err = runClient(ex, clientConfig{addr: *addr, conns: *conns, size: *size, duration: *duration, warmup: *warmup, announce: true})
+		r, err = runClient(ex, clientConfig{addr: *addr, conns: *conns, size: *size, duration: *duration, warmup: *warmup, rate: *rate, announce: true})
 		if err == nil {
 			fmt.Println(r)
 		}

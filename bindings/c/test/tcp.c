@@ -1,0 +1,352 @@
+/* TCP: listen, accept, connect, read, write, shutdown and close. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "tests.h"
+
+/* run drives f to completion on this thread and returns its code. */
+static int32_t run(async_runtime rt, async_future f, uint64_t *out) {
+    int32_t rc = async_block_on(rt, f, 10000000000LL, out);
+    async_future_free(f);
+    return rc;
+}
+
+/* pair opens a listener and a connected pair of streams. */
+static int pair(async_runtime rt, async_handle *l, async_handle *client, async_handle *server) {
+    OK(async_tcp_listen(rt, "127.0.0.1:0", l));
+    char addr[64];
+    OK(async_tcp_local_addr(*l, addr, sizeof addr));
+    CHECK(strncmp(addr, "127.0.0.1:", 10) == 0 && atoi(addr + 10) > 0);
+    async_future acc, con;
+    OK(async_tcp_accept(*l, &acc));
+    OK(async_tcp_connect(rt, addr, &con));
+    OK(run(rt, con, client));
+    OK(run(rt, acc, server));
+    CHECK(*client != 0 && *server != 0 && *client != *server);
+    return 1;
+}
+
+static int test_echo_roundtrip(void) {
+    async_runtime rt = new_runtime();
+    async_handle l, c, s;
+    CHECK(pair(rt, &l, &c, &s));
+    async_future w, r;
+    uint64_t n;
+    OK(async_write(c, "hello", 5, &w));
+    OK(run(rt, w, &n));
+    CHECK(n == 5);
+    char buf[16] = {0};
+    OK(async_read(s, buf, sizeof buf, &r));
+    OK(run(rt, r, &n));
+    CHECK(n == 5 && memcmp(buf, "hello", 5) == 0);
+    OK(async_shutdown_write(c));
+    OK(async_read(s, buf, sizeof buf, &r));
+    OK(run(rt, r, &n));
+    CHECK(n == 0); /* EOF */
+    char a1[64], a2[64];
+    OK(async_tcp_local_addr(c, a1, sizeof a1));
+    OK(async_tcp_local_addr(s, a2, sizeof a2));
+    CHECK(strncmp(a1, "127.0.0.1:", 10) == 0 && strncmp(a2, "127.0.0.1:", 10) == 0);
+    OK(async_close(c));
+    OK(async_close(s));
+    OK(async_close(l));
+    CHECK_ERR(async_close(l), ASYNC_EINVAL);
+    OK(async_runtime_close(rt));
+    return 1;
+}
+
+static int test_ipv6_and_names(void) {
+    async_runtime rt = new_runtime();
+    async_handle l;
+    if (async_tcp_listen(rt, "[::1]:0", &l) == ASYNC_OK) {
+        char addr[64];
+        OK(async_tcp_local_addr(l, addr, sizeof addr));
+        CHECK(strncmp(addr, "[::1]:", 6) == 0);
+        async_future con, acc;
+        async_handle c, s;
+        OK(async_tcp_accept(l, &acc));
+        OK(async_tcp_connect(rt, addr, &con));
+        OK(run(rt, con, &c));
+        OK(run(rt, acc, &s));
+        OK(async_close(c));
+        OK(async_close(s));
+        OK(async_close(l));
+    }
+    /* a name, resolved off the workers */
+    OK(async_tcp_listen(rt, "localhost:0", &l));
+    char addr[64], small[4];
+    OK(async_tcp_local_addr(l, addr, sizeof addr));
+    memset(small, '#', sizeof small);
+    CHECK_ERR(async_tcp_local_addr(l, small, sizeof small), ASYNC_EINVAL);
+    CHECK(small[0] == '#');
+    CHECK_ERR(async_tcp_local_addr(l, NULL, 64), ASYNC_EINVAL);
+    const char *port = strrchr(addr, ':');
+    char name[64];
+    snprintf(name, sizeof name, "localhost%s", port);
+    async_future con, acc;
+    async_handle c, s;
+    OK(async_tcp_accept(l, &acc));
+    OK(async_tcp_connect(rt, name, &con));
+    OK(run(rt, con, &c));
+    OK(run(rt, acc, &s));
+    OK(async_close(c));
+    OK(async_close(s));
+    OK(async_close(l));
+    OK(async_runtime_close(rt));
+    return 1;
+}
+
+static int test_bad_addresses(void) {
+    async_runtime rt = new_runtime();
+    const char *bad[] = {"", "nope", "127.0.0.1", "127.0.0.1:99999", ":::", "[::1:80", "127.0.0.1:-1", "256.1.1.1:80"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        async_handle l = 77;
+        int32_t rc = async_tcp_listen(rt, bad[i], &l);
+        CHECK(rc < 0 && l == 77);
+        char m[8];
+        CHECK(async_last_error(m, sizeof m) > 0);
+        async_future f;
+        rc = async_tcp_connect(rt, bad[i], &f);
+        if (rc == ASYNC_OK) {
+            uint64_t out;
+            rc = run(rt, f, &out);
+        }
+        CHECK(rc < 0);
+    }
+    /* refused: an EIO with the OS's error number */
+    async_handle l;
+    OK(async_tcp_listen(rt, "127.0.0.1:0", &l));
+    char addr[64];
+    OK(async_tcp_local_addr(l, addr, sizeof addr));
+    OK(async_close(l));
+    async_future f;
+    OK(async_tcp_connect(rt, addr, &f));
+    uint64_t out;
+    CHECK_ERR(run(rt, f, &out), ASYNC_EIO);
+    CHECK(async_last_os_error() == ECONNREFUSED);
+    OK(async_runtime_close(rt));
+    return 1;
+}
+
+static int test_read_write_rules(void) {
+    async_runtime rt = new_runtime();
+    async_handle l, c, s;
+    CHECK(pair(rt, &l, &c, &s));
+    char buf[8];
+    async_future r1, r2, f;
+    CHECK_ERR(async_read(s, buf, 0, &f), ASYNC_EINVAL);
+    CHECK_ERR(async_read(s, NULL, 8, &f), ASYNC_EINVAL);
+    CHECK_ERR(async_read(s, buf, 8, NULL), ASYNC_EINVAL);
+    CHECK_ERR(async_write(s, buf, 0, &f), ASYNC_EINVAL);
+    CHECK_ERR(async_write(s, NULL, 1, &f), ASYNC_EINVAL);
+    CHECK_ERR(async_read(l, buf, 8, &f), ASYNC_EINVAL); /* a listener */
+    CHECK_ERR(async_tcp_accept(s, &f), ASYNC_EINVAL);   /* a stream */
+    OK(async_read(s, buf, sizeof buf, &r1));
+    CHECK_ERR(async_read(s, buf, sizeof buf, &r2), ASYNC_EINVAL);
+    OK(async_future_free(r1));
+    OK(async_read(s, buf, sizeof buf, &r2));
+    OK(async_future_free(r2));
+    async_future a1, a2;
+    OK(async_tcp_accept(l, &a1));
+    CHECK_ERR(async_tcp_accept(l, &a2), ASYNC_EINVAL);
+    OK(async_future_free(a1));
+    OK(async_close(c));
+    OK(async_close(s));
+    OK(async_close(l));
+    OK(async_runtime_close(rt));
+    return 1;
+}
+
+/* a read freed before it was seen gives nothing away */
+static int test_freed_read_loses_nothing(void) {
+    async_runtime rt = new_runtime();
+    async_handle l, c, s;
+    CHECK(pair(rt, &l, &c, &s));
+    char buf[3];
+    async_future r, w;
+    uint64_t n;
+    OK(async_read(s, buf, sizeof buf, &r));
+    OK(async_write(c, "abcdef", 6, &w));
+    OK(run(rt, w, &n));
+    sleep_ms(20);
+    OK(async_future_free(r)); /* never polled */
+    char all[16] = {0};
+    size_t got = 0;
+    while (got < 6) {
+        OK(async_read(s, all + got, sizeof all - got, &r));
+        OK(run(rt, r, &n));
+        CHECK(n > 0);
+        got += n;
+    }
+    CHECK(memcmp(all, "abcdef", 6) == 0);
+    OK(async_close(c));
+    OK(async_close(s));
+    OK(async_close(l));
+    OK(async_runtime_close(rt));
+    return 1;
+}
+
+/* a write cancelled part-way breaks the stream for writing */
+static int test_cancelled_write_breaks_stream(void) {
+    async_runtime rt = new_runtime();
+    async_handle l, c, s;
+    CHECK(pair(rt, &l, &c, &s));
+    size_t big = 64 << 20; /* more than the socket buffers take */
+    char *data = calloc(1, big);
+    async_future w;
+    OK(async_write(c, data, big, &w));
+    sleep_ms(20);
+    counted_waker cw = {0};
+    async_waker wk = counted(&cw);
+    uint64_t n;
+    CHECK_RC(async_future_poll(w, &wk, &n), ASYNC_PENDING);
+    OK(async_future_free(w));
+    CHECK(atomic_load(&cw.live) == 0);
+    free(data); /* no longer touched */
+    CHECK_ERR(async_write(c, "x", 1, &w), ASYNC_ECLOSED);
+    OK(async_close(c));
+    OK(async_close(s));
+    OK(async_close(l));
+    OK(async_runtime_close(rt));
+    return 1;
+}
+
+static int test_close_with_pending(void) {
+    async_runtime rt = new_runtime();
+    async_handle l, c, s;
+    CHECK(pair(rt, &l, &c, &s));
+    char buf[8];
+    async_future r, a;
+    OK(async_read(s, buf, sizeof buf, &r));
+    OK(async_tcp_accept(l, &a));
+    counted_waker cr = {0}, ca = {0};
+    async_waker wr = counted(&cr), wa = counted(&ca);
+    uint64_t n;
+    CHECK_RC(async_future_poll(r, &wr, &n), ASYNC_PENDING);
+    CHECK_RC(async_future_poll(a, &wa, &n), ASYNC_PENDING);
+    OK(async_close(s));
+    OK(async_close(l));
+    CHECK_ERR(poll_until_done(r, &cr, &n), ASYNC_ECLOSED);
+    CHECK_ERR(poll_until_done(a, &ca, &n), ASYNC_ECLOSED);
+    CHECK(atomic_load(&cr.live) == 0 && atomic_load(&ca.live) == 0);
+    OK(async_future_free(r));
+    OK(async_future_free(a));
+    CHECK_ERR(async_read(s, buf, sizeof buf, &r), ASYNC_EINVAL); /* handle released */
+    OK(async_close(c));
+    OK(async_runtime_close(rt));
+    return 1;
+}
+
+static int test_runtime_close_with_sockets(void) {
+    async_runtime rt = new_runtime();
+    async_handle l, c, s;
+    CHECK(pair(rt, &l, &c, &s));
+    char buf[8];
+    async_future r;
+    OK(async_read(s, buf, sizeof buf, &r));
+    counted_waker cw = {0};
+    async_waker w = counted(&cw);
+    uint64_t n;
+    CHECK_RC(async_future_poll(r, &w, &n), ASYNC_PENDING);
+    OK(async_runtime_close(rt));
+    CHECK(atomic_load(&cw.live) == 0);
+    CHECK_ERR(async_future_poll(r, &w, &n), ASYNC_ECLOSED);
+    OK(async_future_free(r));
+    async_future f;
+    CHECK_ERR(async_read(c, buf, sizeof buf, &f), ASYNC_ECLOSED);
+    CHECK_ERR(async_write(c, buf, sizeof buf, &f), ASYNC_ECLOSED);
+    CHECK_ERR(async_tcp_accept(l, &f), ASYNC_ECLOSED);
+    CHECK_ERR(async_shutdown_write(c), ASYNC_ECLOSED);
+    CHECK_ERR(async_tcp_local_addr(c, buf, sizeof buf), ASYNC_ECLOSED);
+    OK(async_close(c));
+    OK(async_close(s));
+    OK(async_close(l));
+    return 1;
+}
+
+/* an accept freed after it produced a stream closes that stream */
+static int test_freed_accept_closes_stream(void) {
+    async_runtime rt = new_runtime();
+    async_handle l;
+    OK(async_tcp_listen(rt, "127.0.0.1:0", &l));
+    char addr[64];
+    OK(async_tcp_local_addr(l, addr, sizeof addr));
+    async_future a, con;
+    OK(async_tcp_accept(l, &a));
+    OK(async_tcp_connect(rt, addr, &con));
+    async_handle c;
+    uint64_t n;
+    OK(run(rt, con, &c));
+    sleep_ms(20);
+    OK(async_future_free(a)); /* the accepted stream is closed: the client reads EOF */
+    char buf[4];
+    async_future r;
+    OK(async_read(c, buf, sizeof buf, &r));
+    int32_t rc = run(rt, r, &n);
+    CHECK((rc == ASYNC_OK && n == 0) || rc == ASYNC_EIO);
+    OK(async_close(c));
+    OK(async_close(l));
+    OK(async_runtime_close(rt));
+    return 1;
+}
+
+/* writes and connects progress without being polled; reads do not take
+ * bytes until polled */
+static int test_hot_writes_cold_reads(void) {
+    async_runtime rt = new_runtime();
+    async_handle l;
+    OK(async_tcp_listen(rt, "127.0.0.1:0", &l));
+    char addr[64];
+    OK(async_tcp_local_addr(l, addr, sizeof addr));
+    async_future acc, con;
+    OK(async_tcp_connect(rt, addr, &con)); /* never polled before it is done */
+    OK(async_tcp_accept(l, &acc));
+    async_handle s, c;
+    OK(run(rt, acc, &s));
+    sleep_ms(20);
+    counted_waker cw = {0};
+    async_waker w = counted(&cw);
+    OK(async_future_poll(con, &w, &c)); /* connected meanwhile */
+    CHECK(atomic_load(&cw.clones) == 0);
+    OK(async_future_free(con));
+    async_future wr;
+    OK(async_write(c, "hot", 3, &wr)); /* never polled */
+    char buf[8] = {0};
+    async_future rd;
+    OK(async_read(s, buf, sizeof buf, &rd));
+    uint64_t n;
+    OK(run(rt, rd, &n));
+    CHECK(n == 3 && memcmp(buf, "hot", 3) == 0);
+    OK(async_block_on(rt, wr, -1, &n)); /* finished on its own */
+    CHECK(n == 3);
+    OK(async_future_free(wr));
+    /* a read created, never polled and freed takes nothing */
+    OK(async_read(s, buf, sizeof buf, &rd));
+    OK(async_future_free(rd));
+    OK(async_write(c, "again", 5, &wr));
+    OK(run(rt, wr, &n));
+    memset(buf, 0, sizeof buf);
+    OK(async_read(s, buf, sizeof buf, &rd));
+    OK(run(rt, rd, &n));
+    CHECK(n == 5 && memcmp(buf, "again", 5) == 0);
+    OK(async_close(c));
+    OK(async_close(s));
+    OK(async_close(l));
+    OK(async_runtime_close(rt));
+    return 1;
+}
+
+const struct test tcp_tests[] = {
+    {"hot_writes_cold_reads", test_hot_writes_cold_reads},
+    {"echo_roundtrip", test_echo_roundtrip},
+    {"ipv6_and_names", test_ipv6_and_names},
+    {"bad_addresses", test_bad_addresses},
+    {"read_write_rules", test_read_write_rules},
+    {"freed_read_loses_nothing", test_freed_read_loses_nothing},
+    {"cancelled_write_breaks_stream", test_cancelled_write_breaks_stream},
+    {"close_with_pending", test_close_with_pending},
+    {"runtime_close_with_sockets", test_runtime_close_with_sockets},
+    {"freed_accept_closes_stream", test_freed_accept_closes_stream},
+    {NULL, NULL},
+};

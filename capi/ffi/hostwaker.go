@@ -1,0 +1,118 @@
+//go:build (darwin || linux || netbsd) && (amd64 || arm64)
+
+package ffi
+
+import (
+	"runtime"
+	"sync"
+)
+
+// HostWaker owns at most one clone of a host's waker on behalf of one
+// runtime future, and uses each clone up exactly once: Set replaces it
+// (dropping the older clone), Wake wakes and releases it, Clear drops it.
+// After Clear returns, no clone is held and no call into the host's vtable
+// on a clone is running on another thread, so the host may free the memory
+// its waker points to. Wake may be called from the Go side as a
+// future.Wakeable.
+type HostWaker struct {
+	mu   sync.Mutex
+	held bool
+	w    Waker
+	// busy counts Wake calls in flight on other goroutines, with the OS
+	// thread of each, so that Clear can wait for them but not for a wake
+	// whose host code re-entered the library on its own thread.
+	busy    []int
+	drained *sync.Cond
+}
+
+// Set replaces the held clone with a clone of w. A w equal to the held
+// clone (same data and vtable) keeps the clone: it wakes the same thing.
+func (s *HostWaker) Set(w *Waker) {
+	s.mu.Lock()
+	if s.held && s.w == *w {
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	c := new(Waker)
+	host().Clone(w.VTable.Clone, w.Data, c)
+	s.mu.Lock()
+	old, had := s.w, s.held
+	s.w, s.held = *c, true
+	s.mu.Unlock()
+	if had {
+		host().Call1(old.VTable.Drop, old.Data)
+	}
+}
+
+// Wake uses the held clone up by waking it; without one it does nothing.
+func (s *HostWaker) Wake() {
+	// Locked so that the thread recorded is the one that calls the host.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := threadID()
+	s.mu.Lock()
+	if !s.held {
+		s.mu.Unlock()
+		return
+	}
+	w := s.w
+	s.held = false
+	s.busy = append(s.busy, tid)
+	s.mu.Unlock()
+	defer s.done(tid)
+	host().Call1(w.VTable.Wake, w.Data)
+}
+
+func (s *HostWaker) done(tid int) {
+	s.mu.Lock()
+	for i, t := range s.busy {
+		if t == tid {
+			s.busy = append(s.busy[:i], s.busy[i+1:]...)
+			break
+		}
+	}
+	if s.drained != nil {
+		s.drained.Broadcast()
+	}
+	s.mu.Unlock()
+}
+
+// Clear drops the held clone, if any, and returns once no Wake on another
+// thread is still inside the host's vtable.
+func (s *HostWaker) Clear() {
+	s.mu.Lock()
+	w, had := s.w, s.held
+	s.held = false
+	s.w = Waker{}
+	s.mu.Unlock()
+	if had {
+		host().Call1(w.VTable.Drop, w.Data)
+	}
+	s.mu.Lock()
+	if len(s.busy) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := threadID()
+	s.mu.Lock()
+	for s.othersBusy(tid) {
+		if s.drained == nil {
+			s.drained = sync.NewCond(&s.mu)
+		}
+		s.drained.Wait()
+	}
+	s.mu.Unlock()
+}
+
+func (s *HostWaker) othersBusy(tid int) bool {
+	for _, t := range s.busy {
+		if t != tid || tid == 0 {
+			return true
+		}
+	}
+	return false
+}

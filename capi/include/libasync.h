@@ -1,0 +1,267 @@
+/*
+ * libasync.h - the C ABI of libasync, version 1.
+ *
+ * This file is the contract. The project's own capi/include/libasync.h must
+ * declare every function and type below with these names, signatures and
+ * meanings; it may add more. A host built against this header keeps working
+ * with every later libasync.so of the same ASYNC_ABI_VERSION.
+ *
+ * Conventions
+ * - Functions that can fail return int32_t: ASYNC_OK (0) or ASYNC_PENDING (1)
+ *   on success, a negative ASYNC_E* code on failure; outputs go through
+ *   pointers, written only on success. (async_version, async_abi_version,
+ *   async_strerror, async_last_error and async_last_os_error return values.)
+ * - Objects cross the boundary as 64-bit handles; 0 is never valid. A handle
+ *   carries its kind and a generation: a stale, freed, zero or wrong-kind
+ *   handle gives ASYNC_EINVAL, never a crash; a double free gives ASYNC_EINVAL.
+ * - Every function is safe to call from any host thread, concurrently.
+ * - The library needs 64-bit pointers (sizeof(void *) == 8).
+ * - Buffers: async_runtime_driver and async_tcp_local_addr write a
+ *   NUL-terminated string; a len of 64 is always enough; a len too small for
+ *   it gives ASYNC_EINVAL and writes nothing.
+ *
+ * Threads and re-entrancy
+ * - Host code (poll and drop functions, waker vtables) runs on the runtime's
+ *   threads. The runtime holds no lock while it calls host code, and host code
+ *   may call any async_* function, except the blocking ones (async_task_join,
+ *   async_block_on, async_runtime_close), which return ASYNC_EINVAL when called
+ *   from a runtime thread instead of deadlocking. Waking never polls inline.
+ * - Host code must not unwind (longjmp, C++ exceptions) through the runtime.
+ * - No Go panic ever crosses into the host: every export recovers.
+ * - Python: load with ctypes.CDLL (it releases the GIL around calls), not PyDLL.
+ * - The Go runtime inside cannot be unloaded (no dlclose), only one Go runtime
+ *   may live in a process, and the library is unusable in a child after fork().
+ *
+ * libasync's own header: the contract above, verbatim (capi/abi/libasync-v1.h
+ * is the copy it is checked against), with these notes for hosts.
+ *
+ * Notes for hosts
+ * - Signals: when the library loads, the Go runtime inside installs
+ *   handlers, on an alternate signal stack, for the synchronous signals
+ *   (SIGSEGV, SIGBUS, SIGFPE), for SIGPIPE and for SIGURG (which preempts
+ *   goroutines). It forwards such signals that Go code did not cause to the
+ *   handler the host installed before loading. Handlers the host installs
+ *   after loading must use SA_ONSTACK (Go's threads run on small stacks with
+ *   an alternate signal stack) and SA_RESTART, and must chain to Go's
+ *   handler for those signals.
+ * - System calls interrupted by SIGURG: hosts see EINTR more often; retry.
+ * - fork(): after fork the child has one thread, and the runtime's threads,
+ *   locks and descriptors are not usable there. Call no async_* function in
+ *   a child (exec at once). Load the library after any fork that keeps
+ *   running host code.
+ * - Unloading: the Go runtime cannot be stopped; never dlclose libasync.so.
+ * - One Go runtime per process: do not load libasync.so into a process that
+ *   already holds another c-shared Go library or is a Go program (a Go
+ *   program uses package capi/ffi instead, which needs no second runtime).
+ * - The first call starts the Go runtime (a few milliseconds).
+ */
+#ifndef LIBASYNC_H
+#define LIBASYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ASYNC_ABI_VERSION 1
+
+/* Codes -1 to -99 are reserved for libasync; hosts use -100 and below. */
+enum {
+    ASYNC_OK        = 0,
+    ASYNC_PENDING   = 1,   /* poll: not ready; the waker will be woken          */
+    ASYNC_EINVAL    = -1,  /* NULL pointer, bad value, unknown/stale/wrong handle,
+                              a blocking call from a runtime thread, a second
+                              pending read or write on one stream               */
+    ASYNC_ECLOSED   = -2,  /* the runtime, stream or listener is closed         */
+    ASYNC_ECANCELED = -3,  /* the task was aborted (or its runtime closed)       */
+    ASYNC_ETIMEDOUT = -4,  /* a timeout passed                                  */
+    ASYNC_EPANIC    = -5,  /* a task panicked inside the runtime                */
+    ASYNC_EIO       = -6,  /* an operating-system error: async_last_error() and
+                              async_last_os_error() tell which                  */
+    ASYNC_ENOTSUP   = -7   /* not supported by this build, driver or platform   */
+};
+
+typedef uint64_t async_handle;
+typedef async_handle async_runtime;
+typedef async_handle async_task;
+typedef async_handle async_future;
+typedef async_handle async_notifier;
+
+/* ---- wakers: one shape in both directions (Rust's RawWaker) ------------- */
+
+typedef struct async_waker async_waker;
+
+/*
+ * data is opaque: any bit pattern, never dereferenced by the other side.
+ * Every vtable function is safe from any thread while the reference is held.
+ * A reference is used up exactly once: by wake or by drop, never both.
+ * clone writes through a pointer (no struct return) so that runtimes without
+ * a C compiler, such as Go with purego, can implement it.
+ * Wakers made by the runtime (given to poll functions, or by
+ * async_notifier_waker) share one static vtable and carry a handle in data:
+ * cloning and dropping them is cheap, and waking or dropping one whose task,
+ * notifier or runtime is gone does nothing. They stay safe forever.
+ */
+typedef struct async_waker_vtable {
+    void (*clone)(const void *data, async_waker *out); /* a new reference     */
+    void (*wake)(const void *data);          /* wake, and use up this reference */
+    void (*wake_by_ref)(const void *data);   /* wake, keep this reference       */
+    void (*drop)(const void *data);          /* use up without waking           */
+} async_waker_vtable;
+
+struct async_waker {
+    const void *data;
+    const async_waker_vtable *vtable;
+};
+
+/*
+ * A foreign future: the host's state machine, polled by the runtime's workers.
+ * - poll returns ASYNC_OK after writing *out (zeroed before each call),
+ *   ASYNC_PENDING after arranging for the waker to be woken (a waker kept past
+ *   the call must be cloned), or a code of -100 or below, with which the task
+ *   fails. Any other value fails the task with ASYNC_EINVAL.
+ * - The waker pointer is valid only during the call. A wake from any thread
+ *   after poll began, even from inside poll, schedules exactly one more poll
+ *   after PENDING; wakes coalesce; a wake after the end does nothing.
+ * - poll is never called concurrently with itself or with drop, and never
+ *   again after it returned anything but PENDING.
+ * - drop (may be NULL) is called exactly once per successful async_spawn:
+ *   after the task completed or failed, or when it is aborted or its runtime
+ *   closes. If async_spawn fails, the runtime took nothing: drop is not called.
+ */
+typedef int32_t (*async_poll_fn)(void *state, const async_waker *waker, uint64_t *out);
+typedef void (*async_drop_fn)(void *state);
+
+/* ---- library ----------------------------------------------------------- */
+
+const char *async_version(void);          /* "libasync X.Y.Z (abi 1, driver NAME)" */
+int32_t async_abi_version(void);          /* ASYNC_ABI_VERSION of the loaded library */
+const char *async_strerror(int32_t code); /* static text for any code, "unknown" if none */
+/* Copies the calling thread's last error message (NUL-terminated, truncated to
+ * len) and returns its full length, or 0 if none. After a poll, join or
+ * block_on returned a negative code, it describes that failure. Calls that
+ * succeed leave it unchanged. */
+int32_t async_last_error(char *buf, size_t len);
+/* The OS error number (errno, or the Winsock code) behind the calling thread's
+ * last ASYNC_EIO; 0 if none. */
+int64_t async_last_os_error(void);
+
+/* ---- runtime ----------------------------------------------------------- */
+
+typedef struct async_config {
+    uint32_t size;        /* sizeof(async_config): lets the struct grow        */
+    uint32_t workers;     /* 0: one per CPU                                    */
+    const char *driver;   /* NULL or "": the build's default ("epoll", "poll",
+                           * "kqueue", "iocp"); unknown name: ASYNC_ENOTSUP    */
+} async_config;
+
+int32_t async_runtime_new(const async_config *cfg /* NULL: defaults */, async_runtime *out);
+int32_t async_runtime_driver(async_runtime rt, char *buf, size_t len);
+/* Stops the runtime and consumes its handle (later use: ASYNC_EINVAL). Every
+ * unfinished task is aborted (its drop called once); every waker clone the
+ * runtime held for the host is dropped once; the workers exit; then it returns.
+ * Blocked joins and block_ons return ASYNC_ECANCELED. Handles of tasks,
+ * futures, streams and listeners of this runtime stay valid until freed: free
+ * and close on them return ASYNC_OK; joins and task futures report the task's
+ * outcome (ASYNC_ECANCELED for the tasks the close aborted); every other use
+ * gives ASYNC_ECLOSED. Notifier fds stay open until async_notifier_free. */
+int32_t async_runtime_close(async_runtime rt);
+
+/* ---- tasks: foreign futures run by the runtime ------------------------- */
+
+int32_t async_spawn(async_runtime rt, async_poll_fn poll, async_drop_fn drop,
+                    void *state, async_task *out);
+/* Blocks the calling thread until the task ended and its drop returned, or
+ * timeout_ns passed (timeout_ns < 0: no limit). Returns the task's outcome:
+ * ASYNC_OK with *out, the code its poll failed with, ASYNC_ECANCELED,
+ * ASYNC_EPANIC; or ASYNC_ETIMEDOUT (the task goes on). Any number of threads
+ * may join one task, at once or later: all get the same outcome and *out. */
+int32_t async_task_join(async_task t, int64_t timeout_ns, uint64_t *out);
+/* The outcome is fixed by whichever comes first: poll returning something
+ * other than PENDING, or abort. An abort that lands during a poll turns a
+ * PENDING result into ASYNC_ECANCELED; OK and failures stand. Aborting a task
+ * that already ended returns ASYNC_OK and changes nothing. */
+int32_t async_task_abort(async_task t);
+/* Releases the handle; the task runs on detached; a blocked join is not
+ * disturbed, and futures made by async_task_future keep working. */
+int32_t async_task_free(async_task t);
+
+/* ---- runtime futures, polled by the host ------------------------------- */
+
+/*
+ * Runtime futures start when created and make progress without being polled
+ * (as if spawned): a sleep's deadline runs from creation, a write goes on
+ * writing, a connect connects. The one exception is async_read, which takes
+ * bytes only inside the poll that returns them, so freeing a pending read
+ * loses nothing.
+ */
+int32_t async_sleep(async_runtime rt, uint64_t ns, async_future *out);   /* yields 0 */
+/* Yields the task's outcome, as async_task_join would. May be called many
+ * times; freeing such a future never aborts the task. */
+int32_t async_task_future(async_task t, async_future *out);
+/* Takes ownership of f (f's handle is consumed, even on failure) and yields
+ * its outcome, or ASYNC_ETIMEDOUT after ns, in which case f is freed. */
+int32_t async_timeout(async_future f, uint64_t ns, async_future *out);
+/*
+ * Polls once: ASYNC_OK with *out, ASYNC_PENDING, or a negative code. The
+ * caller keeps *waker. On PENDING the runtime holds exactly one clone per
+ * future (dropping the clone from any earlier poll) and uses it up once, by
+ * wake or by drop. When poll returns anything but PENDING, or when
+ * async_future_free returns, the runtime holds no clone of the caller's waker
+ * and no call into its vtable is still running, so a waker on the caller's
+ * stack is safe. Polling a finished future again returns the same result.
+ */
+int32_t async_future_poll(async_future f, const async_waker *waker, uint64_t *out);
+/* Frees f. An unfinished sleep, accept or connect is cancelled (a stream it
+ * had already produced is closed); an unfinished write is cancelled and marks
+ * its stream write-broken (later writes give ASYNC_ECLOSED); an unfinished
+ * read consumes nothing. Returns only when no buffer of f is touched anymore. */
+int32_t async_future_free(async_future f);
+/* Drives f to completion on the calling thread (not a runtime thread). f stays
+ * the caller's, usable after ASYNC_ETIMEDOUT. rt must be f's runtime. */
+int32_t async_block_on(async_runtime rt, async_future f, int64_t timeout_ns, uint64_t *out);
+
+/* ---- notifier: embed the runtime in a host's own event loop ------------ */
+
+int32_t async_notifier_new(async_runtime rt, async_notifier *out);
+/* A descriptor that is readable while any woken tag is queued: a file
+ * descriptor on unix, a SOCKET on Windows (so select() and asyncio's selector
+ * loop can watch it). async_notifier_free closes it: unregister it first. */
+int32_t async_notifier_fd(async_notifier n, int64_t *out);
+/* A new runtime-made waker reference, owned by the caller (wake or drop it
+ * once). Waking it queues tag on the notifier; it stays safe after the
+ * notifier or the runtime is gone (it then does nothing). */
+int32_t async_notifier_waker(async_notifier n, uint64_t tag, async_waker *out);
+/* Moves up to cap woken tags into tags[]; *count gets how many. A tag woken
+ * several times before a drain appears once. Never blocks; what does not fit
+ * stays queued (the descriptor stays readable). */
+int32_t async_notifier_drain(async_notifier n, uint64_t *tags, size_t cap, size_t *count);
+int32_t async_notifier_free(async_notifier n);
+
+/* ---- TCP --------------------------------------------------------------- */
+
+/* addr: "host:port"; host is an IP literal or a name, resolved off the
+ * workers; port 0 picks a free one. *out: a listener handle. */
+int32_t async_tcp_listen(async_runtime rt, const char *addr, async_handle *out);
+/* Writes "host:port" of a listener or stream (IPv6 as "[addr]:port"). */
+int32_t async_tcp_local_addr(async_handle h, char *buf, size_t len);
+int32_t async_tcp_accept(async_handle listener, async_future *out);             /* yields a stream handle */
+int32_t async_tcp_connect(async_runtime rt, const char *addr, async_future *out); /* yields a stream handle */
+/* One pending read and one pending write per stream at a time; a second gives
+ * ASYNC_EINVAL, and so does len 0. buf must stay valid until the future
+ * completes or is freed. */
+int32_t async_read(async_handle stream, void *buf, size_t len, async_future *out);        /* yields bytes read, 0 at EOF */
+int32_t async_write(async_handle stream, const void *buf, size_t len, async_future *out); /* yields len, or fails */
+int32_t async_shutdown_write(async_handle stream);
+/* Closes a stream or a listener and releases its handle: its pending futures
+ * fail with ASYNC_ECLOSED; the descriptor is closed only after no system call
+ * on it is in flight. A second close gives ASYNC_EINVAL. */
+int32_t async_close(async_handle h);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBASYNC_H */

@@ -1,0 +1,240 @@
+//go:build (linux || darwin || netbsd) && (amd64 || arm64) && cgo
+
+package main
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/libasync/libasync/capi/ffi"
+	"github.com/libasync/libasync/executor"
+	"github.com/libasync/libasync/future"
+)
+
+// result is the outcome of a task or a runtime future.
+type result struct {
+	code  ffi.Code
+	val   uint64
+	msg   string
+	errno int64
+}
+
+// resultOf maps a Go outcome to the ABI's.
+func resultOf(v uint64, err error) result {
+	if err == nil {
+		return result{code: ffi.OK, val: v}
+	}
+	var pe *future.PanicError
+	var fe *ffi.Error
+	switch {
+	case errors.As(err, &pe):
+		return result{code: ffi.EPANIC, msg: pe.Error()}
+	case errors.Is(err, future.ErrAborted):
+		return result{code: ffi.ECANCELED, msg: "libasync: the task was aborted"}
+	case errors.Is(err, future.ErrClosed):
+		return result{code: ffi.ECLOSED, msg: errRuntimeClosed.Msg}
+	case errors.Is(err, executor.ErrTimeout):
+		return result{code: ffi.ETIMEDOUT, msg: err.Error()}
+	case errors.As(err, &fe):
+		return result{code: fe.Code, msg: fe.Msg, errno: fe.Errno}
+	}
+	if en := ffi.ErrnoOf(err); en != 0 {
+		return result{code: ffi.EIO, msg: err.Error(), errno: en}
+	}
+	return result{code: ffi.EIO, msg: err.Error()}
+}
+
+// op is the object behind a KindFuture handle: a runtime future. Its work
+// runs on its own (as a task of the runtime, or driven by another object)
+// and ends in complete; polls and async_block_on read the outcome.
+type op struct {
+	rt *runtimeObj
+	hw ffi.HostWaker
+
+	mu      sync.Mutex
+	done    bool
+	res     result
+	freed   bool
+	waiters []chan struct{}
+	// then are called once, after completion, outside mu.
+	then []func(result)
+	// cancel stops the op's work when it is freed unfinished.
+	cancel func()
+	// release runs when the op is freed; observed says whether the host
+	// saw the outcome (a read that completed unseen gives its bytes back).
+	release func(observed bool)
+	// observed is set once the outcome was returned to the host, which
+	// runs seen (if set) that once.
+	observed bool
+	seen     func()
+}
+
+// newOp registers a new op with rt, or fails if rt is closed.
+func newOp(rt *runtimeObj) (*op, error) {
+	o := &op{rt: rt}
+	if !rt.addOp(o) {
+		return nil, errRuntimeClosed
+	}
+	return o, nil
+}
+
+// complete fixes the outcome (the first call wins, and reports true),
+// wakes the host's waker (drops it, once the runtime is closing) and runs
+// the continuations.
+func (o *op) complete(r result) bool {
+	o.mu.Lock()
+	if o.done {
+		o.mu.Unlock()
+		return false
+	}
+	o.done, o.res = true, r
+	waiters, then := o.waiters, o.then
+	o.waiters, o.then = nil, nil
+	o.mu.Unlock()
+	for _, w := range waiters {
+		close(w)
+	}
+	for _, f := range then {
+		f(r)
+	}
+	if o.rt.isClosed() {
+		o.hw.Clear()
+	} else {
+		o.hw.Wake()
+	}
+	return true
+}
+
+// onDone calls f with the outcome once the op completes (at once if it
+// has).
+func (o *op) onDone(f func(result)) {
+	o.mu.Lock()
+	if !o.done {
+		o.then = append(o.then, f)
+		o.mu.Unlock()
+		return
+	}
+	r := o.res
+	o.mu.Unlock()
+	f(r)
+}
+
+// poll implements async_future_poll.
+func (o *op) poll(w *ffi.Waker) (result, bool) {
+	if r, ok := o.outcome(); ok {
+		o.hw.Clear()
+		return r, true
+	}
+	o.hw.Set(w)
+	// A completion between the first look and Set found no clone to
+	// wake; looking again after Set catches it.
+	if r, ok := o.outcome(); ok {
+		o.hw.Clear()
+		return r, true
+	}
+	return result{code: ffi.Pending}, false
+}
+
+// outcome returns the result if the op completed, marking it observed.
+func (o *op) outcome() (result, bool) {
+	o.mu.Lock()
+	if !o.done {
+		o.mu.Unlock()
+		return result{}, false
+	}
+	first := !o.observed
+	o.observed = true
+	r, seen := o.res, o.seen
+	o.mu.Unlock()
+	if first && seen != nil {
+		seen()
+	}
+	return r, true
+}
+
+// peek returns the result if the op completed, without marking it
+// observed.
+func (o *op) peek() (result, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.res, o.done
+}
+
+// wait returns a channel closed at completion (nil if completed).
+func (o *op) wait() chan struct{} {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.done {
+		return nil
+	}
+	c := make(chan struct{})
+	o.waiters = append(o.waiters, c)
+	return c
+}
+
+// free implements async_future_free (and the release of a future that
+// another one owns): stops unfinished work, drops the host's waker clone
+// and waits until no vtable call on it is in flight.
+func (o *op) free(observed bool) {
+	o.mu.Lock()
+	if o.freed {
+		o.mu.Unlock()
+		return
+	}
+	o.freed = true
+	cancel, release := o.cancel, o.release
+	done := o.done
+	observed = observed || o.observed
+	o.mu.Unlock()
+	if !done && cancel != nil {
+		cancel()
+	}
+	if release != nil {
+		release(observed)
+	}
+	o.hw.Clear()
+	o.rt.removeOp(o)
+}
+
+// opTask runs a Go future as a task whose outcome completes an op.
+type opTask[T any] struct {
+	o    *op
+	f    future.Future[T]
+	conv func(T) result
+}
+
+func (t *opTask[T]) Poll(cx *future.Context) (p future.Poll[struct{}]) {
+	defer func() {
+		if r := recover(); r != nil {
+			future.Drop(t.f)
+			t.o.complete(resultOf(0, &future.PanicError{Value: r}))
+			p = future.Ready(struct{}{})
+		}
+	}()
+	v, ok := t.f.Poll(cx).Value()
+	if !ok {
+		return future.Pending[struct{}]()
+	}
+	t.o.complete(t.conv(v))
+	return future.Ready(struct{}{})
+}
+
+// Drop abandons the work: the runtime closed or the op was freed.
+func (t *opTask[T]) Drop() {
+	future.Drop(t.f)
+	t.o.complete(result{code: ffi.ECLOSED, msg: errRuntimeClosed.Msg})
+}
+
+// startOp spawns f on o's runtime; its value, converted by conv, completes
+// o. Freeing o unfinished aborts the task.
+func startOp[T any](o *op, f future.Future[T], conv func(T) result) error {
+	jh, err := executor.Spawn[struct{}](o.rt.ex, &opTask[T]{o: o, f: f, conv: conv})
+	if err != nil {
+		future.Drop(f)
+		return errRuntimeClosed
+	}
+	o.mu.Lock()
+	o.cancel = jh.Abort
+	o.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,224 @@
+//go:build (linux || darwin || netbsd) && (amd64 || arm64) && cgo
+
+package main
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/libasync/libasync/capi/ffi"
+	"github.com/libasync/libasync/driver"
+)
+
+// maxWorkers bounds async_config.workers (executor.NewRuntime's limit).
+const maxWorkers = 65535
+
+// asyncConfig mirrors struct async_config of the header.
+type asyncConfig struct {
+	size    uint32
+	workers uint32
+	driver  *C.char
+}
+
+// runtimeObj is the object behind a KindRuntime handle.
+type runtimeObj struct {
+	h      ffi.Handle
+	ex     engine
+	driver string
+
+	mu     sync.Mutex
+	closed bool
+	// ops are the live runtime futures, whose host waker clones close
+	// drops.
+	ops map[*op]struct{}
+	// closing is closed when async_runtime_close begins, releasing the
+	// host threads blocked in async_block_on.
+	closing chan struct{}
+}
+
+// isClosed reports whether close began.
+func (r *runtimeObj) isClosed() bool {
+	select {
+	case <-r.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+func (r *runtimeObj) addOp(o *op) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return false
+	}
+	r.ops[o] = struct{}{}
+	return true
+}
+
+func (r *runtimeObj) removeOp(o *op) {
+	r.mu.Lock()
+	delete(r.ops, o)
+	r.mu.Unlock()
+}
+
+var errRuntimeClosed = ffi.Errorf(ffi.ECLOSED, "libasync: the runtime is closed")
+
+// lookup returns the object of h if it is live and of kind k.
+func lookup[T any](h C.uint64_t, k ffi.Kind, what string) (T, error) {
+	var zero T
+	hh := ffi.Handle(h)
+	if h == 0 {
+		return zero, ffi.Errorf(ffi.EINVAL, "libasync: %s handle is 0", what)
+	}
+	if hh.Kind() != k {
+		return zero, ffi.Errorf(ffi.EINVAL, "libasync: handle %#x is not a %s", uint64(h), what)
+	}
+	obj, ok := ffi.Handles.Get(hh)
+	if !ok {
+		return zero, ffi.Errorf(ffi.EINVAL, "libasync: %s handle %#x is stale or freed", what, uint64(h))
+	}
+	t, ok := obj.(T)
+	if !ok {
+		return zero, ffi.Errorf(ffi.EINVAL, "libasync: handle %#x is not a %s", uint64(h), what)
+	}
+	return t, nil
+}
+
+// take looks h up as lookup does and releases it: of concurrent takes of
+// one handle, one wins and the others fail as a double free does.
+func take[T any](h C.uint64_t, k ffi.Kind, what string) (T, error) {
+	t, err := lookup[T](h, k, what)
+	if err != nil {
+		return t, err
+	}
+	if _, ok := ffi.Handles.Remove(ffi.Handle(h)); !ok {
+		var zero T
+		return zero, ffi.Errorf(ffi.EINVAL, "libasync: %s handle %#x was released already", what, uint64(h))
+	}
+	return t, nil
+}
+
+func lookupRuntime(h C.uint64_t) (*runtimeObj, error) {
+	return lookup[*runtimeObj](h, ffi.KindRuntime, "runtime")
+}
+
+// async_runtime_new starts a runtime.
+//
+//export async_runtime_new
+func async_runtime_new(cfg unsafe.Pointer, out *C.uint64_t) (rc C.int32_t) {
+	defer guard(&rc)
+	if out == nil {
+		return failf(ffi.EINVAL, "libasync: async_runtime_new: out is NULL")
+	}
+	var workers uint32
+	name := ""
+	if cfg != nil {
+		c := (*asyncConfig)(cfg)
+		if c.size < uint32(unsafe.Sizeof(asyncConfig{})) {
+			return failf(ffi.EINVAL, "libasync: async_config.size is %d, want at least %d", c.size, unsafe.Sizeof(asyncConfig{}))
+		}
+		workers = c.workers
+		if c.driver != nil {
+			name = C.GoString(c.driver)
+		}
+	}
+	if name != "" && !knownDriver(name) {
+		return failf(ffi.ENOTSUP, "libasync: unknown driver %q (this build has %v)", name, driver.Names())
+	}
+	if workers > maxWorkers {
+		return failf(ffi.EINVAL, "libasync: async_config.workers is %d, more than %d", workers, maxWorkers)
+	}
+	ex, err := newEngine(name, int(workers))
+	if err != nil {
+		return failf(ffi.EIO, "libasync: starting the runtime: %v", err)
+	}
+	r := &runtimeObj{ex: ex, driver: ex.DriverName(), ops: map[*op]struct{}{}, closing: make(chan struct{})}
+	h, err := ffi.Handles.Insert(ffi.KindRuntime, r)
+	if err != nil {
+		ex.Close()
+		return fail(err)
+	}
+	r.h = h
+	*out = C.uint64_t(h)
+	return C.int32_t(ffi.OK)
+}
+
+func knownDriver(name string) bool {
+	for _, n := range driver.Names() {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// async_runtime_driver writes the name of the runtime's driver.
+//
+//export async_runtime_driver
+func async_runtime_driver(rt C.uint64_t, buf *C.char, n C.size_t) (rc C.int32_t) {
+	defer guard(&rc)
+	r, err := lookupRuntime(rt)
+	if err != nil {
+		return fail(err)
+	}
+	if r.isClosed() {
+		return fail(errRuntimeClosed)
+	}
+	return writeString(buf, n, r.driver)
+}
+
+// writeString copies s and a NUL into buf of n bytes, or fails with EINVAL
+// and writes nothing when it does not fit.
+func writeString(buf *C.char, n C.size_t, s string) C.int32_t {
+	if buf == nil {
+		return failf(ffi.EINVAL, "libasync: buffer is NULL")
+	}
+	if uint64(n) < uint64(len(s))+1 {
+		return failf(ffi.EINVAL, "libasync: buffer of %d bytes is too small for %d", uint64(n), len(s)+1)
+	}
+	dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), len(s)+1)
+	copy(dst, s)
+	dst[len(s)] = 0
+	return C.int32_t(ffi.OK)
+}
+
+// async_runtime_close stops the runtime and consumes its handle.
+//
+//export async_runtime_close
+func async_runtime_close(rt C.uint64_t) (rc C.int32_t) {
+	defer guard(&rc)
+	if inHost() {
+		return errBlocking("async_runtime_close")
+	}
+	r, err := take[*runtimeObj](rt, ffi.KindRuntime, "runtime")
+	if err != nil {
+		return fail(err)
+	}
+	close(r.closing)
+	// Tasks are dropped by the engine's Close: foreign futures get their
+	// drop, runtime futures complete with ECLOSED (dropping, not waking,
+	// their host wakers, since closing is set).
+	err = r.ex.Close()
+	r.mu.Lock()
+	r.closed = true
+	ops := make([]*op, 0, len(r.ops))
+	for o := range r.ops {
+		ops = append(ops, o)
+	}
+	r.ops = nil
+	r.mu.Unlock()
+	for _, o := range ops {
+		o.complete(result{code: ffi.ECLOSED, msg: errRuntimeClosed.Msg})
+		o.hw.Clear()
+	}
+	if err != nil {
+		return failf(ffi.EIO, "libasync: closing the runtime: %v", err)
+	}
+	return C.int32_t(ffi.OK)
+}

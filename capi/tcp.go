@@ -1,0 +1,551 @@
+//go:build (linux || darwin || netbsd) && (amd64 || arm64) && cgo
+
+package main
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/libasync/libasync/aio"
+	"github.com/libasync/libasync/capi/ffi"
+	"github.com/libasync/libasync/future"
+	"github.com/libasync/libasync/socket"
+)
+
+// listenerObj is the object behind a KindListener handle.
+type listenerObj struct {
+	rt *runtimeObj
+	l  *socket.Listener
+
+	mu        sync.Mutex
+	accepting bool // an accept future is pending
+}
+
+// streamObj is the object behind a KindStream handle.
+type streamObj struct {
+	rt *runtimeObj
+	s  *socket.Stream
+
+	mu          sync.Mutex
+	reading     bool   // a read future is pending (until seen or freed)
+	writing     bool   // a write future is pending (until done or freed)
+	writeBroken bool   // a write was cancelled part-way
+	unread      []byte // bytes a read took but whose future was freed unseen
+}
+
+// lookupSocket returns the listener or stream of h (what selects which).
+func lookupSocket(h C.uint64_t, what string) (any, *runtimeObj, error) {
+	switch ffi.Handle(h).Kind() {
+	case ffi.KindListener:
+		l, err := lookup[*listenerObj](h, ffi.KindListener, what)
+		if err != nil {
+			return nil, nil, err
+		}
+		return l, l.rt, nil
+	case ffi.KindStream:
+		s, err := lookup[*streamObj](h, ffi.KindStream, what)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.rt, nil
+	}
+	return nil, nil, ffi.Errorf(ffi.EINVAL, "libasync: handle %#x is not a %s", uint64(h), what)
+}
+
+// liveStream returns the stream of h, failing with ECLOSED once its
+// runtime closed.
+func liveStream(h C.uint64_t) (*streamObj, error) {
+	s, err := lookup[*streamObj](h, ffi.KindStream, "stream")
+	if err != nil {
+		return nil, err
+	}
+	if s.rt.isClosed() {
+		return nil, errRuntimeClosed
+	}
+	return s, nil
+}
+
+// resolveHost turns "host:port" into an address with an IP literal,
+// looking a name up on the calling thread (never on a worker: a name given
+// from a runtime thread is refused).
+func resolveHost(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", ffi.Errorf(ffi.EINVAL, "libasync: malformed address %q: %v", addr, err)
+	}
+	if host == "" {
+		return addr, nil
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return addr, nil
+	}
+	if inHost() {
+		return "", ffi.Errorf(ffi.EINVAL, "libasync: %q needs a name lookup, which would block a runtime thread; give an IP literal there", addr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(ips) == 0 {
+		return "", &ffi.Error{Code: ffi.EIO, Msg: "libasync: resolving " + addr + ": " + errString(err), Errno: ffi.ErrnoOf(err)}
+	}
+	best := ips[0]
+	for _, ip := range ips {
+		if ip.Is4() || ip.Is4In6() {
+			best = ip.Unmap()
+			break
+		}
+	}
+	return net.JoinHostPort(best.String(), port), nil
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "no address"
+	}
+	return err.Error()
+}
+
+// async_tcp_listen opens a TCP listener.
+//
+//export async_tcp_listen
+func async_tcp_listen(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32_t) {
+	defer guard(&rc)
+	r, err := lookupRuntime(rt)
+	if err != nil {
+		return fail(err)
+	}
+	if addr == nil || out == nil {
+		return failf(ffi.EINVAL, "libasync: async_tcp_listen: addr or out is NULL")
+	}
+	a, err := resolveHost(C.GoString(addr))
+	if err != nil {
+		return fail(err)
+	}
+	// An IP literal opens at once: one poll, lending the runtime's
+	// services (its reactor), on the calling thread.
+	cx := future.NewContext(future.NoopWaker(), r.ex.Services())
+	res, ok := socket.Listen(a).Poll(cx).Value()
+	if !ok {
+		return failf(ffi.EIO, "libasync: async_tcp_listen: %s did not open at once", a)
+	}
+	if res.Err != nil {
+		return fail(ioError(res.Err))
+	}
+	h, err := ffi.Handles.Insert(ffi.KindListener, &listenerObj{rt: r, l: res.Value})
+	if err != nil {
+		res.Value.Close()
+		return fail(err)
+	}
+	*out = C.uint64_t(h)
+	return C.int32_t(ffi.OK)
+}
+
+// ioError maps a socket error to the ABI's codes.
+func ioError(err error) *ffi.Error {
+	switch {
+	case errors.Is(err, net.ErrClosed):
+		return ffi.Errorf(ffi.ECLOSED, "libasync: %v", err)
+	case errors.Is(err, future.ErrClosed):
+		return errRuntimeClosed
+	}
+	r := resultOf(0, err)
+	return &ffi.Error{Code: r.code, Msg: r.msg, Errno: r.errno}
+}
+
+// ioResult is resultOf for socket outcomes.
+func ioResult(v uint64, err error) result {
+	if err == nil {
+		return result{code: ffi.OK, val: v}
+	}
+	e := ioError(err)
+	return result{code: e.Code, msg: e.Msg, errno: e.Errno}
+}
+
+// async_tcp_local_addr writes the local address of a listener or stream.
+//
+//export async_tcp_local_addr
+func async_tcp_local_addr(h C.uint64_t, buf *C.char, n C.size_t) (rc C.int32_t) {
+	defer guard(&rc)
+	obj, r, err := lookupSocket(h, "listener or stream")
+	if err != nil {
+		return fail(err)
+	}
+	if r.isClosed() {
+		return fail(errRuntimeClosed)
+	}
+	var a net.Addr
+	switch o := obj.(type) {
+	case *listenerObj:
+		a = o.l.Addr()
+	case *streamObj:
+		a = o.s.LocalAddr()
+	}
+	if a == nil {
+		return failf(ffi.EIO, "libasync: the socket has no local address")
+	}
+	return writeString(buf, n, a.String())
+}
+
+// newStream gives s a handle.
+func newStream(r *runtimeObj, s *socket.Stream) (ffi.Handle, error) {
+	h, err := ffi.Handles.Insert(ffi.KindStream, &streamObj{rt: r, s: s})
+	if err != nil {
+		s.Close()
+	}
+	return h, err
+}
+
+// dropStream closes the stream of a handle that an accept or connect
+// produced but whose future was freed before the host saw it.
+func dropStream(res result) {
+	if res.code != ffi.OK {
+		return
+	}
+	if obj, ok := ffi.Handles.Remove(ffi.Handle(res.val)); ok {
+		obj.(*streamObj).s.Close()
+	}
+}
+
+// async_tcp_accept returns a future of the next connection.
+//
+//export async_tcp_accept
+func async_tcp_accept(lh C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
+	defer guard(&rc)
+	l, err := lookup[*listenerObj](lh, ffi.KindListener, "listener")
+	if err != nil {
+		return fail(err)
+	}
+	if out == nil {
+		return failf(ffi.EINVAL, "libasync: async_tcp_accept: out is NULL")
+	}
+	l.mu.Lock()
+	busy := l.accepting
+	l.accepting = true
+	l.mu.Unlock()
+	if busy {
+		return failf(ffi.EINVAL, "libasync: async_tcp_accept: an accept is already pending on this listener")
+	}
+	o, err := newOp(l.rt)
+	if err != nil {
+		l.mu.Lock()
+		l.accepting = false
+		l.mu.Unlock()
+		return fail(err)
+	}
+	idle := func(result) {
+		l.mu.Lock()
+		l.accepting = false
+		l.mu.Unlock()
+	}
+	o.onDone(idle)
+	o.release = func(observed bool) {
+		if r, ok := o.peek(); ok && !observed {
+			dropStream(r)
+		}
+		idle(result{})
+	}
+	conv := func(v future.Result[*socket.Stream]) result {
+		if v.Err != nil {
+			return ioResult(0, v.Err)
+		}
+		h, err := newStream(l.rt, v.Value)
+		if err != nil {
+			return resultOf(0, err)
+		}
+		return result{code: ffi.OK, val: uint64(h)}
+	}
+	if err := startOp(o, l.l.Accept(), conv); err != nil {
+		o.free(false)
+		return fail(err)
+	}
+	return publish(o, out)
+}
+
+// async_tcp_connect returns a future of a connected stream.
+//
+//export async_tcp_connect
+func async_tcp_connect(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32_t) {
+	defer guard(&rc)
+	r, err := lookupRuntime(rt)
+	if err != nil {
+		return fail(err)
+	}
+	if addr == nil || out == nil {
+		return failf(ffi.EINVAL, "libasync: async_tcp_connect: addr or out is NULL")
+	}
+	a := C.GoString(addr)
+	if _, _, err := net.SplitHostPort(a); err != nil {
+		return failf(ffi.EINVAL, "libasync: malformed address %q: %v", a, err)
+	}
+	o, err := newOp(r)
+	if err != nil {
+		return fail(err)
+	}
+	o.release = func(observed bool) {
+		if res, ok := o.peek(); ok && !observed {
+			dropStream(res)
+		}
+	}
+	conv := func(v future.Result[*socket.Stream]) result {
+		if v.Err != nil {
+			return ioResult(0, v.Err)
+		}
+		h, err := newStream(r, v.Value)
+		if err != nil {
+			return resultOf(0, err)
+		}
+		return result{code: ffi.OK, val: uint64(h)}
+	}
+	// The connect resolves names on a blocking goroutine, off the workers.
+	if err := startOp(o, socket.Connect(a), conv); err != nil {
+		o.free(false)
+		return fail(err)
+	}
+	return publish(o, out)
+}
+
+// hostBuf is a host buffer that a read or write future touches only while
+// holding mu, and never after stop: freeing the future stops it, so that
+// async_future_free returns only when the buffer is no longer touched. It
+// records, under the same lock, whether the operation finished and how many
+// bytes it moved, so that a free racing the completion sees one or the
+// other, never neither.
+type hostBuf struct {
+	mu       sync.Mutex
+	p        []byte
+	stopped  bool
+	finished bool
+	n        int
+}
+
+// stop ends the buffer's use and reports what the operation did.
+func (b *hostBuf) stop() (finished bool, n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stopped = true
+	return b.finished, b.n
+}
+
+// guarded polls f while holding b's lock, unless b was stopped.
+type guarded struct {
+	b *hostBuf
+	f interface {
+		future.Future[future.Result[int]]
+		future.Dropper
+	}
+}
+
+func (g *guarded) Poll(cx *future.Context) future.Poll[future.Result[int]] {
+	g.b.mu.Lock()
+	defer g.b.mu.Unlock()
+	if g.b.stopped {
+		return future.Ready(future.Fail[int](net.ErrClosed))
+	}
+	p := g.f.Poll(cx)
+	if r, ok := p.Value(); ok {
+		g.b.finished, g.b.n = true, r.Value
+	}
+	return p
+}
+
+func (g *guarded) Drop() {
+	g.b.mu.Lock()
+	defer g.b.mu.Unlock()
+	g.f.Drop()
+}
+
+// hostBytes views the host's buffer.
+func hostBytes(buf unsafe.Pointer, n C.size_t) []byte {
+	return unsafe.Slice((*byte)(buf), int(n))
+}
+
+// checkBuf validates a buffer argument.
+func checkBuf(name string, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) error {
+	switch {
+	case buf == nil || out == nil:
+		return ffi.Errorf(ffi.EINVAL, "libasync: %s: buf or out is NULL", name)
+	case n == 0:
+		return ffi.Errorf(ffi.EINVAL, "libasync: %s: len is 0", name)
+	case uint64(n) > 1<<47:
+		return ffi.Errorf(ffi.EINVAL, "libasync: %s: len %d is beyond any buffer", name, uint64(n))
+	}
+	return nil
+}
+
+// async_read returns a future that reads into buf.
+//
+//export async_read
+func async_read(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) (rc C.int32_t) {
+	defer guard(&rc)
+	s, err := liveStream(sh)
+	if err != nil {
+		return fail(err)
+	}
+	if err := checkBuf("async_read", buf, n, out); err != nil {
+		return fail(err)
+	}
+	s.mu.Lock()
+	if s.reading {
+		s.mu.Unlock()
+		return failf(ffi.EINVAL, "libasync: async_read: a read is already pending on this stream")
+	}
+	s.reading = true
+	unread := s.unread
+	s.unread = nil
+	s.mu.Unlock()
+	o, err := newOp(s.rt)
+	if err != nil {
+		s.giveBack(unread)
+		return fail(err)
+	}
+	hb := &hostBuf{p: hostBytes(buf, n)}
+	// A read takes bytes for the host only when the host sees them: a
+	// read freed unseen gives what it took back to the stream, in front
+	// of anything not yet read.
+	o.release = func(observed bool) {
+		if _, n := hb.stop(); !observed && n > 0 {
+			s.giveBack(hb.p[:n])
+		}
+		s.mu.Lock()
+		s.reading = false
+		s.mu.Unlock()
+	}
+	o.seen = func() {
+		s.mu.Lock()
+		s.reading = false
+		s.mu.Unlock()
+	}
+	if len(unread) > 0 {
+		k := copy(hb.p, unread)
+		hb.finished, hb.n = true, k
+		s.giveBack(unread[k:])
+		o.complete(result{code: ffi.OK, val: uint64(k)})
+		return publish(o, out)
+	}
+	conv := func(v future.Result[int]) result {
+		if errors.Is(v.Err, io.EOF) {
+			return result{code: ffi.OK}
+		}
+		return ioResult(uint64(v.Value), v.Err)
+	}
+	if err := startOp(o, future.Future[future.Result[int]](&guarded{b: hb, f: aio.Read(s.s, hb.p)}), conv); err != nil {
+		o.free(false)
+		return fail(err)
+	}
+	return publish(o, out)
+}
+
+// giveBack puts bytes back in front of the stream's unread ones.
+func (s *streamObj) giveBack(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	s.mu.Lock()
+	s.unread = append(append([]byte(nil), p...), s.unread...)
+	s.mu.Unlock()
+}
+
+// async_write returns a future that writes all of buf.
+//
+//export async_write
+func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) (rc C.int32_t) {
+	defer guard(&rc)
+	s, err := liveStream(sh)
+	if err != nil {
+		return fail(err)
+	}
+	if err := checkBuf("async_write", buf, n, out); err != nil {
+		return fail(err)
+	}
+	s.mu.Lock()
+	switch {
+	case s.writeBroken:
+		s.mu.Unlock()
+		return failf(ffi.ECLOSED, "libasync: async_write: an earlier write was cancelled part-way, so the stream cannot be written any more")
+	case s.writing:
+		s.mu.Unlock()
+		return failf(ffi.EINVAL, "libasync: async_write: a write is already pending on this stream")
+	}
+	s.writing = true
+	s.mu.Unlock()
+	o, err := newOp(s.rt)
+	if err != nil {
+		s.mu.Lock()
+		s.writing = false
+		s.mu.Unlock()
+		return fail(err)
+	}
+	hb := &hostBuf{p: hostBytes(buf, n)}
+	o.onDone(func(result) {
+		s.mu.Lock()
+		s.writing = false
+		s.mu.Unlock()
+	})
+	o.release = func(bool) {
+		if finished, _ := hb.stop(); !finished {
+			s.mu.Lock()
+			s.writeBroken = true
+			s.writing = false
+			s.mu.Unlock()
+		}
+	}
+	conv := func(v future.Result[int]) result { return ioResult(uint64(v.Value), v.Err) }
+	if err := startOp(o, future.Future[future.Result[int]](&guarded{b: hb, f: aio.WriteAll(s.s, hb.p)}), conv); err != nil {
+		o.free(false)
+		return fail(err)
+	}
+	return publish(o, out)
+}
+
+// async_shutdown_write half-closes a stream.
+//
+//export async_shutdown_write
+func async_shutdown_write(sh C.uint64_t) (rc C.int32_t) {
+	defer guard(&rc)
+	s, err := liveStream(sh)
+	if err != nil {
+		return fail(err)
+	}
+	if err := s.s.ShutdownWrite(); err != nil {
+		return fail(ioError(err))
+	}
+	return C.int32_t(ffi.OK)
+}
+
+// async_close closes a stream or listener and releases its handle.
+//
+//export async_close
+func async_close(h C.uint64_t) (rc C.int32_t) {
+	defer guard(&rc)
+	if _, _, err := lookupSocket(h, "listener or stream"); err != nil {
+		return fail(err)
+	}
+	obj, ok := ffi.Handles.Remove(ffi.Handle(h))
+	if !ok {
+		return failf(ffi.EINVAL, "libasync: handle %#x was closed already", uint64(h))
+	}
+	var err error
+	switch o := obj.(type) {
+	case *listenerObj:
+		err = o.l.Close()
+	case *streamObj:
+		err = o.s.Close()
+	}
+	// Closing a socket whose runtime closed is still a success: its
+	// registration is gone, and the descriptor is closed now.
+	if err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, future.ErrClosed) {
+		return fail(ioError(err))
+	}
+	return C.int32_t(ffi.OK)
+}

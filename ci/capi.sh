@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The C ABI's build steps, shared by the Makefile and the test legs.
+#   ci/capi.sh lib               build/libasync.so (go build -buildmode=c-shared)
+#   ci/capi.sh install PREFIX    library, header and libasync.pc under PREFIX
+#   ci/capi.sh suite [CC-FLAGS...]  build the C suite into build/suite (after lib)
+#   ci/capi.sh asan              the suite built from the contract's verbatim header, under ASan
+#   ci/capi.sh valgrind          the suite under valgrind memcheck (200 threads)
+#   ci/capi.sh examples          build and run bindings/c/examples (tasks, echo -demo)
+#   ci/capi.sh installed         make install into a temporary prefix, then build an
+#                                example with pkg-config against it and run it
+#   ci/capi.sh exports           every function the header declares is exported by the library
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+lib() {
+	mkdir -p build
+	go build -buildmode=c-shared -o build/libasync.so ./capi
+	# cgo writes its own generated header beside the library; hosts use the
+	# hand-written capi/include/libasync.h, so it is not left where it could
+	# be mistaken for it.
+	rm -f build/libasync.h
+}
+
+install_to() {
+	local prefix=$1
+	lib
+	install -d "$prefix/lib" "$prefix/include" "$prefix/lib/pkgconfig"
+	install -m 0755 build/libasync.so "$prefix/lib/libasync.so"
+	install -m 0644 capi/include/libasync.h "$prefix/include/libasync.h"
+	sed "s|@PREFIX@|$prefix|g" bindings/c/libasync.pc.in >"$prefix/lib/pkgconfig/libasync.pc"
+	echo "installed into $prefix"
+}
+
+# exports: the names declared in the hand-written header against the
+# library's dynamic symbol table.
+exports() {
+	local declared exported missing
+	declared=$(grep -oE '^[a-z_][a-z0-9_ *]*\basync_[a-z0-9_]+\(' capi/include/libasync.h | grep -oE 'async_[a-z0-9_]+' | sort -u)
+	exported=$(nm -D --defined-only build/libasync.so | awk '$2 == "T" { print $3 }' | sort -u)
+	missing=$(comm -23 <(echo "$declared") <(echo "$exported"))
+	if [ -n "$missing" ]; then
+		echo "declared in capi/include/libasync.h but not exported by build/libasync.so:"; echo "$missing"
+		return 1
+	fi
+	echo "all $(echo "$declared" | wc -l) functions of the header are exported"
+}
+
+# suite: the C test suite, built only from the hand-written header and the
+# library, warnings as errors.
+suite() {
+	local out=$1
+	shift
+	gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g "$@" -Icapi/include \
+		bindings/c/test/*.c -Lbuild -lasync -lpthread -Wl,-rpath,"$PWD/build" -o "$out"
+}
+
+# asan: the suite written against the contract alone (its verbatim copy
+# stands in for the header) under AddressSanitizer and UBSan, leaks
+# included: any error on the host side fails it. Go's own memory is not
+# instrumented; the library allocates nothing with malloc that it keeps.
+asan() {
+	local inc
+	inc=$(mktemp -d)
+	cp capi/abi/libasync-v1.h "$inc/libasync.h"
+	suite build/suite-asan -I"$inc" -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+	rm -rf "$inc"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 ASYNC_TEST_THREADS=${ASYNC_TEST_THREADS:-200} build/suite-asan
+}
+
+# valgrind: the suite under memcheck, leaks included, with 200 threads in
+# the many-threads test. The suppressions cover errors whose innermost frame
+# is in libasync.so (Go code on Go-managed stacks, see the file); an error
+# in host code fails the run.
+valgrind_suite() {
+	ASYNC_TEST_THREADS=200 valgrind --error-exitcode=3 --leak-check=full --show-leak-kinds=definite \
+		--errors-for-leak-kinds=definite --suppressions=bindings/c/test/valgrind.supp -q build/suite 2> >(grep -v -e 'DW_FORM' -e 'debug info' >&2)
+}
+
+# examples: the C examples, built against the header and run.
+examples() {
+	local ex
+	for ex in tasks echo; do
+		gcc -std=c11 -Wall -Wextra -Werror -O2 -Icapi/include bindings/c/examples/$ex.c \
+			-Lbuild -lasync -lpthread -Wl,-rpath,"$PWD/build" -o build/example-$ex
+	done
+	build/example-tasks
+	timeout 60 build/example-echo -demo
+}
+
+# installed: what `make install` puts under a prefix is enough to build and
+# run a host with pkg-config alone.
+installed() {
+	local prefix
+	prefix=$(mktemp -d)
+	install_to "$prefix" >/dev/null
+	PKG_CONFIG_PATH="$prefix/lib/pkgconfig" gcc -std=c11 -Wall -Werror bindings/c/examples/tasks.c \
+		$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs libasync) -o "$prefix/tasks"
+	"$prefix/tasks"
+	rm -rf "$prefix"
+}
+
+case "${1:-}" in
+lib) lib ;;
+exports) exports ;;
+suite) shift; suite build/suite "$@" ;;
+asan) asan ;;
+examples) examples ;;
+valgrind) valgrind_suite ;;
+installed) installed ;;
+install) install_to "${2:?PREFIX}" ;;
+*) echo "usage: $0 lib | exports | suite [FLAGS] | asan | valgrind | examples | installed | install PREFIX" >&2; exit 2 ;;
+esac
