@@ -170,6 +170,18 @@ var ErrNotSupported = errors.New("aio: operation not supported by this stream")
 // size.
 var ErrNegativeSize = errors.New("aio: negative buffer size")
 
+// newBuffer allocates the buffer of a constructor given size: def bytes for
+// 0, ErrNegativeSize for a negative size.
+func newBuffer(size, def int) ([]byte, error) {
+	switch {
+	case size < 0:
+		return nil, ErrNegativeSize
+	case size == 0:
+		size = def
+	}
+	return make([]byte, size), nil
+}
+
 // Shorthands for the poll results used throughout the package.
 type (
 	pollN    = future.Poll[future.Result[int]]
@@ -188,10 +200,15 @@ type pendingSlot struct {
 	taken bool
 }
 
-// admit reports whether a poll with waker w may proceed: no other poll is
-// pending, or the pending one is w's (a repeat poll of the same reader).
-func (s *pendingSlot) admit(w future.Waker) bool {
-	return !s.taken || s.waker.WillWake(w)
+// enter reports whether a poll with waker w may proceed: no other poll is
+// pending, or the pending one is w's (a repeat poll of the same reader). If
+// so it frees the slot, which the poll takes again (park) if it must wait.
+func (s *pendingSlot) enter(w future.Waker) bool {
+	if s.taken && !s.waker.WillWake(w) {
+		return false
+	}
+	*s = pendingSlot{}
+	return true
 }
 
 // park records w as the pending poll's waker.

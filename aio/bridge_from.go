@@ -73,10 +73,9 @@ func (b *bridge) enter(cx *future.Context) error {
 	switch {
 	case b.closed:
 		return net.ErrClosed
-	case !b.slot.admit(cx.Waker()):
+	case !b.slot.enter(cx.Waker()):
 		return ErrBusy
 	}
-	b.slot = pendingSlot{}
 	return nil
 }
 
@@ -114,7 +113,8 @@ func (b *bridge) shut(v any) error {
 // in the bridge until a read takes them: dropping a pending read loses
 // nothing, the next read gets them. The first error of the io.Reader, io.EOF
 // included, comes after the bytes read before it and ends the stream: every
-// later read gives it. A second reader gets ErrBusy.
+// later read gives it. A Read that returns (0, nil) is retried; 100 in a row
+// end the stream with io.ErrNoProgress. A second reader gets ErrBusy.
 //
 // The bridge owns the io.Reader. Close closes it when it is an io.Closer
 // (which is how a blocked Read is cut short), waits for the goroutine to
@@ -134,21 +134,30 @@ type ReadBridge struct {
 // FromReader returns a ReadBridge over r with a buffer of size bytes
 // (DefaultBridgeBuffer when size is 0). A negative size is ErrNegativeSize.
 func FromReader(r io.Reader, size int) (*ReadBridge, error) {
-	if size < 0 {
-		return nil, ErrNegativeSize
+	buf, err := newBuffer(size, DefaultBridgeBuffer)
+	if err != nil {
+		return nil, err
 	}
-	if size == 0 {
-		size = DefaultBridgeBuffer
-	}
-	b := &ReadBridge{r: r, buf: make([]byte, size)}
+	b := &ReadBridge{r: r, buf: buf}
 	b.worker.run = b.fill
 	return b, nil
 }
 
-// fill runs on the goroutine: one blocking Read into the buffer, which no
-// poll touches while inflight is set.
+// maxEmptyReads is how many reads in a row may return (0, nil), which
+// io.Reader allows to mean that nothing happened, before the bridge gives up
+// on the reader with io.ErrNoProgress (bufio.Reader's limit too).
+const maxEmptyReads = 100
+
+// fill runs on the goroutine: a blocking Read into the buffer, which no poll
+// touches while inflight is set, repeated while it returns (0, nil).
 func (b *ReadBridge) fill() {
-	n, err := b.r.Read(b.buf)
+	var n int
+	var err error
+	for range maxEmptyReads {
+		if n, err = b.r.Read(b.buf); n > 0 || err != nil {
+			break
+		}
+	}
 	b.mu.Lock()
 	b.inflight = false
 	b.rpos, b.wpos = 0, n
@@ -164,7 +173,7 @@ func (b *ReadBridge) fill() {
 }
 
 // PollRead reads what the goroutine has read, or starts a Read and waits.
-func (b *ReadBridge) PollRead(cx *future.Context, p []byte) pollN {
+func (b *ReadBridge) PollRead(cx *future.Context, p []byte) future.Poll[future.Result[int]] {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.enter(cx); err != nil {
@@ -230,13 +239,11 @@ type WriteBridge struct {
 // FromWriter returns a WriteBridge over w with a buffer of size bytes
 // (DefaultBridgeBuffer when size is 0). A negative size is ErrNegativeSize.
 func FromWriter(w io.Writer, size int) (*WriteBridge, error) {
-	if size < 0 {
-		return nil, ErrNegativeSize
+	buf, err := newBuffer(size, DefaultBridgeBuffer)
+	if err != nil {
+		return nil, err
 	}
-	if size == 0 {
-		size = DefaultBridgeBuffer
-	}
-	b := &WriteBridge{w: w, buf: make([]byte, size), flushed: true}
+	b := &WriteBridge{w: w, buf: buf, flushed: true}
 	b.worker.run = b.run
 	return b, nil
 }
@@ -287,7 +294,7 @@ func (b *WriteBridge) admit(cx *future.Context) (wait bool, err error) {
 }
 
 // PollWrite accepts up to the buffer's size from p and writes it behind.
-func (b *WriteBridge) PollWrite(cx *future.Context, p []byte) pollN {
+func (b *WriteBridge) PollWrite(cx *future.Context, p []byte) future.Poll[future.Result[int]] {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	wait, err := b.admit(cx)
@@ -307,7 +314,7 @@ func (b *WriteBridge) PollWrite(cx *future.Context, p []byte) pollN {
 
 // PollFlush waits until the accepted bytes are written and, for an
 // io.Writer with a Flush method, flushed.
-func (b *WriteBridge) PollFlush(cx *future.Context) pollUnit {
+func (b *WriteBridge) PollFlush(cx *future.Context) future.Poll[future.Result[struct{}]] {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	wait, err := b.admit(cx)

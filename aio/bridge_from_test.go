@@ -227,3 +227,41 @@ func TestWriteBridgeCloseDuringWrite(t *testing.T) {
 		t.Fatalf("pending flush after Close: %v, want net.ErrClosed", v.Err)
 	}
 }
+
+// emptyReads returns (0, nil) a number of times before each read it passes
+// on: io.Reader allows that, meaning that nothing happened.
+type emptyReads struct {
+	r     io.Reader
+	empty int // (0, nil) answers before each read passed on
+	left  int
+}
+
+func (e *emptyReads) Read(p []byte) (int, error) {
+	if e.left > 0 {
+		e.left--
+		return 0, nil
+	}
+	e.left = e.empty
+	return e.r.Read(p)
+}
+
+// Reads of the io.Reader that return (0, nil) are retried, as bufio does;
+// only a reader that keeps doing so fails with io.ErrNoProgress.
+func TestReadBridgeEmptyReads(t *testing.T) {
+	leakcheck.Check(t)
+	rb, _ := FromReader(&emptyReads{r: bytes.NewReader([]byte("abc")), empty: 3, left: 3}, 16)
+	defer rb.Close()
+	buf := make([]byte, 8)
+	if r := future.BlockOn[future.Result[int]](Read(rb, buf)); r.Err != nil || string(buf[:r.Value]) != "abc" {
+		t.Fatalf("read through empty reads = %q, %v; want abc", buf[:r.Value], r.Err)
+	}
+	if r := future.BlockOn[future.Result[int]](Read(rb, buf)); r.Err != io.EOF {
+		t.Fatalf("read at the end = %d, %v; want io.EOF", r.Value, r.Err)
+	}
+
+	stuck, _ := FromReader(&emptyReads{left: 1 << 30}, 16)
+	defer stuck.Close()
+	if r := future.BlockOn[future.Result[int]](Read(stuck, buf)); r.Err != io.ErrNoProgress {
+		t.Fatalf("read of a reader that never progresses = %d, %v; want io.ErrNoProgress", r.Value, r.Err)
+	}
+}

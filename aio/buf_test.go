@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"strings"
 	"testing"
 
@@ -306,5 +307,54 @@ func TestBufReaderDroppedDelimiterReads(t *testing.T) {
 	s.feed([]byte(";"))
 	if r := future.BlockOn[future.Result[[]byte]](b.ReadSlice(';')); r.Err != nil || string(r.Value) != "xy;" {
 		t.Fatalf("ReadSlice after the drop = %q, %v", r.Value, r.Err)
+	}
+}
+
+// A stream that fails part way through a line gives ReadLine the failure,
+// not the fragment as if it were a line; the fragment stays buffered.
+func TestBufReaderLineCutByFailure(t *testing.T) {
+	leakcheck.Check(t)
+	s := newFake(21, 0.3, 3)
+	defer s.wait()
+	reset := errors.New("connection reset")
+	s.feed([]byte("one\ntwo"))
+	s.end(reset)
+	b := mustBufReader(t, s, 16)
+	if r := future.BlockOn[future.Result[[]byte]](b.ReadLine()); r.Err != nil || string(r.Value) != "one" {
+		t.Fatalf("first ReadLine = %q, %v; want one", r.Value, r.Err)
+	}
+	r := future.BlockOn[future.Result[[]byte]](b.ReadLine())
+	if r.Err != reset {
+		t.Fatalf("ReadLine of a line cut by a failure = %q, %v; want the failure", r.Value, r.Err)
+	}
+	if b.Buffered() != len("two") {
+		t.Fatalf("%d bytes buffered after the failure, want the fragment's %d", b.Buffered(), len("two"))
+	}
+}
+
+// After CloseWrite a BufWriter refuses writes at once, as the CloseWriter
+// contract says, instead of buffering bytes that can never be delivered.
+func TestBufWriterWriteAfterCloseWrite(t *testing.T) {
+	leakcheck.Check(t)
+	pr, pw, err := Pipe(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bw := mustBufWriter(t, pw, 16)
+	if r := future.BlockOn[future.Result[int]](WriteAll(bw, []byte("last"))); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if r := future.BlockOn[future.Result[struct{}]](CloseWrite(bw)); r.Err != nil {
+		t.Fatalf("CloseWrite: %v", r.Err)
+	}
+	if r := future.BlockOn[future.Result[int]](Write(bw, []byte("x"))); r.Err != net.ErrClosed {
+		t.Fatalf("write after CloseWrite = %d, %v; want net.ErrClosed", r.Value, r.Err)
+	}
+	if bw.Buffered() != 0 {
+		t.Fatalf("%d bytes buffered after CloseWrite", bw.Buffered())
+	}
+	buf := make([]byte, 16)
+	if r := future.BlockOn[future.Result[int]](ReadFull(pr, buf)); r.Err != io.ErrUnexpectedEOF || string(buf[:r.Value]) != "last" {
+		t.Fatalf("the reader got %q, %v; want last, then the end", buf[:r.Value], r.Err)
 	}
 }

@@ -34,13 +34,11 @@ type BufReader struct {
 // NewBufReader returns a BufReader over r with a buffer of size bytes
 // (DefaultBufSize when size is 0). A negative size is ErrNegativeSize.
 func NewBufReader(r Reader, size int) (*BufReader, error) {
-	if size < 0 {
-		return nil, ErrNegativeSize
+	buf, err := newBuffer(size, DefaultBufSize)
+	if err != nil {
+		return nil, err
 	}
-	if size == 0 {
-		size = DefaultBufSize
-	}
-	return &BufReader{r: r, buf: make([]byte, size)}, nil
+	return &BufReader{r: r, buf: buf}, nil
 }
 
 // Reset discards the buffered bytes and any kept error, and makes b read
@@ -96,7 +94,7 @@ func (b *BufReader) fill(cx *future.Context) bool {
 // PollRead reads from the buffer, filling it first when it is empty. A read
 // at least as large as the buffer, made while it is empty, goes to the
 // stream beneath directly, saving a copy.
-func (b *BufReader) PollRead(cx *future.Context, p []byte) pollN {
+func (b *BufReader) PollRead(cx *future.Context, p []byte) future.Poll[future.Result[int]] {
 	if len(p) == 0 {
 		return readyN(0)
 	}
@@ -230,8 +228,9 @@ func (f *ReadSliceFuture) Drop() { f.wait.dropRead(f.b) }
 // ReadLine returns a future that reads one line: the bytes up to "\n", with
 // the "\n" or "\r\n" removed. A last line without "\n" at the end of the
 // stream is returned as a line; after it comes io.EOF. A line that does not
-// fit in the buffer fails with ErrLineTooLong and stays buffered (Discard or
-// ReadSlice take it). The line follows the buffer ownership rule.
+// fit in the buffer fails with ErrLineTooLong, and one cut short by a
+// failure of the stream fails with that error; either stays buffered
+// (Discard or ReadSlice take it). The line follows the buffer ownership rule.
 func (b *BufReader) ReadLine() *ReadLineFuture {
 	f := new(ReadLineFuture)
 	f.Reset(b)
@@ -262,7 +261,7 @@ func (f *ReadLineFuture) Poll(cx *future.Context) future.Poll[future.Result[[]by
 		return future.Pending[future.Result[[]byte]]()
 	case end == endFull:
 		return future.Ready(future.Fail[[]byte](ErrLineTooLong))
-	case end == endStream && n == 0:
+	case end == endStream && (n == 0 || b.err != io.EOF):
 		return future.Ready(future.Fail[[]byte](b.takeErr()))
 	}
 	line := b.buf[b.rpos : b.rpos+n]

@@ -2,6 +2,7 @@ package aio
 
 import (
 	"io"
+	"net"
 
 	"github.com/libasync/libasync/future"
 )
@@ -27,18 +28,17 @@ type BufWriter struct {
 	buf        []byte
 	start, end int // buf[start:end] was accepted and is not yet written
 	err        error
+	closed     bool // PollCloseWrite succeeded: writes fail with net.ErrClosed
 }
 
 // NewBufWriter returns a BufWriter over w with a buffer of size bytes
 // (DefaultBufSize when size is 0). A negative size is ErrNegativeSize.
 func NewBufWriter(w Writer, size int) (*BufWriter, error) {
-	if size < 0 {
-		return nil, ErrNegativeSize
+	buf, err := newBuffer(size, DefaultBufSize)
+	if err != nil {
+		return nil, err
 	}
-	if size == 0 {
-		size = DefaultBufSize
-	}
-	return &BufWriter{w: w, buf: make([]byte, size)}, nil
+	return &BufWriter{w: w, buf: buf}, nil
 }
 
 // Reset discards the buffered bytes and any kept error, and makes b write
@@ -86,9 +86,12 @@ func (b *BufWriter) drain(cx *future.Context) pollUnit {
 }
 
 // PollWrite accepts bytes from p, as described on BufWriter.
-func (b *BufWriter) PollWrite(cx *future.Context, p []byte) pollN {
-	if b.err != nil {
+func (b *BufWriter) PollWrite(cx *future.Context, p []byte) future.Poll[future.Result[int]] {
+	switch {
+	case b.err != nil:
 		return failN(b.err)
+	case b.closed:
+		return failN(net.ErrClosed)
 	}
 	if len(p) == 0 {
 		return readyN(0)
@@ -119,12 +122,17 @@ func (b *BufWriter) PollWrite(cx *future.Context, p []byte) pollN {
 
 // PollFlush writes the buffer out, then flushes the stream beneath when it
 // is a Flusher.
-func (b *BufWriter) PollFlush(cx *future.Context) pollUnit { return b.drainThen(cx, false) }
+func (b *BufWriter) PollFlush(cx *future.Context) future.Poll[future.Result[struct{}]] {
+	return b.drainThen(cx, false)
+}
 
 // PollCloseWrite writes the buffer out, then closes the write direction of
 // the stream beneath; it fails with ErrNotSupported (after the buffer was
-// written) when that stream is not a CloseWriter.
-func (b *BufWriter) PollCloseWrite(cx *future.Context) pollUnit { return b.drainThen(cx, true) }
+// written) when that stream is not a CloseWriter. Once it succeeded,
+// PollWrite fails with net.ErrClosed.
+func (b *BufWriter) PollCloseWrite(cx *future.Context) future.Poll[future.Result[struct{}]] {
+	return b.drainThen(cx, true)
+}
 
 // drainThen writes the buffer out, then flushes the stream beneath or
 // closes its write direction, as pollSide.
@@ -135,7 +143,9 @@ func (b *BufWriter) drainThen(cx *future.Context, close bool) pollUnit {
 	if res := b.drain(cx); !isOK(res) {
 		return res
 	}
-	return pollSide(b.w, cx, close)
+	res := pollSide(b.w, cx, close)
+	b.closed = b.closed || close && isOK(res)
+	return res
 }
 
 // CancelWrite withdraws a pending write on the stream beneath, if it

@@ -100,10 +100,9 @@ func (s *fakeStream) chunk(n int) int {
 func (s *fakeStream) PollRead(cx *future.Context, p []byte) pollN {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.rslot.admit(cx.Waker()) {
+	if !s.rslot.enter(cx.Waker()) {
 		return failN(ErrBusy)
 	}
-	s.rslot = pendingSlot{}
 	if len(p) == 0 {
 		return readyN(0)
 	}
@@ -133,10 +132,9 @@ func (s *fakeStream) CancelRead(w future.Waker) {
 func (s *fakeStream) PollWrite(cx *future.Context, p []byte) pollN {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.wslot.admit(cx.Waker()) {
+	if !s.wslot.enter(cx.Waker()) {
 		return failN(ErrBusy)
 	}
-	s.wslot = pendingSlot{}
 	if s.writeErr != nil {
 		return failN(s.writeErr)
 	}
@@ -164,10 +162,9 @@ func (s *fakeStream) PollWrite(cx *future.Context, p []byte) pollN {
 func (s *fakeStream) PollFlush(cx *future.Context) pollUnit {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.wslot.admit(cx.Waker()) {
+	if !s.wslot.enter(cx.Waker()) {
 		return failUnit(ErrBusy)
 	}
-	s.wslot = pendingSlot{}
 	if s.rng.Float64() < s.pending {
 		s.wslot.park(cx.Waker())
 		s.wakeLater(&s.wslot)
@@ -180,7 +177,7 @@ func (s *fakeStream) PollFlush(cx *future.Context) pollUnit {
 func (s *fakeStream) PollCloseWrite(cx *future.Context) pollUnit {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.wslot.admit(cx.Waker()) {
+	if !s.wslot.enter(cx.Waker()) {
 		return failUnit(ErrBusy)
 	}
 	s.closedW = true

@@ -110,7 +110,9 @@ func Read(r Reader, p []byte) *ReadFuture {
 func (f *ReadFuture) Reset(r Reader, p []byte) { *f = ReadFuture{r: r, p: p} }
 
 // Poll reads once, as Reader.PollRead.
-func (f *ReadFuture) Poll(cx *future.Context) pollN { return pollRead(f.r, cx, f.p, &f.wait) }
+func (f *ReadFuture) Poll(cx *future.Context) future.Poll[future.Result[int]] {
+	return pollRead(f.r, cx, f.p, &f.wait)
+}
 
 // Drop withdraws the pending read, if any; no bytes are lost.
 func (f *ReadFuture) Drop() { f.wait.dropRead(f.r) }
@@ -138,7 +140,9 @@ func Write(w Writer, p []byte) *WriteFuture {
 func (f *WriteFuture) Reset(w Writer, p []byte) { *f = WriteFuture{w: w, p: p} }
 
 // Poll writes once, as Writer.PollWrite.
-func (f *WriteFuture) Poll(cx *future.Context) pollN { return pollWrite(f.w, cx, f.p, &f.wait) }
+func (f *WriteFuture) Poll(cx *future.Context) future.Poll[future.Result[int]] {
+	return pollWrite(f.w, cx, f.p, &f.wait)
+}
 
 // Drop withdraws the pending write, if any.
 func (f *WriteFuture) Drop() { f.wait.dropWrite(f.w) }
@@ -172,7 +176,7 @@ func (f *ReadFullFuture) Reset(r Reader, p []byte) { *f = ReadFullFuture{r: r, p
 func (f *ReadFullFuture) N() int { return f.n }
 
 // Poll reads until p is full, the stream ends or fails, or it would wait.
-func (f *ReadFullFuture) Poll(cx *future.Context) pollN {
+func (f *ReadFullFuture) Poll(cx *future.Context) future.Poll[future.Result[int]] {
 	for f.n < len(f.p) {
 		res := pollRead(f.r, cx, f.p[f.n:], &f.wait)
 		v, ready := res.Value()
@@ -226,7 +230,7 @@ func (f *WriteAllFuture) Reset(w Writer, p []byte) { *f = WriteAllFuture{w: w, p
 func (f *WriteAllFuture) N() int { return f.n }
 
 // Poll writes until p is written, the writer fails, or it would wait.
-func (f *WriteAllFuture) Poll(cx *future.Context) pollN {
+func (f *WriteAllFuture) Poll(cx *future.Context) future.Poll[future.Result[int]] {
 	for f.n < len(f.p) {
 		res := pollWrite(f.w, cx, f.p[f.n:], &f.wait)
 		v, ready := res.Value()
@@ -256,7 +260,7 @@ type writeSideOp struct {
 }
 
 // Poll flushes or closes the write direction, as pollSide.
-func (f *writeSideOp) Poll(cx *future.Context) pollUnit {
+func (f *writeSideOp) Poll(cx *future.Context) future.Poll[future.Result[struct{}]] {
 	f.wait.writeAgain(f.w, cx)
 	res := pollSide(f.w, cx, f.close)
 	f.wait.track(res.IsPending(), cx)

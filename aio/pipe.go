@@ -18,13 +18,11 @@ import (
 // in-process stream to test protocol code with, and the reference
 // implementation of those contracts.
 func Pipe(size int) (*PipeReader, *PipeWriter, error) {
-	if size < 0 {
-		return nil, nil, ErrNegativeSize
+	buf, err := newBuffer(size, DefaultBufSize)
+	if err != nil {
+		return nil, nil, err
 	}
-	if size == 0 {
-		size = DefaultBufSize
-	}
-	p := &pipe{buf: make([]byte, size)}
+	p := &pipe{buf: buf}
 	return &PipeReader{p}, &PipeWriter{p}, nil
 }
 
@@ -45,18 +43,17 @@ type PipeReader struct{ p *pipe }
 // PollRead reads buffered bytes, waits for some, or gives io.EOF once the
 // writer closed and the buffer is drained. After the reader's own Close it
 // gives net.ErrClosed.
-func (r *PipeReader) PollRead(cx *future.Context, b []byte) pollN {
+func (r *PipeReader) PollRead(cx *future.Context, b []byte) future.Poll[future.Result[int]] {
 	p := r.p
 	p.mu.Lock()
 	switch {
 	case p.rclosed:
 		p.mu.Unlock()
 		return failN(net.ErrClosed)
-	case !p.rslot.admit(cx.Waker()):
+	case !p.rslot.enter(cx.Waker()):
 		p.mu.Unlock()
 		return failN(ErrBusy)
 	}
-	p.rslot = pendingSlot{}
 	switch {
 	case len(b) == 0:
 		p.mu.Unlock()
@@ -111,7 +108,7 @@ type PipeWriter struct{ p *pipe }
 // PollWrite copies as much of b as fits into the buffer, or waits for room.
 // After the writer's CloseWrite or Close it fails with net.ErrClosed, after
 // the reader's Close with io.ErrClosedPipe.
-func (w *PipeWriter) PollWrite(cx *future.Context, b []byte) pollN {
+func (w *PipeWriter) PollWrite(cx *future.Context, b []byte) future.Poll[future.Result[int]] {
 	p := w.p
 	p.mu.Lock()
 	switch {
@@ -121,11 +118,10 @@ func (w *PipeWriter) PollWrite(cx *future.Context, b []byte) pollN {
 	case p.rclosed:
 		p.mu.Unlock()
 		return failN(io.ErrClosedPipe)
-	case !p.wslot.admit(cx.Waker()):
+	case !p.wslot.enter(cx.Waker()):
 		p.mu.Unlock()
 		return failN(ErrBusy)
 	}
-	p.wslot = pendingSlot{}
 	switch {
 	case len(b) == 0:
 		p.mu.Unlock()
@@ -151,7 +147,7 @@ func (w *PipeWriter) PollWrite(cx *future.Context, b []byte) pollN {
 // PollCloseWrite closes the writing end: the reader gets the buffered bytes,
 // then io.EOF. It is Ready at once (nothing is held back) and always
 // succeeds; closing again does nothing.
-func (w *PipeWriter) PollCloseWrite(*future.Context) pollUnit {
+func (w *PipeWriter) PollCloseWrite(*future.Context) future.Poll[future.Result[struct{}]] {
 	w.Close()
 	return readyUnit()
 }
@@ -196,17 +192,23 @@ type DuplexStream struct {
 }
 
 // PollRead reads what the other end wrote, as PipeReader.PollRead.
-func (d *DuplexStream) PollRead(cx *future.Context, b []byte) pollN { return d.r.PollRead(cx, b) }
+func (d *DuplexStream) PollRead(cx *future.Context, b []byte) future.Poll[future.Result[int]] {
+	return d.r.PollRead(cx, b)
+}
 
 // CancelRead withdraws the pending read made with waker w.
 func (d *DuplexStream) CancelRead(w future.Waker) { d.r.CancelRead(w) }
 
 // PollWrite writes for the other end to read, as PipeWriter.PollWrite.
-func (d *DuplexStream) PollWrite(cx *future.Context, b []byte) pollN { return d.w.PollWrite(cx, b) }
+func (d *DuplexStream) PollWrite(cx *future.Context, b []byte) future.Poll[future.Result[int]] {
+	return d.w.PollWrite(cx, b)
+}
 
 // PollCloseWrite closes this end's writing direction: the other end reads
 // io.EOF after the buffered bytes, and this end goes on reading.
-func (d *DuplexStream) PollCloseWrite(cx *future.Context) pollUnit { return d.w.PollCloseWrite(cx) }
+func (d *DuplexStream) PollCloseWrite(cx *future.Context) future.Poll[future.Result[struct{}]] {
+	return d.w.PollCloseWrite(cx)
+}
 
 // CancelWrite withdraws the pending write made with waker w.
 func (d *DuplexStream) CancelWrite(w future.Waker) { d.w.CancelWrite(w) }

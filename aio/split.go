@@ -38,7 +38,9 @@ type ReadHalf struct {
 }
 
 // PollRead reads from the stream, as its PollRead.
-func (h *ReadHalf) PollRead(cx *future.Context, p []byte) pollN { return h.rw.PollRead(cx, p) }
+func (h *ReadHalf) PollRead(cx *future.Context, p []byte) future.Poll[future.Result[int]] {
+	return h.rw.PollRead(cx, p)
+}
 
 // CancelRead withdraws a pending read, when the stream supports that.
 func (h *ReadHalf) CancelRead(w future.Waker) { cancelRead(h.rw, w) }
@@ -62,14 +64,20 @@ type WriteHalf struct {
 }
 
 // PollWrite writes to the stream, as its PollWrite.
-func (h *WriteHalf) PollWrite(cx *future.Context, p []byte) pollN { return h.rw.PollWrite(cx, p) }
+func (h *WriteHalf) PollWrite(cx *future.Context, p []byte) future.Poll[future.Result[int]] {
+	return h.rw.PollWrite(cx, p)
+}
 
 // PollFlush flushes the stream when it is a Flusher.
-func (h *WriteHalf) PollFlush(cx *future.Context) pollUnit { return pollSide(h.rw, cx, false) }
+func (h *WriteHalf) PollFlush(cx *future.Context) future.Poll[future.Result[struct{}]] {
+	return pollSide(h.rw, cx, false)
+}
 
 // PollCloseWrite closes the stream's write direction when it is a
 // CloseWriter; the read half goes on reading.
-func (h *WriteHalf) PollCloseWrite(cx *future.Context) pollUnit { return pollSide(h.rw, cx, true) }
+func (h *WriteHalf) PollCloseWrite(cx *future.Context) future.Poll[future.Result[struct{}]] {
+	return pollSide(h.rw, cx, true)
+}
 
 // CancelWrite withdraws a pending write, when the stream supports that.
 func (h *WriteHalf) CancelWrite(w future.Waker) { cancelWrite(h.rw, w) }

@@ -54,6 +54,12 @@ leg_future-allocs() { go test -count=1 -run AllocateNothing ./future/; }
 # dependencies): vetted and built here so that it does not rot.
 leg_bench-vet() { (cd bench && go vet ./... && go build -o /dev/null ./...); }
 
+# The Python binding's unittest suite (bindings/python/tests, including the
+# offline `pip install` into a temporary venv) against the freshly built
+# library, with each interpreter present: the default python3 and Debian's
+# /usr/bin/python3 (once if they are the same). Then its examples, briefly.
+leg_python() { bash ci/python.sh; }
+
 # The kqueue driver's logic, on a simulated kqueue (no BSD runs here).
 leg_kqueue-unit() { go test -race -count=1 -timeout 5m ./driver/kqueue; }
 
@@ -119,6 +125,9 @@ leg_capi-valgrind() {
 leg_ffi-nocgo() { CGO_ENABLED=0 LIBASYNC_REQUIRE_CC=1 go test -count=1 -timeout 5m ./capi/ffi/; }
 
 legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan capi-valgrind ffi-nocgo)
+
+# The Python binding, after the legs that build and check the library.
+legs+=(python)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)

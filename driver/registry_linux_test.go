@@ -24,11 +24,7 @@ func TestDefault(t *testing.T) {
 	if got := driver.Default(); got != wantDefault {
 		t.Fatalf("Default() = %q, want %q", got, wantDefault)
 	}
-	d, err := driver.Open("")
-	if err != nil {
-		t.Fatalf("Open(\"\"): %v", err)
-	}
-	defer d.Close()
+	d := drivertest.Open(t, func() (driver.Driver, error) { return driver.Open("") })
 	if d.Name() != wantDefault {
 		t.Fatalf("Open(\"\") opened %q, want %q", d.Name(), wantDefault)
 	}

@@ -3,6 +3,7 @@ package executor
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,16 +16,18 @@ import (
 //
 //	go test -run '^$' -bench . -benchmem -count 5 ./executor/
 
+// benchKinds are the executors the shapes run on.
+var benchKinds = []struct {
+	name string
+	open func() (Executor, error)
+}{
+	{"Local", func() (Executor, error) { return NewLocal() }},
+	{"Runtime", func() (Executor, error) { return NewRuntime() }},
+}
+
 // benchExecutors runs fn as a sub-benchmark on a fresh executor of each kind.
 func benchExecutors(b *testing.B, fn func(b *testing.B, ex Executor)) {
-	kinds := []struct {
-		name string
-		open func() (Executor, error)
-	}{
-		{"Local", func() (Executor, error) { return NewLocal() }},
-		{"Runtime", func() (Executor, error) { return NewRuntime() }},
-	}
-	for _, k := range kinds {
+	for _, k := range benchKinds {
 		b.Run(k.name, func(b *testing.B) {
 			ex, err := k.open()
 			if err != nil {
@@ -186,10 +189,13 @@ func BenchmarkPingPong(b *testing.B) {
 	})
 }
 
-// yielder yields n times.
+// yielder yields n times. It fills a cache line of its own, as each
+// goroutine's loop counter of the peer lives on its own stack: yielders
+// polled on different workers must not share one.
 type yielder struct {
 	n int
 	y Yield
+	_ [48]byte
 }
 
 func (y *yielder) Poll(cx *future.Context) future.Poll[int] {
@@ -242,14 +248,7 @@ func (never) Poll(*future.Context) future.Poll[int] { return future.Pending[int]
 
 func BenchmarkPendingMem(b *testing.B) {
 	const n = 100_000
-	kinds := []struct {
-		name string
-		open func() (Executor, error)
-	}{
-		{"Local", func() (Executor, error) { return NewLocal() }},
-		{"Runtime", func() (Executor, error) { return NewRuntime() }},
-	}
-	for _, k := range kinds {
+	for _, k := range benchKinds {
 		b.Run(k.name, func(b *testing.B) {
 			for range b.N {
 				ex, err := k.open()
@@ -338,5 +337,28 @@ func BenchmarkTimers(b *testing.B) {
 		for _, t := range ts {
 			t.Stop()
 		}
+	})
+}
+
+// BenchmarkMillionSleeps runs 1,000,000 tasks each awaiting a Sleep of
+// 1-100 ms and checks that every one fired and none early (the timers shape's
+// correctness half); ns/op is the wall time per sleeper, spawn to join.
+//
+//	go test -run '^$' -bench MillionSleeps -benchtime 1x ./executor/
+func BenchmarkMillionSleeps(b *testing.B) {
+	const n = 1_000_000
+	benchExecutors(b, func(b *testing.B, ex Executor) {
+		for range b.N {
+			var early atomic.Int32
+			before := ex.Stats()
+			got := runTask[int](b, ex, &spawnJoinAll{n: n, mk: func(i int) future.Future[int] {
+				return &earlyCheck{s: Sleep(time.Duration(1+i%100) * time.Millisecond), early: &early}
+			}})
+			st := ex.Stats()
+			if got != n || early.Load() != 0 || st.TimersFired-before.TimersFired != st.TimersInserted-before.TimersInserted {
+				b.Fatalf("%d of %d sleepers joined, %d early, timers %+v", got, n, early.Load(), st)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/sleeper")
 	})
 }

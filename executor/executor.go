@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/libasync/libasync/future"
@@ -172,3 +173,27 @@ type Stats struct {
 	LIFOHits      uint64 // tasks run from a worker's LIFO slot
 	Workers       []WorkerStats
 }
+
+// shutdownOnce lets the first Shutdown of an executor do the work while
+// later calls wait for it to finish. Its zero value is ready to use.
+type shutdownOnce struct {
+	once sync.Once
+	done chan struct{} // closed by end
+}
+
+// begin reports whether the caller is the first; any other caller waits
+// until the first called end, and gets false.
+func (o *shutdownOnce) begin() bool {
+	first := false
+	o.once.Do(func() {
+		first = true
+		o.done = make(chan struct{})
+	})
+	if !first {
+		<-o.done
+	}
+	return first
+}
+
+// end lets the later callers of begin return.
+func (o *shutdownOnce) end() { close(o.done) }

@@ -56,8 +56,7 @@ type Local struct {
 
 	runMu    sync.Mutex // held by whoever runs the loop
 	blocking sync.WaitGroup
-	shutOnce sync.Once
-	done     chan struct{} // closed when Shutdown finished
+	shutdown shutdownOnce
 
 	// Counters for Stats: each is a running total that orders nothing, so
 	// relaxed use is enough (polled and completed are added once per batch).
@@ -99,7 +98,6 @@ func NewLocal(opts ...Option) (*Local, error) {
 		reactor: newReactor(drv),
 		wheel:   newWheel(),
 		events:  make([]driver.Event, 256),
-		done:    make(chan struct{}),
 	}
 	l.inbox.init()
 	l.main.l = l
@@ -188,10 +186,7 @@ func (l *Local) RunUntilIdle() error {
 // returned and the driver is closed. Later calls wait for the first to
 // finish and return nil. It must not be called from a task of l.
 func (l *Local) Shutdown(deadline time.Time) error {
-	first := false
-	l.shutOnce.Do(func() { first = true })
-	if !first {
-		<-l.done
+	if !l.shutdown.begin() {
 		return nil
 	}
 	l.gate.Or(closedBit)
@@ -213,7 +208,7 @@ func (l *Local) Shutdown(deadline time.Time) error {
 	if cerr := l.drv.Close(); err == nil {
 		err = cerr
 	}
-	close(l.done)
+	l.shutdown.end()
 	return err
 }
 

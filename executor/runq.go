@@ -32,6 +32,7 @@ const (
 type runQueue struct {
 	head atomic.Uint64
 	tail atomic.Uint32
+	_    [52]byte // the positions on a cache line of their own
 	buf  [runqSize]*header
 }
 

@@ -44,29 +44,33 @@ type Runtime struct {
 
 	// driverHeld is the try-lock of the driver's Wait, of dispatching its
 	// events and of advancing the wheel: its holder is the one goroutine
-	// that may do those. A CAS takes it; a store releases it.
+	// that may do those. A CAS takes it; a store releases it. Go's atomics
+	// being sequentially consistent, what one holder wrote (the reactor's
+	// tick, the events buffer it filled) is seen by the next after its CAS.
 	driverHeld atomic.Bool
 	// driverOwner is the worker waiting in the driver, or -1: a hint for
 	// idleSet.pick (a stale value costs one needless driver wake).
 	driverOwner atomic.Int32
 	// driverErr is the first error of the driver's Wait; Shutdown returns
-	// it. After it, workers no longer wait in the driver.
+	// it. After it, workers no longer wait in the driver. The pointer's
+	// store publishes the error value it points to.
 	driverErr atomic.Pointer[error]
 
-	// lists holds the live tasks, one shard per worker (tasks spawned on
-	// it) plus one for spawns from outside, each under its own lock. The
-	// lock also carries the closed flag, so that a spawn either sees it or
-	// is listed before Shutdown looks.
-	lists []taskShard
+	// outside lists the live tasks spawned from outside the workers (each
+	// worker lists its own without a lock). Its lock also carries the
+	// closed flag for those spawns and SpawnBlocking, so that one either
+	// sees it or is counted before Shutdown looks.
+	outside taskShard
 
-	closed   atomic.Bool   // Shutdown began: spawns fail, BlockOn returns
-	closing  chan struct{} // closed when Shutdown begins (wakes BlockOn)
-	drained  chan struct{} // a token when the last task finished during Shutdown
-	stopping atomic.Bool   // workers must exit
+	closed  atomic.Bool   // Shutdown began: spawns fail, BlockOn returns
+	closing chan struct{} // closed when Shutdown begins (wakes BlockOn)
+	// stopping tells the workers to exit; Shutdown stores it before it
+	// unparks them, and a worker reads it after each wake-up, which the
+	// parker's swap orders after the store.
+	stopping atomic.Bool
 	running  sync.WaitGroup
 	blocking sync.WaitGroup
-	shutOnce sync.Once
-	done     chan struct{}
+	shutdown shutdownOnce
 
 	// Counters of work done outside the workers; each is a running total
 	// that orders nothing.
@@ -83,19 +87,18 @@ type gslot struct {
 // that address, and the slot still links the probe chain.
 const gGone = 1
 
-// taskShard is one lock's share of the live tasks.
+// taskShard is a list of live tasks under a lock.
 type taskShard struct {
 	mu     sync.Mutex
 	tasks  taskList
 	closed bool
-	_      [40]byte // keep two shards' locks off one cache line
 }
 
-// The scheduling constants. ioInterval (61) is also the Runtime's budget: a
-// worker looks at I/O, timers and the injection queue at least that often.
-const (
-	maxLIFOStreak = 3 // polls in a row from the LIFO slot
-)
+// maxLIFOStreak bounds the polls in a row from a worker's LIFO slot, so that
+// two tasks waking each other cannot keep the ring's tasks waiting. (The
+// Runtime's budget is Local's ioInterval: a worker looks at I/O, timers and
+// the injection queue at least every 61 polls.)
+const maxLIFOStreak = 3
 
 // WithWorkers sets the Runtime's number of workers (default: GOMAXPROCS).
 // Local ignores it.
@@ -130,10 +133,7 @@ func NewRuntime(opts ...Option) (*Runtime, error) {
 		workers: make([]*worker, n),
 		gtab:    make([]gslot, size),
 		gmask:   uintptr(size - 1),
-		lists:   make([]taskShard, n+1),
 		closing: make(chan struct{}),
-		drained: make(chan struct{}, 1),
-		done:    make(chan struct{}),
 	}
 	rt.driverOwner.Store(-1)
 	rt.wheel.kick = rt.wakeDriver
@@ -211,7 +211,7 @@ func (rt *Runtime) notify() {
 		return
 	}
 	w := rt.workers[i]
-	w.stats.unparks.Add(1)
+	w.unparks.Add(1)
 	w.park.unpark(rt.wakeDriver)
 }
 
@@ -243,14 +243,22 @@ func (rt *Runtime) enqueue(h *header, w *worker) {
 }
 
 func (rt *Runtime) spawnTask(h *header) error {
-	w := rt.current()
-	shard := len(rt.workers)
-	if w != nil {
-		shard = w.idx
-	}
 	h.sched = rt
-	h.shard = uint16(shard)
-	l := &rt.lists[shard]
+	if w := rt.current(); w != nil {
+		// A spawn that passes this check while Shutdown begins is listed
+		// on the worker, where Shutdown finds it once the workers stop.
+		if rt.closed.Load() {
+			return future.ErrClosed
+		}
+		h.shard = uint16(w.idx)
+		w.tasks.add(h)
+		w.live.inc(1)
+		w.stats.spawned.inc(1)
+		w.pushLocal(h)
+		return nil
+	}
+	h.shard = uint16(len(rt.workers))
+	l := &rt.outside
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -258,17 +266,13 @@ func (rt *Runtime) spawnTask(h *header) error {
 	}
 	l.tasks.add(h)
 	l.mu.Unlock()
-	if w != nil {
-		w.stats.spawned.inc(1)
-	} else {
-		rt.spawned.Add(1)
-	}
-	rt.enqueue(h, w)
+	rt.spawned.Add(1)
+	rt.enqueue(h, nil)
 	return nil
 }
 
 func (rt *Runtime) goBlocking(fn func()) error {
-	l := &rt.lists[len(rt.workers)]
+	l := &rt.outside
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -285,32 +289,34 @@ func (rt *Runtime) goBlocking(fn func()) error {
 	return nil
 }
 
-// finish unlists a task that completed on a worker.
-func (rt *Runtime) finish(h *header) {
-	l := &rt.lists[h.shard]
-	l.mu.Lock()
-	l.tasks.remove(h)
-	left := l.tasks.n
-	l.mu.Unlock()
-	// Shutdown sets closed before it counts the live tasks: either it
-	// sees this removal, or this load sees closed and signals.
-	if left == 0 && rt.closed.Load() && rt.liveTasks() == 0 {
-		select {
-		case rt.drained <- struct{}{}:
-		default:
-		}
+// finish unlists a task that completed on worker w.
+func (rt *Runtime) finish(w *worker, h *header) {
+	switch i := int(h.shard); {
+	case i == w.idx:
+		w.tasks.remove(h)
+		w.live.inc(^uint64(0))
+	case i == len(rt.workers):
+		rt.outside.mu.Lock()
+		rt.outside.tasks.remove(h)
+		rt.outside.mu.Unlock()
+	default:
+		rt.workers[i].pushFinished(h)
 	}
 }
 
-// liveTasks counts the tasks not finished yet.
+// liveTasks counts the tasks not finished yet (a snapshot that may count a
+// task finishing meanwhile, but never misses one that was live before the
+// call and still is).
 func (rt *Runtime) liveTasks() int {
 	n := 0
-	for i := range rt.lists {
-		l := &rt.lists[i]
-		l.mu.Lock()
-		n += l.tasks.n
-		l.mu.Unlock()
+	for _, w := range rt.workers {
+		// live before finishedN: reclaim lowers finishedN first, so a
+		// reclaimed task is never subtracted twice.
+		n += int(w.live.Load()) - int(w.finishedN.Load())
 	}
+	rt.outside.mu.Lock()
+	n += rt.outside.tasks.n
+	rt.outside.mu.Unlock()
 	return n
 }
 
@@ -363,30 +369,23 @@ func (rt *Runtime) blockOn(poll func(cx *future.Context) bool, drop func()) erro
 // wait for the first to finish and return nil. It must not be called from a
 // task of rt.
 func (rt *Runtime) Shutdown(deadline time.Time) error {
-	first := false
-	rt.shutOnce.Do(func() { first = true })
-	if !first {
-		<-rt.done
+	if !rt.shutdown.begin() {
 		return nil
 	}
 	rt.closed.Store(true)
 	close(rt.closing)
-	for i := range rt.lists {
-		l := &rt.lists[i]
-		l.mu.Lock()
-		l.closed = true
-		l.mu.Unlock()
-	}
-	if grace := time.Until(deadline); grace > 0 {
-		t := time.NewTimer(grace)
-		for waiting := true; waiting && rt.liveTasks() > 0; {
-			select {
-			case <-rt.drained:
-			case <-t.C:
-				waiting = false
-			}
+	rt.outside.mu.Lock()
+	rt.outside.closed = true
+	rt.outside.mu.Unlock()
+	// The grace period: the workers run on while this goroutine looks
+	// every millisecond whether tasks are left (finishing tasks do not
+	// signal, which keeps a lock and a shared counter off their path).
+	if time.Until(deadline) > 0 {
+		tick := time.NewTicker(time.Millisecond)
+		for rt.liveTasks() > 0 && time.Now().Before(deadline) {
+			<-tick.C
 		}
-		t.Stop()
+		tick.Stop()
 	}
 	rt.stopping.Store(true)
 	for _, w := range rt.workers {
@@ -400,16 +399,24 @@ func (rt *Runtime) Shutdown(deadline time.Time) error {
 	if p := rt.driverErr.Load(); p != nil {
 		err = *p
 	}
-	close(rt.done)
+	rt.shutdown.end()
 	return err
 }
 
 // Close is Shutdown with no grace period.
 func (rt *Runtime) Close() error { return rt.Shutdown(time.Time{}) }
 
-// dropAll drops every task left once the workers stopped (their queues are
-// this goroutine's now: running.Wait ordered their last writes before).
+// dropAll drops every task left once the workers stopped (their queues and
+// lists are this goroutine's now: running.Wait ordered their last writes
+// before).
 func (rt *Runtime) dropAll() {
+	for _, w := range rt.workers {
+		w.reclaim()
+	}
+	lists := []*taskList{&rt.outside.tasks}
+	for _, w := range rt.workers {
+		lists = append(lists, &w.tasks)
+	}
 	for {
 		for {
 			if _, n := rt.inject.popBatch(1 << 30); n == 0 {
@@ -422,14 +429,9 @@ func (rt *Runtime) dropAll() {
 			}
 		}
 		var h *header
-		for i := range rt.lists {
-			l := &rt.lists[i]
-			l.mu.Lock()
-			if h = l.tasks.head; h != nil {
-				l.tasks.remove(h)
-			}
-			l.mu.Unlock()
-			if h != nil {
+		for _, l := range lists {
+			if h = l.head; h != nil {
+				l.remove(h)
 				break
 			}
 		}
@@ -460,6 +462,7 @@ func (rt *Runtime) Stats() Stats {
 	}
 	for i, w := range rt.workers {
 		ws := w.stats.snapshot()
+		ws.Unparks = w.unparks.Load()
 		st.Workers[i] = ws
 		st.TasksSpawned += w.stats.spawned.Load()
 		st.TasksCompleted += w.stats.completed.Load()

@@ -12,9 +12,15 @@ import (
 // worker is one of a Runtime's goroutines with its queues. Fields without
 // a comment are its own (only its goroutine touches them while it runs).
 type worker struct {
+	// The pads keep the words that other workers read or write (the
+	// ring's positions, the parker, unparks) off the cache lines of this
+	// worker's private fields and of the neighbouring worker in memory,
+	// which would otherwise bounce between cores on every poll.
+	_    cacheLinePad
 	rt   *Runtime
 	idx  int
 	slot *gslot
+	_    cacheLinePad
 	q    runQueue // its ring (stolen from by others)
 	// lifo is the task to run next: the last one woken or spawned by the
 	// task being polled. Not stealable.
@@ -27,16 +33,34 @@ type worker struct {
 	cx         future.Context
 	events     []driver.Event
 	fireBuf    []future.Waker
-	park       parker
 	stats      workerCounters
+	// tasks lists the live tasks spawned on this worker; live counts them
+	// for Shutdown's reads (single writer: the worker).
+	tasks taskList
+	live  ownedCounter
+	_     cacheLinePad
+	park  parker
+	// unparks counts the times a waker woke this worker (any goroutine
+	// adds; a counter orders nothing).
+	unparks atomic.Uint64
+	// finished is a stack (through qnext, free once a task completed) of
+	// this worker's tasks that completed on other workers, for it to
+	// unlist; finishedN counts them. Pushed with CAS by any worker, taken
+	// whole by a swap of the owner: a task is pushed once, so the CAS
+	// cannot be fooled by a head that left and came back.
+	finished  atomic.Pointer[header]
+	finishedN atomic.Int64
+	_         cacheLinePad
 }
 
-// workerCounters are a worker's counters. The owned ones have a single
-// writer, the worker, so a load and a store (no locked add) count; readers
-// on other goroutines see some recent total, which is all a counter needs.
+// cacheLinePad is the size of a cache line on common hardware.
+type cacheLinePad [64]byte
+
+// workerCounters are a worker's own counters. Each has a single writer, the
+// worker, so a load and a store (no locked add) count; readers on other
+// goroutines see some recent total, which is all a counter needs.
 type workerCounters struct {
 	polls, steals, stolen, parks, driverWaits, lifoHits, injected, spawned, completed ownedCounter
-	unparks                                                                           atomic.Uint64 // added by wakers
 }
 
 // ownedCounter is a counter with a single writer.
@@ -50,7 +74,6 @@ func (c *workerCounters) snapshot() WorkerStats {
 		Steals:      c.steals.Load(),
 		Stolen:      c.stolen.Load(),
 		Parks:       c.parks.Load(),
-		Unparks:     c.unparks.Load(),
 		DriverWaits: c.driverWaits.Load(),
 		LIFOHits:    c.lifoHits.Load(),
 		Injected:    c.injected.Load(),
@@ -99,9 +122,46 @@ func (w *worker) run() {
 // unless another worker waits in the driver (it sees them first).
 func (w *worker) maintain() {
 	rt := w.rt
+	w.reclaim()
 	if rt.driverErr.Load() == nil && rt.driverHeld.CompareAndSwap(false, true) {
 		rt.turn(w, 0)
 		rt.driverHeld.Store(false)
+	}
+}
+
+// pushFinished hands w a task of its list that completed elsewhere.
+func (w *worker) pushFinished(h *header) {
+	for {
+		top := w.finished.Load()
+		h.qnext.Store(top)
+		// The CAS publishes the link stored above to the owner's swap.
+		if w.finished.CompareAndSwap(top, h) {
+			break
+		}
+	}
+	w.finishedN.Add(1)
+}
+
+// reclaim unlists the tasks that other workers finished (owner only).
+// Until it runs they stay listed and counted, which only holds their memory
+// a little longer (at most until the next budget's look or sleep).
+func (w *worker) reclaim() {
+	if w.finished.Load() == nil {
+		return
+	}
+	h := w.finished.Swap(nil)
+	n := uint64(0)
+	for h != nil {
+		next := h.qnext.Load()
+		h.qnext.Store(nil)
+		w.tasks.remove(h)
+		n++
+		h = next
+	}
+	if n > 0 {
+		// finishedN first: see liveTasks.
+		w.finishedN.Add(-int64(n))
+		w.live.inc(-n)
 	}
 }
 
@@ -219,7 +279,7 @@ func (w *worker) runTask(h *header) {
 		w.pushBack(h)
 		rt.notify()
 	case runDone:
-		rt.finish(h)
+		rt.finish(w, h)
 		w.stats.completed.inc(1)
 		// Still "polling": the task awaiting this one goes to the LIFO
 		// slot and runs next, as if woken by the poll itself.
@@ -259,6 +319,7 @@ func (w *worker) sleep() {
 	if w.hasTasks() {
 		return
 	}
+	w.reclaim()
 	if rt.idle.toParked(w.idx, w.searching) && rt.workPending() {
 		// The last searcher leaves: if work arrived meanwhile, its
 		// producer may have relied on a searcher to find it.

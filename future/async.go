@@ -64,11 +64,15 @@ var errAwaitOutside = errors.New("future: Await called outside the running body 
 // body unwinds.
 //
 // Await must be called on body's own goroutine while body runs, with the
-// Awaiter body received: from another goroutine, after body returned, from
-// inside a future that Await is polling, or from the body of another Async
-// future, it panics with an error saying so (a programming error, as using a
-// sync.Mutex after copying it). Called after the Async future was dropped (a
-// body that swallowed the unwinding), it drops f and unwinds again.
+// Awaiter body received. Misuse that can be told from that panics with an
+// error saying so (a programming error, as using a sync.Mutex after copying
+// it): a nil Awaiter, a call after body returned or while it is suspended
+// (from another goroutine, say), from inside a future that Await is
+// polling, or from the body of another Async future. A call from another
+// goroutine at a moment when body is running cannot be told apart: it is a
+// data race, which the race detector reports. Called after the Async future
+// was dropped (a body that swallowed the unwinding), Await drops f and
+// unwinds again.
 func Await[T any](a *Awaiter, f Future[T]) T {
 	if a == nil || a.cx == nil {
 		if a != nil && a.dropped {

@@ -90,10 +90,7 @@ func (w *withContext[T]) Poll(cx *Context) Poll[Result[T]] {
 }
 
 func (w *withContext[T]) Drop() {
-	if f := w.f; f != nil {
-		w.f = nil
-		Drop(f)
-	}
+	dropChild(&w.f)
 	w.done.Drop()
 }
 

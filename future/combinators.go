@@ -12,6 +12,15 @@ package future
 // order documented on the constructor. A child that returned Ready is never
 // dropped.
 
+// dropChild drops the unfinished child in *f, if any, and clears the field
+// first, so that the child is dropped once even if its Drop reaches back.
+func dropChild[T any](f *Future[T]) {
+	if c := *f; c != nil {
+		*f = nil
+		Drop(c)
+	}
+}
+
 // PollFn returns a future whose Poll calls fn with the Context of that poll.
 // fn follows the Future contract (Pending only after arranging a wake) and
 // must not be nil. The future has no Drop of its own, and converting fn to
@@ -52,10 +61,7 @@ func (m *mapFuture[T, U]) Poll(cx *Context) Poll[U] {
 }
 
 func (m *mapFuture[T, U]) Drop() {
-	if c := m.child; c != nil {
-		m.child = nil
-		Drop(c)
-	}
+	dropChild(&m.child)
 }
 
 // Then returns a future that runs f, passes its value to fn, and then runs
@@ -92,14 +98,8 @@ func (t *thenFuture[T, U]) Poll(cx *Context) Poll[U] {
 
 func (t *thenFuture[T, U]) Drop() {
 	t.fn = nil
-	if f := t.first; f != nil {
-		t.first = nil
-		Drop(f)
-	}
-	if s := t.second; s != nil {
-		t.second = nil
-		Drop(s)
-	}
+	dropChild(&t.first)
+	dropChild(&t.second)
 }
 
 // Pair holds the values of the two futures of a Join.
@@ -140,14 +140,8 @@ func (j *joinFuture[A, B]) Poll(cx *Context) Poll[Pair[A, B]] {
 }
 
 func (j *joinFuture[A, B]) Drop() {
-	if a := j.a; a != nil {
-		j.a = nil
-		Drop(a)
-	}
-	if b := j.b; b != nil {
-		j.b = nil
-		Drop(b)
-	}
+	dropChild(&j.a)
+	dropChild(&j.b)
 }
 
 // JoinAll returns a future that runs every future of fs concurrently and is
@@ -184,11 +178,8 @@ func (j *joinAll[T]) Poll(cx *Context) Poll[[]T] {
 }
 
 func (j *joinAll[T]) Drop() {
-	for i, c := range j.children {
-		if c != nil {
-			j.children[i] = nil
-			Drop(c)
-		}
+	for i := range j.children {
+		dropChild(&j.children[i])
 	}
 }
 
@@ -288,8 +279,5 @@ func (l *lazyFuture[T]) Poll(cx *Context) Poll[T] {
 
 func (l *lazyFuture[T]) Drop() {
 	l.build = nil
-	if f := l.f; f != nil {
-		l.f = nil
-		Drop(f)
-	}
+	dropChild(&l.f)
 }

@@ -14,6 +14,8 @@
 // package executor.
 package future
 
+import "reflect"
+
 // Poll is the outcome of one poll: Ready with a value, or Pending.
 // The zero Poll is Pending.
 type Poll[T any] struct {
@@ -85,8 +87,22 @@ type Waker struct {
 	target Wakeable
 }
 
-// NewWaker returns a Waker that calls t.Wake when woken.
-func NewWaker(t Wakeable) Waker { return Waker{target: t} }
+// NewWaker returns a Waker that calls t.Wake when woken. Any type of
+// Wakeable serves, including ones that == cannot compare (a func type, a
+// struct holding a slice): WillWake compares targets, so such a target is
+// kept behind a pointer made here (one allocation), which copies of the
+// returned Waker share. A target of a comparable type whose value holds an
+// interface must hold comparable values there.
+func NewWaker(t Wakeable) Waker {
+	if t != nil && !reflect.TypeOf(t).Comparable() {
+		t = &boxed{t}
+	}
+	return Waker{target: t}
+}
+
+// boxed gives a target that is not comparable an identity WillWake can
+// compare.
+type boxed struct{ Wakeable }
 
 // NoopWaker returns a Waker whose Wake does nothing; it is the zero Waker.
 func NoopWaker() Waker { return Waker{} }
@@ -110,7 +126,12 @@ func (w Waker) WillWake(o Waker) bool { return w.target == o.target }
 
 // Target returns what w wakes (nil for the zero Waker). Executors and the C
 // bridge use it to recognise their own wakers.
-func (w Waker) Target() Wakeable { return w.target }
+func (w Waker) Target() Wakeable {
+	if b, ok := w.target.(*boxed); ok {
+		return b.Wakeable
+	}
+	return w.target
+}
 
 // Context is handed to every poll. It carries the Waker of the task being
 // polled and a slot in which the executor that polls lends its services

@@ -23,8 +23,9 @@ func (r Result[T]) Unwrap() (T, error) { return r.Value, r.Err }
 
 // The errors shared by every part of libasync. Compare with errors.Is.
 var (
-	// ErrAborted is the outcome of a task or future that was cancelled
-	// before it completed (JoinHandle.Abort, Select losers never report it).
+	// ErrAborted is the outcome of a task cancelled before it completed,
+	// as a JoinHandle reports it after Abort. (Futures that are dropped,
+	// such as a Select's losers, report nothing at all.)
 	ErrAborted = errors.New("libasync: aborted")
 	// ErrClosed is the outcome of work refused or cut short because its
 	// runtime, channel or resource was closed.

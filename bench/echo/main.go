@@ -42,7 +42,9 @@ var (
 	runs       = flag.Int("runs", 1, "rounds; the table shows each round's figures and the median ratio")
 	drv        = flag.String("driver", "epoll", "driver of the libasync server")
 	profileDir = flag.String("profile", "", "write a CPU profile of each server per case into this directory")
+	rate       = flag.Int("rate", 0, "requests per second the libasync client offers over all connections, each on a steady schedule (0: a closed loop that saturates the server)")
 	clientKind = flag.String("client", "libasync", "load client: libasync (examples/echo -mode client) or net (netclient, a goroutine per connection)")
+	serverArgs = flag.String("server-args", "", "extra arguments of the libasync server, space-separated (e.g. \"-runtime -workers 1\")")
 	cServer    = flag.String("cserver", "", "also measure this C echo server (build/example-echo from `bash ci/capi.sh examples`), which takes -addr")
 )
 
@@ -81,19 +83,26 @@ func main() {
 	switch *clientKind {
 	case "libasync":
 	case "net":
+		if *rate > 0 {
+			fail(errors.New("-rate needs the libasync client"))
+		}
 		clientBin = netClientBin
 	default:
 		fail(fmt.Errorf("unknown -client %q", *clientKind))
 	}
 	servers := []server{
-		{"libasync", echoBin, []string{"-driver", *drv}},
+		{"libasync", echoBin, append([]string{"-driver", *drv}, strings.Fields(*serverArgs)...)},
 		{"net", netBin, nil},
 	}
 	if *cServer != "" {
 		servers = append(servers, server{"c-echo", *cServer, nil})
 	}
-	fmt.Printf("echo: %d-byte messages, window %v after %v warm-up, server on CPU 0, %s client on CPU 1, libasync driver %s\n",
-		*size, *duration, *warmup, *clientKind, *drv)
+	offered := "closed loop"
+	if *rate > 0 {
+		offered = fmt.Sprintf("%d req/s offered", *rate)
+	}
+	fmt.Printf("echo: %d-byte messages, window %v after %v warm-up, server on CPU 0, %s client on CPU 1 (%s), libasync driver %s\n",
+		*size, *duration, *warmup, *clientKind, offered, *drv)
 	fmt.Printf("%-9s %6s %10s %9s %9s %14s\n", "server", "conns", "req/s", "p50", "p99", "CPU/request")
 	ratios := map[int][]float64{}
 	for round := range *runs {
@@ -239,6 +248,9 @@ func measureLoad(s server, n int, clientBin string, round int) (loadResult, erro
 	client := exec.Command("taskset", "-c", "1", clientBin, "-mode", "client", "-addr", addr,
 		"-connections", strconv.Itoa(n), "-size", strconv.Itoa(*size),
 		"-duration", duration.String(), "-warmup", warmup.String())
+	if *rate > 0 {
+		client.Args = append(client.Args, "-rate", strconv.Itoa(*rate))
+	}
 	client.Stderr = os.Stderr
 	out, err := client.StdoutPipe()
 	if err != nil {

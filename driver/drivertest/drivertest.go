@@ -40,6 +40,7 @@ func Run(t *testing.T, open func() (driver.Driver, error)) {
 		{"ResetGivesWriteClosedAndError", testReset},
 		{"ModifyChangesInterestAndToken", testModify},
 		{"DeregisterSilences", testDeregister},
+		{"CloseAfterDeregisterDuringWait", testCloseDuringWait},
 		{"ChangesTakeEffectInBlockedWait", testChangesDuringWait},
 		{"WakeEndsBlockingWait", testWakeEndsWait},
 		{"WakeBeforeWait", testWakeBeforeWait},
@@ -52,6 +53,7 @@ func Run(t *testing.T, open func() (driver.Driver, error)) {
 		{"Storms", testStorms},
 		{"BadInput", testBadInput},
 		{"UseAfterClose", testUseAfterClose},
+		{"WakeRacesClose", testWakeRacesClose},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -251,6 +253,43 @@ func testDeregister(t *testing.T, h *harness) {
 	if seen[1] != 0 {
 		t.Fatalf("token of the old registration reported: %+v", seen)
 	}
+}
+
+// A socket deregistered and closed while another goroutine is blocked in
+// Wait is closed for real: the peer sees the end of the stream without
+// waiting for that Wait to return. (poll(2) holds a reference to every file
+// it polls, which delays the close until the poll returns.)
+func testCloseDuringWait(t *testing.T, h *harness) {
+	a, b := h.pair()
+	h.register(a, 1, driver.Read)
+	ch := h.blockingWait(t, make([]driver.Event, 8))
+	time.Sleep(20 * time.Millisecond)
+	if err := h.d.Deregister(a); err != nil {
+		t.Fatalf("Deregister: %v", err)
+	}
+	h.close(a)
+	var buf [8]byte
+	// Less than patience, so that a driver at fault fails here rather than
+	// in the watchdog of the blocked Wait (whose Wake would release fd).
+	limit := patience / 2
+	deadline := time.Now().Add(limit)
+	for {
+		n, err := readSocket(b, buf[:])
+		if err == nil && n == 0 {
+			break
+		}
+		if err != nil && !errors.Is(err, errWouldBlock) {
+			t.Fatalf("read from the peer of a closed socket: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the peer saw no end of stream within %v of Deregister and close", limit)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := h.d.Wake(); err != nil {
+		t.Fatalf("Wake: %v", err)
+	}
+	<-ch
 }
 
 // Register, Modify and Rearm called while another goroutine is blocked in
@@ -649,7 +688,7 @@ func testUseAfterClose(t *testing.T, h *harness) {
 	a, _ := h.pair()
 	h.register(a, 1, driver.Read)
 	name := h.d.Name()
-	if err := h.closeDriver(); err != nil {
+	if err := h.d.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 	d := h.d
@@ -671,4 +710,37 @@ func testUseAfterClose(t *testing.T, h *harness) {
 	if d.Name() != name {
 		t.Errorf("Name after Close: %q, want %q", d.Name(), name)
 	}
+}
+
+// Wakes from other goroutines racing Close neither fail otherwise than with
+// ErrClosed nor touch released resources (the race detector and the
+// system's answers would tell).
+func testWakeRacesClose(t *testing.T, h *harness) {
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				err := h.d.Wake()
+				if errors.Is(err, driver.ErrClosed) {
+					return
+				}
+				if err != nil {
+					t.Errorf("Wake racing Close: %v", err)
+					return
+				}
+				runtime.Gosched()
+			}
+		}()
+	}
+	// Let the Wakes get going, draining them so that some write again.
+	events := make([]driver.Event, 8)
+	for range 20 {
+		h.wait(events, 0)
+	}
+	if err := h.d.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	wg.Wait()
 }

@@ -21,8 +21,8 @@ const patience = 20 * time.Second
 // quietFor is how long a driver must stay silent where no event may come.
 const quietFor = 150 * time.Millisecond
 
-// harness owns one driver and the sockets of one test. At cleanup it closes
-// the driver first and the sockets after, since the contract wants an fd
+// harness owns one driver and the sockets of one test. At cleanup the driver
+// is closed first and the sockets after, since the contract wants an fd
 // deregistered (or its driver gone) before the fd is closed.
 type harness struct {
 	tb       testing.TB
@@ -31,35 +31,38 @@ type harness struct {
 	socks    map[driver.FD]bool
 	listener driver.FD
 	port     int
-	closed   bool
 }
 
 func newHarness(tb testing.TB, open func() (driver.Driver, error)) *harness {
 	tb.Helper()
-	d, err := open()
-	if err != nil {
-		tb.Fatalf("open driver: %v", err)
-	}
-	h := &harness{tb: tb, d: d, socks: make(map[driver.FD]bool), listener: invalidFD}
+	h := &harness{tb: tb, socks: make(map[driver.FD]bool), listener: invalidFD}
+	// Registered before Open's, so it runs after the driver is closed.
 	tb.Cleanup(func() {
-		if !h.closed {
-			if err := d.Close(); err != nil {
-				tb.Errorf("Close: %v", err)
-			}
-		}
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		for fd := range h.socks {
 			closeSocket(fd)
 		}
 	})
+	h.d = Open(tb, open)
 	return h
 }
 
-// closeDriver closes the driver now; the cleanup then leaves it alone.
-func (h *harness) closeDriver() error {
-	h.closed = true
-	return h.d.Close()
+// Open returns a driver from open for a test of its own, and closes it when
+// the test ends (unless the test did). It fails the test when open or that
+// Close fails.
+func Open(tb testing.TB, open func() (driver.Driver, error)) driver.Driver {
+	tb.Helper()
+	d, err := open()
+	if err != nil {
+		tb.Fatalf("open driver: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := d.Close(); err != nil && !errors.Is(err, driver.ErrClosed) {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return d
 }
 
 func (h *harness) track(fd driver.FD) {

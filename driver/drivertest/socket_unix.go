@@ -12,99 +12,55 @@ import (
 // invalidFD is a descriptor no system call accepts.
 const invalidFD driver.FD = -1
 
-// newSocket returns a non-blocking, close-on-exec IPv4 TCP socket. The two
-// flags are set apart from socket(2) because darwin lacks SOCK_NONBLOCK.
-func newSocket() (driver.FD, error) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
-	if err != nil {
-		return invalidFD, err
-	}
+var loopback = [4]byte{127, 0, 0, 1}
+
+func sysSocket() (driver.FD, error) { return unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0) }
+
+// setNonblock makes fd non-blocking and close-on-exec, apart from socket(2)
+// and accept(2) because darwin lacks SOCK_NONBLOCK and accept4.
+func setNonblock(fd driver.FD) error {
 	unix.CloseOnExec(fd)
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return invalidFD, err
-	}
-	return fd, nil
+	return unix.SetNonblock(fd, true)
 }
 
-// listenLoopback returns a listening socket on 127.0.0.1 and its port.
-func listenLoopback() (driver.FD, int, error) {
-	fd, err := newSocket()
-	if err != nil {
-		return invalidFD, 0, err
-	}
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		unix.Close(fd)
-		return invalidFD, 0, err
-	}
-	if err := unix.Listen(fd, 4096); err != nil {
-		unix.Close(fd)
-		return invalidFD, 0, err
-	}
+func sysBind(fd driver.FD) error   { return unix.Bind(fd, &unix.SockaddrInet4{Addr: loopback}) }
+func sysListen(fd driver.FD) error { return unix.Listen(fd, 4096) }
+
+func sysPort(fd driver.FD) (int, error) {
 	sa, err := unix.Getsockname(fd)
 	if err != nil {
-		unix.Close(fd)
-		return invalidFD, 0, err
+		return 0, err
 	}
-	return fd, sa.(*unix.SockaddrInet4).Port, nil
+	return sa.(*unix.SockaddrInet4).Port, nil
 }
 
-// startConnect begins a non-blocking connect to 127.0.0.1:port; the socket
-// turns writable when the connection is established.
-func startConnect(port int) (driver.FD, error) {
-	fd, err := newSocket()
-	if err != nil {
-		return invalidFD, err
+// sysConnect starts a connect; one in progress is no error.
+func sysConnect(fd driver.FD, port int) error {
+	err := unix.Connect(fd, &unix.SockaddrInet4{Addr: loopback, Port: port})
+	if errors.Is(err, unix.EINPROGRESS) {
+		return nil
 	}
-	err = unix.Connect(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: port})
-	if err != nil && !errors.Is(err, unix.EINPROGRESS) {
-		unix.Close(fd)
-		return invalidFD, err
-	}
-	return fd, nil
+	return err
 }
 
-// acceptOne accepts a connection from a non-blocking listener, returning
-// errWouldBlock while none is queued. The new socket is made non-blocking.
-func acceptOne(l driver.FD) (driver.FD, error) {
+func sysAccept(l driver.FD) (driver.FD, error) {
 	fd, _, err := unix.Accept(l)
-	if err != nil {
-		return invalidFD, mapErr(err)
-	}
-	unix.CloseOnExec(fd)
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return invalidFD, err
-	}
-	return fd, nil
+	return fd, err
 }
 
-func readSocket(fd driver.FD, p []byte) (int, error) {
-	n, err := unix.Read(fd, p)
-	if err != nil {
-		return 0, mapErr(err)
-	}
-	return n, nil
-}
+func sysRead(fd driver.FD, p []byte) (int, error)  { return unix.Read(fd, p) }
+func sysWrite(fd driver.FD, p []byte) (int, error) { return unix.Write(fd, p) }
 
-func writeSocket(fd driver.FD, p []byte) (int, error) {
-	n, err := unix.Write(fd, p)
-	if err != nil {
-		return 0, mapErr(err)
-	}
-	return n, nil
+func sysLinger(fd driver.FD) error {
+	return unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 }
 
 func shutdownWrite(fd driver.FD) error { return unix.Shutdown(fd, unix.SHUT_WR) }
 
 func closeSocket(fd driver.FD) error { return unix.Close(fd) }
 
-// resetSocket closes fd with SO_LINGER set to zero, which sends an RST.
-func resetSocket(fd driver.FD) error {
-	if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {
-		return err
-	}
-	return unix.Close(fd)
+func wouldBlock(err error) bool {
+	return errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EWOULDBLOCK)
 }
 
 // ensureDescriptors raises the soft RLIMIT_NOFILE so that n more descriptors
@@ -131,13 +87,6 @@ func ensureDescriptors(n int) (bool, error) {
 
 // setLimit stores v in an rlimit field: uint64 on Linux, int64 on the BSDs.
 func setLimit[T int64 | uint64](field *T, v uint64) { *field = T(v) }
-
-func mapErr(err error) error {
-	if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EWOULDBLOCK) {
-		return errWouldBlock
-	}
-	return err
-}
 
 // interrupt sends the process SIGURG, which Go's runtime ignores but which
 // makes a system call blocked on any of its threads return EINTR.

@@ -21,11 +21,7 @@ func TestConformance(t *testing.T) {
 // Repeated Wakes before a Wait write the eventfd once.
 func TestWakeWritesOnce(t *testing.T) {
 	leakcheck.Check(t)
-	d, err := Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := drivertest.Open(t, Open)
 	p := d.(*poller)
 	for range 1000 {
 		if err := d.Wake(); err != nil {

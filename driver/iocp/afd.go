@@ -179,6 +179,10 @@ func cancelAFD(afd windows.Handle, sl *slot) windows.NTStatus {
 	return ntCall(procNtCancelIoFileEx, uintptr(afd), uintptr(unsafe.Pointer(&sl.iosb)), uintptr(unsafe.Pointer(&sl.cancel)))
 }
 
+// failed reports whether st is an error status (NT_ERROR: severity 3), as
+// opposed to success, information (STATUS_PENDING) or a warning.
+func failed(st windows.NTStatus) bool { return st>>30 == 3 }
+
 // ntCall calls an ntdll function. It calls SyscallN directly: the variadic
 // arguments of LazyProc.Call escape, an allocation per call.
 func ntCall(p *windows.LazyProc, args ...uintptr) windows.NTStatus {

@@ -120,7 +120,7 @@ func Open() (driver.Driver, error) {
 func (d *iocpDriver) Name() string { return name }
 
 func checkInterest(interest driver.Interest) error {
-	if interest == 0 || interest&^(driver.Read|driver.Write) != 0 {
+	if !interest.Valid() {
 		return fmt.Errorf("iocp: interest %#x: %w", interest, driver.ErrInvalid)
 	}
 	return nil
@@ -326,8 +326,8 @@ func (d *iocpDriver) update(s *sock) error {
 	}
 	s.sl.info = afdPollInfo{timeout: math.MaxInt64, numberOfHandles: 1, handle: s.base, events: want}
 	st := pollAFD(d.afd, s.sl)
-	if st != windows.STATUS_PENDING && st>>30 == 3 {
-		// An error status: the request failed and posts no completion.
+	if failed(st) {
+		// A request that failed at once posts no completion.
 		return fmt.Errorf("AFD poll: %w", st)
 	}
 	// Pending or already done: either way a completion will be posted.
@@ -354,7 +354,7 @@ func (d *iocpDriver) complete(sl *slot) (driver.Event, bool) {
 	status := windows.NTStatus(sl.iosb.status)
 	switch {
 	case s.deleted || status == windows.STATUS_CANCELLED:
-	case status>>30 == 3:
+	case failed(status):
 		// The request failed: the socket is unusable.
 		r = driver.Error
 	case sl.info.numberOfHandles == 0:

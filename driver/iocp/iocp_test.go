@@ -63,11 +63,7 @@ func TestReadiness(t *testing.T) {
 // A handle that is not a socket is refused with ErrNotSupported.
 func TestNotASocket(t *testing.T) {
 	leakcheck.Check(t)
-	d, err := Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := drivertest.Open(t, Open)
 	var r, w windows.Handle
 	if err := windows.CreatePipe(&r, &w, nil, 0); err != nil {
 		t.Fatal(err)
@@ -83,11 +79,7 @@ func TestNotASocket(t *testing.T) {
 // cancelled poll's completion was taken from the port.
 func TestDeregisterFreesAfterCancel(t *testing.T) {
 	leakcheck.Check(t)
-	dd, err := Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dd.Close()
+	dd := drivertest.Open(t, Open)
 	d := dd.(*iocpDriver)
 	s, err := windows.Socket(windows.AF_INET, windows.SOCK_STREAM, windows.IPPROTO_TCP)
 	if err != nil {

@@ -225,7 +225,7 @@ func (d *kqueueDriver) checkArgs(fd int, interest driver.Interest) error {
 	if fd < 0 || fd == d.wakeR || fd == d.wakeW {
 		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrInvalid)
 	}
-	if interest == 0 || interest&^(driver.Read|driver.Write) != 0 {
+	if !interest.Valid() {
 		return fmt.Errorf("kqueue: interest %#x: %w", interest, driver.ErrInvalid)
 	}
 	return nil

@@ -276,11 +276,19 @@ func (p *poller) Deregister(fd driver.FD) error {
 	p.list[len(p.list)-1] = nil
 	p.list = p.list[:len(p.list)-1]
 	e.removed = true
-	if e.slot >= 0 && !p.inPoll {
-		p.pfds[e.slot].Fd = -1 // poll(2) ignores negative fds
-	}
 	// The slot stays a hole until the next rebuild.
 	p.dirty = true
+	switch {
+	case e.slot < 0:
+		// Not in pfds: no poll(2) knows of fd.
+	case p.inPoll:
+		// poll(2) holds a reference to every file it polls until it
+		// returns: the user's close of fd after this Deregister would not
+		// close the socket (no FIN, no release) until then.
+		p.signal()
+	default:
+		p.pfds[e.slot].Fd = -1 // poll(2) ignores negative fds
+	}
 	return nil
 }
 
@@ -322,8 +330,10 @@ func (p *poller) rebuild() {
 		p.owners = append(p.owners, e)
 		p.patch(e)
 	}
+	// cursor stays where it was: rebuilds come with every registration
+	// change, and starting each scan over at slot 1 would let the first
+	// ready fds starve the others when events slices are small.
 	p.dirty = false
-	p.cursor = 1
 }
 
 // signal makes a poll(2) in progress return, writing the wake-up fd unless

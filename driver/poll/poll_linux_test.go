@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"testing"
 
+	"github.com/libasync/libasync/driver/drivertest"
 	"github.com/libasync/libasync/internal/leakcheck"
 	"golang.org/x/sys/unix"
 )
@@ -11,11 +12,7 @@ import (
 // Repeated Wakes before a Wait write the eventfd once.
 func TestWakeSignalsOnce(t *testing.T) {
 	leakcheck.Check(t)
-	d, err := Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := drivertest.Open(t, Open)
 	for range 1000 {
 		if err := d.Wake(); err != nil {
 			t.Fatal(err)

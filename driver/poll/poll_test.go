@@ -20,11 +20,7 @@ func TestConformance(t *testing.T) {
 // the wake-up fd interrupts, without making Wait return to its caller.
 func TestChangeDuringWaitDoesNotReturn(t *testing.T) {
 	leakcheck.Check(t)
-	d, err := Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := drivertest.Open(t, Open)
 	p := d.(*poller)
 	type result struct {
 		n    int
@@ -157,5 +153,51 @@ func TestPeekEOF(t *testing.T) {
 	defer cleanup()
 	if isStream(p[0]) {
 		t.Fatal("isStream: a pipe is a stream socket")
+	}
+}
+
+// Ready fds are served in turn through a small events slice even when every
+// Wait rebuilds the poll set (registrations come and go all the time on a
+// busy server): a rebuild does not send the scan back to the first fd.
+func TestSmallSliceFairAcrossRebuilds(t *testing.T) {
+	leakcheck.Check(t)
+	d := drivertest.Open(t, Open)
+	a, closeA := pipe(t)
+	defer closeA()
+	b, closeB := pipe(t)
+	defer closeB()
+	churn, closeChurn := pipe(t)
+	defer closeChurn()
+	for i, fds := range [][2]int{a, b} {
+		if _, err := unix.Write(fds[1], []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Register(fds[0], driver.Token(i), driver.Read); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[driver.Token]int{}
+	events := make([]driver.Event, 1)
+	for range 10 {
+		// A registration change makes the next Wait rebuild its poll set.
+		if err := d.Register(churn[0], 99, driver.Read); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Deregister(churn[0]); err != nil {
+			t.Fatal(err)
+		}
+		n, err := d.Wait(events, time.Second)
+		if err != nil || n != 1 {
+			t.Fatalf("Wait = %d, %v; want one event", n, err)
+		}
+		tok := events[0].Token
+		seen[tok]++
+		// Still readable (never drained): rearmed, it is ready again.
+		if err := d.Rearm([]int{a[0], b[0]}[tok], tok, driver.Read); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if seen[0] == 0 || seen[1] == 0 {
+		t.Fatalf("two always-ready fds through a one-event slice were served %v: one starved", seen)
 	}
 }

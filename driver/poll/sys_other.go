@@ -4,6 +4,7 @@ package poll
 
 import (
 	"math"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -33,6 +34,11 @@ func (sysPoll) poll(fds []unix.PollFd, timeout time.Duration) (int, error) {
 type wakeFD struct{ r, w int }
 
 func newWakeFD() (wakeFD, error) {
+	// pipe2 is missing on darwin: hold off fork/exec until both ends are
+	// close-on-exec, as the standard library does, so that no child
+	// inherits them.
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
 	var fds [2]int
 	if err := unix.Pipe(fds[:]); err != nil {
 		return wakeFD{}, err

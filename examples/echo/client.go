@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"time"
 
@@ -14,6 +15,7 @@ type clientConfig struct {
 	addr             string
 	conns, size      int
 	duration, warmup time.Duration
+	rate             int  // requests per second over all connections; 0: no pause
 	announce         bool // print START before the measured window
 }
 
@@ -84,6 +86,14 @@ type clientConn struct {
 	reading bool
 	start   time.Time
 	rounds  int // round trips left before parking idle; 0: no limit
+
+	// interval paces a connection of a rate-limited load: its messages go
+	// out on a fixed schedule (next), each waiting in pause when the echo
+	// of the last came back early, so the server sees an open, steady load
+	// instead of a closed loop that keeps it saturated.
+	interval time.Duration
+	next     time.Time
+	pause    *executor.SleepFuture
 }
 
 func (c *clientConn) Poll(cx *future.Context) future.Poll[struct{}] {
@@ -99,8 +109,32 @@ func (c *clientConn) Poll(cx *future.Context) future.Poll[struct{}] {
 		c.s = r.Value
 		c.ld.connected++
 		c.start = time.Now()
+		if c.interval > 0 {
+			// Spread the connections over the interval, so the load does
+			// not come in one burst per period.
+			c.next = c.start.Add(rand.N(c.interval))
+		}
 	}
 	for !c.ld.stop {
+		if !c.reading && c.off == 0 && c.interval > 0 {
+			if c.pause == nil {
+				c.pause = executor.SleepUntil(c.next)
+			}
+			r, ok := c.pause.Poll(cx).Value()
+			if !ok {
+				return future.Pending[struct{}]()
+			}
+			if r.Err != nil {
+				return c.fail(r.Err)
+			}
+			c.pause = nil
+			c.start = time.Now()
+			if c.next = c.next.Add(c.interval); c.next.Before(c.start) {
+				// Behind schedule (the server is saturated): send now, and
+				// do not burst to catch up.
+				c.next = c.start
+			}
+		}
 		if !c.reading {
 			r, ok := c.s.PollWrite(cx, c.msg[c.off:]).Value()
 			if !ok {
@@ -150,6 +184,9 @@ func (c *clientConn) fail(err error) future.Poll[struct{}] {
 
 // Drop closes the connection.
 func (c *clientConn) Drop() {
+	if c.pause != nil {
+		c.pause.Drop()
+	}
 	if c.s != nil {
 		c.s.Close()
 	} else {
@@ -164,9 +201,14 @@ func runClient(ex *executor.Local, cfg clientConfig) (report, error) {
 	for i := range msg {
 		msg[i] = byte('a' + i%26)
 	}
+	var interval time.Duration
+	if cfg.rate > 0 {
+		interval = time.Duration(cfg.conns) * time.Second / time.Duration(cfg.rate)
+	}
 	var handles []*executor.JoinHandle[struct{}]
 	for range cfg.conns {
-		h, err := executor.Spawn[struct{}](ex, &clientConn{ld: ld, connect: socket.Connect(cfg.addr), msg: msg, buf: make([]byte, cfg.size)})
+		c := &clientConn{ld: ld, connect: socket.Connect(cfg.addr), msg: msg, buf: make([]byte, cfg.size), interval: interval}
+		h, err := executor.Spawn[struct{}](ex, c)
 		if err != nil {
 			return report{}, err
 		}

@@ -14,7 +14,8 @@
 // The client opens the connections, lets them run for -warmup, prints
 // "START", measures for -duration, and prints "END" with requests per
 // second and the p50/p99 round-trip latency; each connection sends one
-// message, waits for all of it to come back, and sends the next. Mode idle
+// message, waits for all of it to come back, and sends the next (with
+// -rate, not before its turn in a steady schedule). Mode idle
 // opens the connections, echoes one message on each, prints "READY" and
 // holds them until killed, for measuring idle memory per connection.
 package main
@@ -35,11 +36,13 @@ func main() {
 	mode := flag.String("mode", "server", "server, client, idle or demo")
 	addr := flag.String("addr", "127.0.0.1:7000", "address to listen on or connect to")
 	workers := flag.Int("workers", 1, "server executor workers (more than 1: the work-stealing Runtime)")
+	useRuntime := flag.Bool("runtime", false, "serve on the work-stealing Runtime even with one worker")
 	drv := flag.String("driver", "", "readiness driver (epoll, poll, kqueue, iocp; empty: the default)")
 	conns := flag.Int("connections", 50, "client: concurrent connections")
 	size := flag.Int("size", 64, "client: message size in bytes")
 	duration := flag.Duration("duration", 5*time.Second, "client: measured time")
 	warmup := flag.Duration("warmup", 500*time.Millisecond, "client: time run before measuring")
+	rate := flag.Int("rate", 0, "client: requests per second over all connections, each on a fixed schedule (0: each sends as soon as its echo is back)")
 	cpuprofile := flag.String("cpuprofile", "", "server: write a CPU profile to this file, ended by SIGINT or SIGTERM")
 	flag.Parse()
 
@@ -53,7 +56,7 @@ func main() {
 	}
 	defer ex.Close()
 	server := serverExecutor(ex)
-	if *workers > 1 && (*mode == "server" || *mode == "demo") {
+	if (*workers > 1 || *useRuntime) && (*mode == "server" || *mode == "demo") {
 		rt, err := executor.NewRuntime(executor.WithDriver(*drv), executor.WithWorkers(*workers))
 		if err != nil {
 			fail(err)
@@ -71,7 +74,7 @@ func main() {
 		err = serve(server, *addr)
 	case "client":
 		var r report
-		r, err = runClient(ex, clientConfig{addr: *addr, conns: *conns, size: *size, duration: *duration, warmup: *warmup, announce: true})
+		r, err = runClient(ex, clientConfig{addr: *addr, conns: *conns, size: *size, duration: *duration, warmup: *warmup, rate: *rate, announce: true})
 		if err == nil {
 			fmt.Println(r)
 		}

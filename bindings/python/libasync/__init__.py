@@ -1,0 +1,43 @@
+"""libasync for Python: the libasync runtime (libasync.so) through ctypes.
+
+Runtime futures (sleeps, timeouts, TCP, task outcomes) can be waited for by
+blocking (``fut.result(timeout)``) or awaited inside asyncio (``await fut``);
+Python futures (objects with ``poll(waker)``) can be spawned on the runtime's
+worker threads::
+
+    import asyncio, libasync
+
+    with libasync.Runtime() as rt:
+        rt.sleep(0.1).result()            # blocking
+        asyncio.run(main(rt))             # where main does: await rt.sleep(0.1)
+
+The library is found through LIBASYNC_LIBRARY, then next to this package,
+then the repository's build/ folder, then the system's library path; it is
+loaded on first use.
+"""
+
+import sys as _sys
+
+if _sys.version_info < (3, 10):
+    # Older interpreters install signal handlers without SA_ONSTACK, which the
+    # Go runtime inside the library needs: Ctrl-C could then crash the process.
+    raise ImportError("libasync needs Python 3.10 or later")
+
+from ._errors import (AbortedError, ClosedError, InvalidError, LibasyncError, LibasyncOSError,
+                      LibasyncTimeoutError, LibraryNotFoundError, NotSupportedError, PanicError)
+from ._lib import ABI_VERSION
+from ._runtime import Future, Listener, Runtime, Stream, Task, version
+from ._spawn import PENDING, Waker
+
+__all__ = [
+    "ABI_VERSION", "AbortedError", "ClosedError", "Future", "InvalidError", "LibasyncError",
+    "LibasyncOSError", "LibasyncTimeoutError", "LibraryNotFoundError", "Listener", "NotSupportedError",
+    "PENDING", "PanicError", "Runtime", "Stream", "Task", "Waker", "library_path", "version",
+]
+
+
+def library_path() -> str:
+    """The path of the loaded libasync library (loading it if needed);
+    raises LibraryNotFoundError naming every path tried."""
+    from . import _lib
+    return _lib.path()

@@ -1,0 +1,90 @@
+"""What every test of the binding shares: a leak check around each test."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import sys
+import unittest
+from typing import Any, Coroutine, List, TypeVar
+
+import libasync
+from libasync import _errors, _lib, _spawn
+
+T = TypeVar("T")
+
+
+def open_fds() -> List[str]:
+    """The calling process's open descriptors (Linux: /proc/self/fd)."""
+    try:
+        return sorted(os.listdir("/proc/self/fd"), key=int)
+    except FileNotFoundError:
+        return []
+
+
+def future_is_freed(h: int) -> bool:
+    """Whether the C future handle h was freed: freeing a freed handle gives
+    ASYNC_EINVAL (the ABI's handles carry a generation). A live one is freed
+    by the check."""
+    return _lib.load().async_future_free(h) == _errors.EINVAL
+
+
+_warm = False
+
+
+def warm_up() -> None:
+    """Uses every kind of object once, so that descriptors the Go runtime
+    opens on first use and keeps (its own poller) are not counted as a
+    test's leak."""
+    global _warm
+    if _warm:
+        return
+    _warm = True
+    with libasync.Runtime(workers=1) as rt:
+        # A wait with a time limit: the Go runtime opens its own poller (an
+        # epoll descriptor and an eventfd) at its first timer.
+        rt.sleep(0.001).result(5)
+        with rt.listen("127.0.0.1:0") as ln:
+            accepting = ln.accept()
+            with rt.connect(ln.address).result(5) as c, accepting.result(5) as s:
+                c.write(b"x").result(5)
+                s.read(1).result(5)
+
+        async def main() -> None:
+            await rt.sleep(0)
+        asyncio.run(main())
+
+
+class TestCase(unittest.TestCase):
+    """A test that must leave no runtime, descriptor or spawned Python
+    future behind: the binding's counterpart of internal/leakcheck."""
+
+    def setUp(self) -> None:
+        warm_up()
+        gc.collect()
+        self._fds = open_fds()
+        self._live = _spawn.live()
+        self._runtimes: List[libasync.Runtime] = []
+        self.addCleanup(self._check_leaks)
+
+    def runtime(self, **kw: Any) -> libasync.Runtime:
+        """A runtime closed at the end of the test (before the leak check)."""
+        rt = libasync.Runtime(workers=kw.pop("workers", 2), **kw)
+        self._runtimes.append(rt)
+        return rt
+
+    def run_async(self, coro: "Coroutine[Any, Any, T]", timeout: float = 30) -> T:
+        """Runs coro in a fresh asyncio loop, bounded by a generous timeout."""
+        async def bounded() -> T:
+            return await asyncio.wait_for(coro, timeout)
+        return asyncio.run(bounded())
+
+    def _check_leaks(self) -> None:
+        for rt in self._runtimes:
+            rt.close()
+        self._runtimes.clear()
+        gc.collect()
+        self.assertEqual(_spawn.live(), self._live, "spawned Python futures were never dropped")
+        if sys.platform.startswith("linux"):
+            self.assertEqual(open_fds(), self._fds, "descriptors left open")
