@@ -29,7 +29,7 @@ static int test_sleep_is_hot(void) {
     async_runtime rt = new_runtime();
     async_future f;
     OK(async_sleep(rt, 5000000, &f));
-    sleep_ms(30); /* never polled meanwhile: the deadline ran from creation */
+    sleep_ms(200); /* never polled meanwhile: the deadline ran from creation */
     counted_waker cw = {0};
     async_waker w = counted(&cw);
     uint64_t out;
