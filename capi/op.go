@@ -61,7 +61,8 @@ type op struct {
 	// cancel stops the op's work when it is freed unfinished.
 	cancel func()
 	// release runs when the op is freed; observed says whether the host
-	// saw the outcome (a read that completed unseen gives its bytes back).
+	// saw the outcome (an accept or connect that completed unseen closes
+	// the stream it made).
 	release func(observed bool)
 	// observed is set once the outcome was returned to the host.
 	observed bool
