@@ -1,4 +1,4 @@
-//go:build (linux || darwin || netbsd) && (amd64 || arm64) && cgo
+//go:build (linux || darwin || netbsd || windows) && (amd64 || arm64) && cgo
 
 // Command capi is libasync.so, the C ABI of libasync: build it with
 // `make lib` (go build -buildmode=c-shared). Every function declared in

@@ -32,12 +32,12 @@ void asyncgo_set_code_text(int32_t code, const char *text, size_t len) {
 /* The texts are set by a Go init function; calling any Go export first
  * waits until package initialization is done (the library starts the Go
  * runtime on another thread when it loads). */
-const char *async_version(void) {
+ASYNCGO_EXPORT const char *async_version(void) {
     asyncgo_wait_init();
     return version_text;
 }
 
-const char *async_strerror(int32_t code) {
+ASYNCGO_EXPORT const char *async_strerror(int32_t code) {
     asyncgo_wait_init();
     if (code >= MIN_CODE && code <= MAX_CODE) {
         return code_texts[code - MIN_CODE];
@@ -63,7 +63,7 @@ void asyncgo_set_error(const char *msg, size_t len, int64_t os_error) {
     err_os = os_error;
 }
 
-int32_t async_last_error(char *buf, size_t len) {
+ASYNCGO_EXPORT int32_t async_last_error(char *buf, size_t len) {
     if (err_len == 0) {
         return 0;
     }
@@ -75,7 +75,7 @@ int32_t async_last_error(char *buf, size_t len) {
     return err_len;
 }
 
-int64_t async_last_os_error(void) { return err_os; }
+ASYNCGO_EXPORT int64_t async_last_os_error(void) { return err_os; }
 
 int asyncgo_in_host(void) { return host_depth > 0; }
 

@@ -6,6 +6,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The functions of the ABI that shim.c defines. A DLL exports only what is
+ * marked so (cgo marks the Go side's //export functions itself); elsewhere
+ * every global is exported. */
+#ifdef _WIN32
+#define ASYNCGO_EXPORT __declspec(dllexport)
+#else
+#define ASYNCGO_EXPORT
+#endif
+
 /* Set once at start-up: the static texts of async_version and
  * async_strerror, copied into C storage (so nothing is allocated). */
 void asyncgo_set_version(const char *text, size_t len);

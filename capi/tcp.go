@@ -1,4 +1,4 @@
-//go:build (linux || darwin || netbsd) && (amd64 || arm64) && cgo
+//go:build (linux || darwin || netbsd || windows) && (amd64 || arm64) && cgo
 
 package main
 

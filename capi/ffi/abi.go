@@ -1,4 +1,4 @@
-//go:build (darwin || linux || netbsd) && (amd64 || arm64)
+//go:build (darwin || linux || netbsd || windows) && (amd64 || arm64)
 
 // Package ffi is the Go side of libasync's C ABI, usable without cgo: the
 // ABI's types and codes, the handle table through which objects cross the

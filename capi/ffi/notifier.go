@@ -1,4 +1,4 @@
-//go:build (darwin || linux || netbsd) && (amd64 || arm64)
+//go:build (darwin || linux || netbsd || windows) && (amd64 || arm64)
 
 package ffi
 

@@ -1,8 +1,6 @@
 /* Runtime futures polled by the host, and the notifier. */
-#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "tests.h"
 
@@ -231,10 +229,7 @@ static int test_task_future(void) {
 
 /* ---- notifier --------------------------------------------------------- */
 
-static int readable(int64_t fd) {
-    struct pollfd p = {(int)fd, POLLIN, 0};
-    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
-}
+static int readable(int64_t fd) { return wait_readable(fd, 0); }
 
 static int test_notifier_basics(void) {
     async_runtime rt = new_runtime();
@@ -293,8 +288,7 @@ static int test_notifier_with_future(void) {
     uint64_t out;
     CHECK_RC(async_future_poll(f, &w, &out), ASYNC_PENDING);
     w.vtable->drop(w.data); /* the future holds its own clone */
-    struct pollfd p = {(int)fd, POLLIN, 0};
-    CHECK(poll(&p, 1, 5000) == 1);
+    CHECK(wait_readable(fd, 5000));
     uint64_t tags[4];
     size_t count;
     OK(async_notifier_drain(n, tags, 4, &count));

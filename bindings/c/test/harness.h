@@ -55,6 +55,29 @@ static inline void sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
+/* What differs on Windows (mingw-w64 with its winpthreads: pthreads,
+ * clock_gettime and nanosleep are the same): the notifier's descriptor is a
+ * SOCKET, watched with WSAPoll; OS error numbers are Winsock's; the driver a
+ * runtime may be given by name is iocp. */
+#ifdef _WIN32
+#include <winsock2.h>
+#define OS_ECONNREFUSED WSAECONNREFUSED
+#define NAMED_DRIVER "iocp" /* the only driver there */
+static inline int wait_readable(int64_t fd, int timeout_ms) {
+    WSAPOLLFD p = {(SOCKET)fd, POLLRDNORM, 0};
+    return WSAPoll(&p, 1, timeout_ms) == 1 && (p.revents & POLLRDNORM);
+}
+#else
+#include <errno.h>
+#include <poll.h>
+#define OS_ECONNREFUSED ECONNREFUSED
+#define NAMED_DRIVER "poll" /* built on every unix */
+static inline int wait_readable(int64_t fd, int timeout_ms) {
+    struct pollfd p = {(int)fd, POLLIN, 0};
+    return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
+}
+#endif
+
 /* A host waker whose references are counted: clones add one, wake and drop
  * use one up. live must be 0 whenever the library promises it holds none. */
 typedef struct {

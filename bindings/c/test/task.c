@@ -127,10 +127,10 @@ static int test_runtime_config(void) {
     CHECK(strstr(async_version(), drv) != NULL);
     OK(async_runtime_close(rt));
 
-    async_config cfg = {sizeof cfg, 1, "poll"};
+    async_config cfg = {sizeof cfg, 1, NAMED_DRIVER};
     OK(async_runtime_new(&cfg, &rt));
     OK(async_runtime_driver(rt, drv, sizeof drv));
-    CHECK(strcmp(drv, "poll") == 0);
+    CHECK(strcmp(drv, NAMED_DRIVER) == 0);
     OK(async_runtime_close(rt));
 
     cfg.driver = "";

@@ -1,5 +1,4 @@
 /* TCP: listen, accept, connect, read, write, shutdown and close. */
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -124,7 +123,7 @@ static int test_bad_addresses(void) {
     OK(async_tcp_connect(rt, addr, &f));
     uint64_t out;
     CHECK_ERR(run(rt, f, &out), ASYNC_EIO);
-    CHECK(async_last_os_error() == ECONNREFUSED);
+    CHECK(async_last_os_error() == OS_ECONNREFUSED);
     OK(async_runtime_close(rt));
     return 1;
 }
