@@ -9,6 +9,9 @@
 #   ci/capi.sh installed         make install into a temporary prefix, then build an
 #                                example with pkg-config against it and run it
 #   ci/capi.sh exports           every function the header declares is exported by the library
+#   ci/capi.sh dll [DIR]         libasync.dll and its import library libasync.dll.a for
+#                                windows/amd64, with mingw-w64 (default DIR: build)
+#   ci/capi.sh winsuite [DIR]    the C suite for windows/amd64 as DIR/suite.exe (after dll)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +22,27 @@ lib() {
 	# hand-written capi/include/libasync.h, so it is not left where it could
 	# be mistaken for it.
 	rm -f build/libasync.h
+}
+
+# dll: the Windows library. libgcc is linked in (the thread-local error
+# state needs its emulated TLS), so the DLL needs only system DLLs; the
+# import library lets hosts link with -lasync.
+dll() {
+	local dir=${1:-build}
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd)
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc go build -buildmode=c-shared \
+		-ldflags "-extldflags \"-static-libgcc -Wl,--out-implib,$dir/libasync.dll.a\"" -o "$dir/libasync.dll" ./capi
+	rm -f "$dir/libasync.h"
+}
+
+# winsuite: the C suite against the DLL's import library, warnings as
+# errors; winpthreads (the suite's pthreads) linked in statically.
+winsuite() {
+	local dir=${1:-build}
+	x86_64-w64-mingw32-gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -Icapi/include \
+		bindings/c/test/*.c -L"$dir" -lasync -static-libgcc -Wl,-Bstatic -lpthread -Wl,-Bdynamic -lws2_32 \
+		-o "$dir/suite.exe"
 }
 
 install_to() {
@@ -108,5 +132,7 @@ examples) examples ;;
 valgrind) valgrind_suite ;;
 installed) installed ;;
 install) install_to "${2:?PREFIX}" ;;
-*) echo "usage: $0 lib | exports | suite [FLAGS] | asan | valgrind | examples | installed | install PREFIX" >&2; exit 2 ;;
+dll) dll "${2:-build}" ;;
+winsuite) winsuite "${2:-build}" ;;
+*) echo "usage: $0 lib | exports | suite [FLAGS] | asan | valgrind | examples | installed | install PREFIX | dll [DIR] | winsuite [DIR]" >&2; exit 2 ;;
 esac

@@ -124,7 +124,12 @@ leg_capi-valgrind() {
 # from a library gcc builds at test time, run on an executor.
 leg_ffi-nocgo() { CGO_ENABLED=0 LIBASYNC_REQUIRE_CC=1 go test -count=1 -timeout 5m ./capi/ffi/; }
 
-legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan capi-valgrind ffi-nocgo)
+# The C ABI on Windows under Wine: libasync.dll and the C suite built with
+# mingw-w64, the suite run against the DLL (its last line is "N passed, M
+# failed").
+leg_capi-wine() { bash ci/wine.sh --capi; }
+
+legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan capi-valgrind ffi-nocgo capi-wine)
 
 # The Python binding, after the legs that build and check the library.
 legs+=(python)

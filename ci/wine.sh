@@ -4,6 +4,11 @@
 # runs under wine64 and prints one PASS or FAIL line (the log on failure).
 #
 #   ci/wine.sh [PACKAGE...]      default: ./driver/iocp
+#   ci/wine.sh --capi [PACKAGE...]
+#                                also the C ABI: libasync.dll and the C suite
+#                                (bindings/c/test) built with mingw-w64, the
+#                                suite run beside the DLL; it passes when its
+#                                last line says "0 failed"
 #
 # It installs wine64 and the mingw-w64 compiler when they are missing (as
 # root, with apt-get), keeps a private Wine prefix under
@@ -16,8 +21,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+capi=
+if [ "${1:-}" = --capi ]; then
+	capi=1
+	shift
+fi
 pkgs=("$@")
-[ ${#pkgs[@]} -gt 0 ] || pkgs=(./driver/iocp)
+[ ${#pkgs[@]} -gt 0 ] || [ -n "$capi" ] || pkgs=(./driver/iocp)
 
 # find_wine sets wine and wineserver to the 64-bit binaries, if installed.
 find_wine() {
@@ -87,6 +97,10 @@ for pkg in "${pkgs[@]}"; do
 		{ echo "FAIL: go test -race -c $pkg (windows/amd64)"; exit 1; }
 	exes+=("$base.exe" "$base-race.exe")
 done
+if [ -n "$capi" ]; then
+	bash ci/capi.sh dll "$work" || { echo "FAIL: building libasync.dll"; exit 1; }
+	bash ci/capi.sh winsuite "$work" || { echo "FAIL: building the C suite for windows"; exit 1; }
+fi
 
 failed=0
 for exe in "${exes[@]}"; do
@@ -104,4 +118,18 @@ for exe in "${exes[@]}"; do
 		failed=1
 	fi
 done
+if [ -n "$capi" ]; then
+	start=$(date +%s.%N)
+	(cd "$work" && timeout 300 "$wine" ./suite.exe) >"$work/suite.log" 2>&1
+	rc=$?
+	took=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1fs", e - s }')
+	# Windows' C runtime ends lines with CR LF.
+	tr -d '\r' <"$work/suite.log"
+	if [ $rc -eq 0 ] && tr -d '\r' <"$work/suite.log" | tail -n 1 | grep -q ' passed, 0 failed$'; then
+		echo "PASS suite.exe (the C suite) under wine ($took)"
+	else
+		echo "FAIL suite.exe (the C suite) under wine (exit $rc, $took)"
+		failed=1
+	fi
+fi
 exit $failed
