@@ -17,7 +17,6 @@ import (
 	"github.com/libasync/libasync/executor"
 	"github.com/libasync/libasync/future"
 	"github.com/libasync/libasync/internal/leakcheck"
-	"golang.org/x/sys/unix"
 )
 
 // clib is testdata/futures.c, built with gcc when the tests start and
@@ -281,54 +280,6 @@ func TestHostWaker(t *testing.T) {
 	hw.Clear()
 	if live := clib.countedGet(a, 0); live != 0 {
 		t.Fatalf("%d clones of a left after the race", live)
-	}
-}
-
-func readable(t *testing.T, fd int) bool {
-	t.Helper()
-	p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	n, err := unix.Poll(p, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n == 1
-}
-
-func TestNotifier(t *testing.T) {
-	leakcheck.Check(t)
-	n, err := ffi.NewNotifier()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if readable(t, n.Fd()) {
-		t.Fatal("readable with nothing queued")
-	}
-	n.Notify(1)
-	n.Notify(2)
-	n.Notify(1) // coalesces
-	if !readable(t, n.Fd()) {
-		t.Fatal("not readable with tags queued")
-	}
-	tags := make([]uint64, 1)
-	if k := n.Drain(tags); k != 1 || tags[0] != 1 {
-		t.Fatalf("Drain = %d %v, want [1]", k, tags)
-	}
-	if !readable(t, n.Fd()) {
-		t.Fatal("not readable with a tag left")
-	}
-	tags = make([]uint64, 8)
-	if k := n.Drain(tags); k != 1 || tags[0] != 2 {
-		t.Fatalf("Drain = %d %v, want [2]", k, tags[:k])
-	}
-	if readable(t, n.Fd()) {
-		t.Fatal("readable after draining everything")
-	}
-	if err := n.Close(); err != nil {
-		t.Fatal(err)
-	}
-	n.Notify(3) // after Close: nothing
-	if err := n.Close(); ffi.CodeOf(err) != ffi.EINVAL {
-		t.Fatalf("second Close = %v, want EINVAL", err)
 	}
 }
 
