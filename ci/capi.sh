@@ -8,10 +8,12 @@
 #   ci/capi.sh examples          build and run bindings/c/examples (tasks, echo -demo)
 #   ci/capi.sh installed         make install into a temporary prefix, then build an
 #                                example with pkg-config against it and run it
-#   ci/capi.sh exports           every function the header declares is exported by the library
+#   ci/capi.sh exports [LIB]     every function the header declares is exported by LIB
+#                                (default build/libasync.so; a .dll's export table too)
 #   ci/capi.sh dll [DIR]         libasync.dll and its import library libasync.dll.a for
 #                                windows/amd64, with mingw-w64 (default DIR: build)
-#   ci/capi.sh winsuite [DIR]    the C suite for windows/amd64 as DIR/suite.exe (after dll)
+#   ci/capi.sh winsuite [DIR]    the C suite and the tasks example for windows/amd64:
+#                                DIR/suite.exe, DIR/example-tasks.exe (after dll)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,13 +38,16 @@ dll() {
 	rm -f "$dir/libasync.h"
 }
 
-# winsuite: the C suite against the DLL's import library, warnings as
-# errors; winpthreads (the suite's pthreads) linked in statically.
+# winsuite: the C suite and the tasks example against the DLL's import
+# library, warnings as errors; winpthreads (the suite's pthreads) linked in
+# statically. (The echo example is an epoll loop: unix only.)
 winsuite() {
 	local dir=${1:-build}
 	x86_64-w64-mingw32-gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -Icapi/include \
 		bindings/c/test/*.c -L"$dir" -lasync -static-libgcc -Wl,-Bstatic -lpthread -Wl,-Bdynamic -lws2_32 \
-		-o "$dir/suite.exe"
+		-o "$dir/suite.exe" &&
+		x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror -O2 -Icapi/include bindings/c/examples/tasks.c \
+			-L"$dir" -lasync -o "$dir/example-tasks.exe"
 }
 
 install_to() {
@@ -56,14 +61,17 @@ install_to() {
 }
 
 # exports: the names declared in the hand-written header against the
-# library's dynamic symbol table.
+# library's dynamic symbol table (a DLL's export table).
 exports() {
-	local declared exported missing
+	local lib=$1 declared exported missing
 	declared=$(grep -oE '^[a-z_][a-z0-9_ *]*\basync_[a-z0-9_]+\(' capi/include/libasync.h | grep -oE 'async_[a-z0-9_]+' | sort -u)
-	exported=$(nm -D --defined-only build/libasync.so | awk '$2 == "T" { print $3 }' | sort -u)
+	case "$lib" in
+	*.dll) exported=$(x86_64-w64-mingw32-objdump -p "$lib" | awk '/^\t\[ *[0-9]+\] / { print $NF }' | sort -u) ;;
+	*) exported=$(nm -D --defined-only "$lib" | awk '$2 == "T" { print $3 }' | sort -u) ;;
+	esac
 	missing=$(comm -23 <(echo "$declared") <(echo "$exported"))
 	if [ -n "$missing" ]; then
-		echo "declared in capi/include/libasync.h but not exported by build/libasync.so:"; echo "$missing"
+		echo "declared in capi/include/libasync.h but not exported by $lib:"; echo "$missing"
 		return 1
 	fi
 	echo "all $(echo "$declared" | wc -l) functions of the header are exported"
@@ -125,7 +133,7 @@ installed() {
 
 case "${1:-}" in
 lib) lib ;;
-exports) exports ;;
+exports) exports "${2:-build/libasync.so}" ;;
 suite) shift; suite build/suite "$@" ;;
 asan) asan ;;
 examples) examples ;;
@@ -134,5 +142,5 @@ installed) installed ;;
 install) install_to "${2:?PREFIX}" ;;
 dll) dll "${2:-build}" ;;
 winsuite) winsuite "${2:-build}" ;;
-*) echo "usage: $0 lib | exports | suite [FLAGS] | asan | valgrind | examples | installed | install PREFIX | dll [DIR] | winsuite [DIR]" >&2; exit 2 ;;
+*) echo "usage: $0 lib | exports [LIB] | suite [FLAGS] | asan | valgrind | examples | installed | install PREFIX | dll [DIR] | winsuite [DIR]" >&2; exit 2 ;;
 esac

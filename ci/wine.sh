@@ -5,10 +5,10 @@
 #
 #   ci/wine.sh [PACKAGE...]      default: ./driver/iocp
 #   ci/wine.sh --capi [PACKAGE...]
-#                                also the C ABI: libasync.dll and the C suite
-#                                (bindings/c/test) built with mingw-w64, the
-#                                suite run beside the DLL; it passes when its
-#                                last line says "0 failed"
+#                                also the C ABI: libasync.dll, the C suite
+#                                (bindings/c/test) and the tasks example built
+#                                with mingw-w64 and run beside the DLL; the
+#                                suite passes when its last line says "0 failed"
 #
 # It installs wine64 and the mingw-w64 compiler when they are missing (as
 # root, with apt-get), keeps a private Wine prefix under
@@ -99,6 +99,7 @@ for pkg in "${pkgs[@]}"; do
 done
 if [ -n "$capi" ]; then
 	bash ci/capi.sh dll "$work" || { echo "FAIL: building libasync.dll"; exit 1; }
+	bash ci/capi.sh exports "$work/libasync.dll" || { echo "FAIL: libasync.dll lacks exports"; exit 1; }
 	bash ci/capi.sh winsuite "$work" || { echo "FAIL: building the C suite for windows"; exit 1; }
 fi
 
@@ -129,6 +130,15 @@ if [ -n "$capi" ]; then
 		echo "PASS suite.exe (the C suite) under wine ($took)"
 	else
 		echo "FAIL suite.exe (the C suite) under wine (exit $rc, $took)"
+		failed=1
+	fi
+	(cd "$work" && timeout 60 "$wine" ./example-tasks.exe) >"$work/tasks.log" 2>&1
+	rc=$?
+	tr -d '\r' <"$work/tasks.log"
+	if [ $rc -eq 0 ]; then
+		echo "PASS example-tasks.exe under wine"
+	else
+		echo "FAIL example-tasks.exe under wine (exit $rc)"
 		failed=1
 	fi
 fi

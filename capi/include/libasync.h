@@ -54,6 +54,25 @@
  *   already holds another c-shared Go library or is a Go program (a Go
  *   program uses package capi/ffi instead, which needs no second runtime).
  * - The first call starts the Go runtime (a few milliseconds).
+ *
+ * Windows hosts (libasync.dll for x86_64, built with mingw-w64; link with its
+ * import library libasync.dll.a, or load it with LoadLibrary)
+ * - async_notifier_fd gives a SOCKET, as an int64_t: the reading end of a
+ *   connected loopback TCP pair, not inherited by child processes. Cast it
+ *   back to SOCKET and wait on it with WSAPoll (POLLRDNORM), select() or
+ *   WSAEventSelect (asyncio's SelectorEventLoop takes it too); never read
+ *   from it or close it: async_notifier_drain and async_notifier_free do.
+ *   The library starts Winsock for itself; a host still calls WSAStartup
+ *   before its own Winsock calls.
+ * - async_last_os_error gives the Win32 or Winsock error code (what
+ *   GetLastError or WSAGetLastError return: WSAECONNREFUSED where unix gives
+ *   ECONNREFUSED); an NTSTATUS from the driver comes as its Win32 code.
+ * - The one driver is "iocp" (readiness through the AFD on an I/O
+ *   completion port).
+ * - Signals and fork() above do not apply. The Go runtime adds vectored
+ *   exception handlers and passes on every exception its own code did not
+ *   raise, and a console control handler that leaves Ctrl-C, Ctrl-Break and
+ *   close events to the host's handlers. Never FreeLibrary it.
  */
 #ifndef LIBASYNC_H
 #define LIBASYNC_H
@@ -230,6 +249,8 @@ int32_t async_notifier_new(async_runtime rt, async_notifier *out);
  * descriptor on unix, a SOCKET on Windows (so select() and asyncio's selector
  * loop can watch it). async_notifier_free closes it: unregister it first. */
 int32_t async_notifier_fd(async_notifier n, int64_t *out);
+/* libasync: an eventfd on Linux, a non-blocking pipe's reading end on the
+ * BSDs and macOS, a loopback TCP SOCKET on Windows (see the notes above). */
 /* A new runtime-made waker reference, owned by the caller (wake or drop it
  * once). Waking it queues tag on the notifier; it stays safe after the
  * notifier or the runtime is gone (it then does nothing). */
