@@ -230,12 +230,18 @@ func (o *op) free(observed bool) {
 	done := o.done
 	observed = observed || o.observed
 	o.mu.Unlock()
+	// The clone is dropped before the work is cancelled: the completion
+	// that the cancel causes on a worker then finds no clone to wake (a
+	// freed future's waker is dropped, not woken). Seen under Wine, where
+	// the aborted task's drop often ran before a Clear placed after it.
+	o.hw.Clear()
 	if !done && cancel != nil {
 		cancel()
 	}
 	if release != nil {
 		release(observed)
 	}
+	// Again, for a poll that raced the free and set a clone meanwhile.
 	o.hw.Clear()
 	o.rt.removeOp(o)
 }

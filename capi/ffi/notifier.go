@@ -71,7 +71,11 @@ func (n *Notifier) Drain(tags []uint64) int {
 	}
 	rest := copy(n.order, n.order[k:])
 	n.order = n.order[:rest]
-	if k > 0 && rest == 0 {
+	// Cleared whenever the queue is empty, even when this drain took
+	// nothing: on Windows a raise's byte may still be crossing the loopback
+	// connection when an earlier clear runs, and then makes the descriptor
+	// readable with nothing queued; the host's next drain clears it.
+	if rest == 0 {
 		n.sig.clear()
 	}
 	return k

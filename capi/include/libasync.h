@@ -62,6 +62,9 @@
  *   back to SOCKET and wait on it with WSAPoll (POLLRDNORM), select() or
  *   WSAEventSelect (asyncio's SelectorEventLoop takes it too); never read
  *   from it or close it: async_notifier_drain and async_notifier_free do.
+ *   A wake's byte crosses the loopback connection, so readability may come
+ *   a moment after the wake returns, and a drain may rarely find nothing
+ *   (it then clears the stray readability).
  *   The library starts Winsock for itself; a host still calls WSAStartup
  *   before its own Winsock calls.
  * - async_last_os_error gives the Win32 or Winsock error code (what
