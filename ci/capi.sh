@@ -12,8 +12,9 @@
 #                                (default build/libasync.so; a .dll's export table too)
 #   ci/capi.sh dll [DIR]         libasync.dll and its import library libasync.dll.a for
 #                                windows/amd64, with mingw-w64 (default DIR: build)
-#   ci/capi.sh winsuite [DIR]    the C suite and the tasks example for windows/amd64:
-#                                DIR/suite.exe, DIR/example-tasks.exe (after dll)
+#   ci/capi.sh winsuite [DIR]    the C suite, the tasks example and capi/ffi's test futures
+#                                for windows/amd64: DIR/suite.exe, DIR/example-tasks.exe,
+#                                DIR/futures.dll (after dll)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,15 +40,18 @@ dll() {
 }
 
 # winsuite: the C suite and the tasks example against the DLL's import
-# library, warnings as errors; winpthreads (the suite's pthreads) linked in
-# statically. (The echo example is an epoll loop: unix only.)
+# library, warnings as errors, and capi/ffi's test library of C futures;
+# winpthreads (their pthreads) linked in statically. (The echo example is an
+# epoll loop: unix only.)
 winsuite() {
 	local dir=${1:-build}
 	x86_64-w64-mingw32-gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -Icapi/include \
 		bindings/c/test/*.c -L"$dir" -lasync -static-libgcc -Wl,-Bstatic -lpthread -Wl,-Bdynamic -lws2_32 \
 		-o "$dir/suite.exe" &&
 		x86_64-w64-mingw32-gcc -std=c11 -Wall -Wextra -Werror -O2 -Icapi/include bindings/c/examples/tasks.c \
-			-L"$dir" -lasync -o "$dir/example-tasks.exe"
+			-L"$dir" -lasync -o "$dir/example-tasks.exe" &&
+		x86_64-w64-mingw32-gcc -shared -O1 -o "$dir/futures.dll" capi/ffi/testdata/futures.c \
+			-static-libgcc -Wl,-Bstatic -lpthread
 }
 
 install_to() {

@@ -24,6 +24,9 @@ cd "$(dirname "$0")/.."
 capi=
 if [ "${1:-}" = --capi ]; then
 	capi=1
+	# capi/ffi's tests load the futures.dll that ci/capi.sh winsuite
+	# builds into their working directory; without it they would skip.
+	export LIBASYNC_REQUIRE_CC=1
 	shift
 fi
 pkgs=("$@")

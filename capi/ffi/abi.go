@@ -7,14 +7,15 @@
 // wrapper that owns a host's waker clone and uses it up exactly once.
 //
 // A Go program built with CGO_ENABLED=0 loads a C library of futures with
-// purego, wraps each {poll, drop, state} triple with NewForeign and spawns it
-// on an executor like any other future. The c-shared library libasync.so
+// purego (on Windows, with LoadLibrary), wraps each {poll, drop, state}
+// triple with NewForeign and spawns it on an executor like any other future. The c-shared library libasync.so
 // (package capi) is built on this package, with a Caller that marks the
 // threads running host code so that blocking calls from them are refused.
 //
 // The package is built where purego calls C functions without extra build
-// flags: Linux, macOS and NetBSD on amd64 and arm64 (FreeBSD needs a
-// -gcflags setting for purego's fakecgo, so it is left out).
+// flags: Linux, macOS, NetBSD and Windows on amd64 and arm64 (FreeBSD needs
+// a -gcflags setting for purego's fakecgo, so it is left out). On Windows
+// the notifier's descriptor is a SOCKET, and libasync.dll is the library.
 package ffi
 
 import (

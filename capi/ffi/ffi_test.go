@@ -1,4 +1,4 @@
-//go:build (darwin || linux || netbsd) && (amd64 || arm64)
+//go:build (darwin || linux || netbsd || windows) && (amd64 || arm64)
 
 package ffi_test
 
@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -19,8 +17,9 @@ import (
 	"github.com/libasync/libasync/internal/leakcheck"
 )
 
-// clib is testdata/futures.c, built with gcc when the tests start and
-// loaded with purego: the functions below are bound to it.
+// clib is testdata/futures.c, built when the tests start (on Windows,
+// beforehand: see openCLib) and loaded: the functions below are bound to it
+// with purego.
 var clib struct {
 	err error
 
@@ -55,12 +54,7 @@ func TestMain(m *testing.M) {
 }
 
 func loadCLib(dir string) error {
-	so := filepath.Join(dir, "libfutures.so")
-	out, err := exec.Command("gcc", "-shared", "-fPIC", "-O1", "-o", so, "testdata/futures.c", "-lpthread").CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("gcc: %v: %s", err, out)
-	}
-	lib, err := purego.Dlopen(so, purego.RTLD_NOW|purego.RTLD_LOCAL)
+	sym, err := openCLib(dir)
 	if err != nil {
 		return err
 	}
@@ -68,24 +62,25 @@ func loadCLib(dir string) error {
 		"countdown_poll": &clib.countdownPoll, "countdown_drop": &clib.countdownDrop,
 		"threaded_poll": &clib.threadedPoll, "threaded_drop": &clib.threadedDrop,
 	} {
-		if *p, err = purego.Dlsym(lib, name); err != nil {
+		if *p, err = sym(name); err != nil {
 			return err
 		}
 	}
-	purego.RegisterLibFunc(&clib.countdownNew, lib, "countdown_new")
-	purego.RegisterLibFunc(&clib.countdownPolls, lib, "countdown_polls")
-	purego.RegisterLibFunc(&clib.countdownDrops, lib, "countdown_drops")
-	purego.RegisterLibFunc(&clib.countdownFree, lib, "countdown_free")
-	purego.RegisterLibFunc(&clib.threadedNew, lib, "threaded_new")
-	purego.RegisterLibFunc(&clib.threadedDrops, lib, "threaded_drops")
-	purego.RegisterLibFunc(&clib.threadedFree, lib, "threaded_free")
-	purego.RegisterLibFunc(&clib.countedNew, lib, "counted_new")
-	purego.RegisterLibFunc(&clib.countedVTable, lib, "counted_vtable_ptr")
-	purego.RegisterLibFunc(&clib.countedGet, lib, "counted_get")
-	purego.RegisterLibFunc(&clib.countedFree, lib, "counted_free")
-	purego.RegisterLibFunc(&clib.wakeByRef, lib, "waker_wake_by_ref")
-	purego.RegisterLibFunc(&clib.cloneWake, lib, "waker_clone_wake")
-	purego.RegisterLibFunc(&clib.wakerDrop, lib, "waker_drop")
+	for name, fn := range map[string]any{
+		"countdown_new": &clib.countdownNew, "countdown_polls": &clib.countdownPolls,
+		"countdown_drops": &clib.countdownDrops, "countdown_free": &clib.countdownFree,
+		"threaded_new": &clib.threadedNew, "threaded_drops": &clib.threadedDrops,
+		"threaded_free": &clib.threadedFree, "counted_new": &clib.countedNew,
+		"counted_vtable_ptr": &clib.countedVTable, "counted_get": &clib.countedGet,
+		"counted_free": &clib.countedFree, "waker_wake_by_ref": &clib.wakeByRef,
+		"waker_clone_wake": &clib.cloneWake, "waker_drop": &clib.wakerDrop,
+	} {
+		addr, err := sym(name)
+		if err != nil {
+			return err
+		}
+		purego.RegisterFunc(fn, addr)
+	}
 	return nil
 }
 

@@ -25,7 +25,8 @@ func NewNotifier() (*Notifier, error) {
 	return &Notifier{sig: sig, queued: make(map[uint64]struct{})}, nil
 }
 
-// Fd returns the descriptor that is readable while tags are queued.
+// Fd returns the descriptor that is readable while tags are queued: on
+// Windows a SOCKET, for WSAPoll or select.
 func (n *Notifier) Fd() int { return n.sig.fd() }
 
 // NewWaker returns a new runtime-made waker reference that queues tag on n

@@ -56,12 +56,13 @@ func RuntimeVTable() *VTable {
 		return v
 	}
 	// Global, so the garbage collector keeps it, and the heap does not
-	// move it: C keeps its address.
+	// move it: C keeps its address. Each callback returns a uintptr,
+	// which Windows' callbacks must and C ignores in a void function.
 	v := &VTable{
-		Clone:     purego.NewCallback(WakerClone),
-		Wake:      purego.NewCallback(WakerWake),
-		WakeByRef: purego.NewCallback(WakerWakeByRef),
-		Drop:      purego.NewCallback(WakerDrop),
+		Clone:     purego.NewCallback(func(data uintptr, out *Waker) uintptr { WakerClone(data, out); return 0 }),
+		Wake:      purego.NewCallback(func(data uintptr) uintptr { WakerWake(data); return 0 }),
+		WakeByRef: purego.NewCallback(func(data uintptr) uintptr { WakerWakeByRef(data); return 0 }),
+		Drop:      purego.NewCallback(func(data uintptr) uintptr { WakerDrop(data); return 0 }),
 	}
 	vtable.Store(v)
 	return v
