@@ -124,10 +124,10 @@ leg_capi-valgrind() {
 # from a library gcc builds at test time, run on an executor.
 leg_ffi-nocgo() { CGO_ENABLED=0 LIBASYNC_REQUIRE_CC=1 go test -count=1 -timeout 5m ./capi/ffi/; }
 
-# The C ABI on Windows under Wine: capi/ffi's Windows tests (the SOCKET
-# notifier, error numbers), then libasync.dll and the C suite built with
-# mingw-w64, the suite run against the DLL (its last line is "N passed, M
-# failed").
+# The C ABI on Windows under Wine: capi/ffi's tests (C futures from a
+# mingw-built DLL, the SOCKET notifier, error numbers), then libasync.dll,
+# the C suite and the tasks example built with mingw-w64 and run against the
+# DLL (the suite's last line is "N passed, M failed").
 leg_capi-wine() { bash ci/wine.sh --capi ./capi/ffi; }
 
 legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan capi-valgrind ffi-nocgo capi-wine)
