@@ -1,6 +1,7 @@
 // Package executor runs futures: tasks and their JoinHandles, the
-// single-threaded executor Local, the reactor that turns a driver's readiness
-// events into wakes, and the timer wheel behind Sleep, Timeout and Interval.
+// single-threaded executor Local and the work-stealing Runtime, the reactor
+// that turns a driver's readiness events into wakes, and the timer wheel
+// behind Sleep, Timeout and Interval.
 //
 // # Tasks
 //

@@ -299,10 +299,19 @@ func (l *Local) runnable(mode loopMode) bool {
 	return l.runq.len() > 0 || !l.inbox.empty() || (mode == modeMain && l.main.notified.Load())
 }
 
-// runBatch moves the inbox into the run queue and polls each task queued
-// at that moment once; tasks re-queued meanwhile wait for the next batch.
+// runBatch moves (part of) the inbox into the run queue and polls each task
+// queued at that moment once; tasks re-queued meanwhile wait for the next
+// batch.
 func (l *Local) runBatch() {
-	for h := l.inbox.pop(); h != nil; h = l.inbox.pop() {
+	// At most a ring's worth from the inbox per batch: goroutines that
+	// spawn or wake faster than the loop polls would otherwise keep this
+	// drain going forever, starving the BlockOn future and timers while
+	// the queue grew without bound.
+	for range runqSize {
+		h := l.inbox.pop()
+		if h == nil {
+			break
+		}
 		if !h.listed {
 			l.tasks.add(h)
 		}
