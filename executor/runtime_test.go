@@ -2,6 +2,7 @@ package executor
 
 import (
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,17 +36,11 @@ func TestRuntimeStealsFromABusyWorker(t *testing.T) {
 	leakcheck.Check(t)
 	forEachRuntime(t, 2, func(t *testing.T, rt *Runtime) {
 		const n = 10_000
-		// Both workers asleep first: a worker that is still busy starting
-		// would take the spawner's overflow from the injection queue and
-		// never need to steal.
-		for rt.Stats().Parks < 2 {
-			time.Sleep(time.Millisecond)
-		}
-		// Each task yields until some worker has stolen (at most 20
-		// times), so that a slow wake-up of the idle worker (seen under
-		// Wine) cannot let the busy one finish everything alone. (The idle
-		// worker may first live on the spawner's overflow in the injection
-		// queue, as Tokio's do; it steals once either ring runs dry.)
+		// The spawner's worker keeps polling the spawner, without
+		// yielding, until a steal happened (or a generous bound passed):
+		// its ring, which holds at least half of a full ring after each
+		// overflow, is then reachable only by stealing, whatever the
+		// timing of the other worker's wake-up and of the injection queue.
 		stolen := func() bool {
 			for _, w := range rt.workers {
 				if w.stats.stolen.Load() > 0 {
@@ -54,21 +49,19 @@ func TestRuntimeStealsFromABusyWorker(t *testing.T) {
 			}
 			return false
 		}
-		mk := func(int) future.Future[int] {
-			var y Yield
-			left := 20
-			return fnFuture[int](func(cx *future.Context) future.Poll[int] {
-				for left > 0 && !stolen() {
-					if y.Poll(cx).IsPending() {
-						return future.Pending[int]()
-					}
-					y = Yield{}
-					left--
+		spawned := false
+		join := &spawnJoinAll{n: n, mk: func(int) future.Future[int] { return future.Resolved(1) }}
+		spawner := fnFuture[int](func(cx *future.Context) future.Poll[int] {
+			if !spawned {
+				spawned = true
+				join.Poll(cx) // spawns all n; their joins are polled below
+				for deadline := time.Now().Add(10 * time.Second); !stolen() && time.Now().Before(deadline); {
+					runtime.Gosched()
 				}
-				return future.Ready(1)
-			})
-		}
-		r := await(t, rt, spawn[int](t, rt, &spawnJoinAll{n: n, mk: mk}))
+			}
+			return join.Poll(cx)
+		})
+		r := await(t, rt, spawn[int](t, rt, spawner))
 		if r.Err != nil || r.Value != n {
 			t.Fatalf("join = %+v, want %d", r, n)
 		}
