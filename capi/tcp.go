@@ -374,10 +374,11 @@ func hostBytes(buf unsafe.Pointer, n C.size_t) []byte {
 	return unsafe.Slice((*byte)(buf), int(n))
 }
 
-// checkBuf validates a buffer argument.
-func checkBuf(name string, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) error {
+// checkBuf validates a buffer argument; outNil says the output pointer is
+// NULL.
+func checkBuf(name string, buf unsafe.Pointer, n C.size_t, outNil bool) error {
 	switch {
-	case buf == nil || out == nil:
+	case buf == nil || outNil:
 		return ffi.Errorf(ffi.EINVAL, "libasync: %s: buf or out is NULL", name)
 	case n == 0:
 		return ffi.Errorf(ffi.EINVAL, "libasync: %s: len is 0", name)
@@ -396,7 +397,7 @@ func async_read(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) 
 	if err != nil {
 		return fail(err)
 	}
-	if err := checkBuf("async_read", buf, n, out); err != nil {
+	if err := checkBuf("async_read", buf, n, out == nil); err != nil {
 		return fail(err)
 	}
 	s.mu.Lock()
@@ -451,7 +452,7 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 	if err != nil {
 		return fail(err)
 	}
-	if err := checkBuf("async_write", buf, n, out); err != nil {
+	if err := checkBuf("async_write", buf, n, out == nil); err != nil {
 		return fail(err)
 	}
 	s.mu.Lock()
@@ -492,6 +493,52 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 		return fail(err)
 	}
 	return publish(o, out)
+}
+
+// async_try_write writes what the stream takes at once, on the calling
+// thread.
+//
+//export async_try_write
+func async_try_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, written *C.size_t) (rc C.int32_t) {
+	defer guard(&rc)
+	s, err := liveStream(sh)
+	if err != nil {
+		return fail(err)
+	}
+	if err := checkBuf("async_try_write", buf, n, written == nil); err != nil {
+		return fail(err)
+	}
+	// Marked writing for the call, so that a write future made meanwhile
+	// on another thread is refused as a second pending write would be,
+	// and bytes never interleave.
+	s.mu.Lock()
+	switch {
+	case s.writeBroken:
+		s.mu.Unlock()
+		return failf(ffi.ECLOSED, "libasync: async_try_write: an earlier write was cancelled part-way, so the stream cannot be written any more")
+	case s.writing:
+		s.mu.Unlock()
+		return failf(ffi.EINVAL, "libasync: async_try_write: a write is pending on this stream")
+	}
+	s.writing = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.writing = false
+		s.mu.Unlock()
+	}()
+	// The no-op waker is the zero one: a poll that would wait leaves no
+	// waiter behind in the reactor for a later write future to meet.
+	cx := future.NewContext(future.NoopWaker(), s.rt.ex.Services())
+	v, ok := s.s.PollWrite(cx, hostBytes(buf, n)).Value()
+	switch {
+	case !ok || (v.Err == nil && v.Value == 0):
+		return C.int32_t(ffi.Pending)
+	case v.Err != nil:
+		return fail(ioError(v.Err))
+	}
+	*written = C.size_t(v.Value)
+	return C.int32_t(ffi.OK)
 }
 
 // async_shutdown_write half-closes a stream.

@@ -260,6 +260,26 @@ int32_t async_shutdown_write(async_handle stream);
  * on it is in flight. A second close gives ASYNC_EINVAL. */
 int32_t async_close(async_handle h);
 
+/* ---- additions to the contract (libasync's own, not in ABI version 1's
+ * contract text; a host that uses them needs this library) ------------- */
+
+/*
+ * Writes what the stream takes at once, on the calling thread, without
+ * blocking and without making a future (as libuv's uv_try_write): ASYNC_OK
+ * with *written (1 to len) bytes written, ASYNC_PENDING if the socket's
+ * buffer is full (nothing written; an async_write waits for room), or a
+ * negative code: ASYNC_EINVAL for len 0, NULL pointers, or while a write
+ * future is pending on the stream (its bytes go first); ASYNC_ECLOSED once
+ * the stream's write side was shut down, its runtime closed, or a write was
+ * cancelled part-way; ASYNC_EIO for an OS error. buf is not used after the
+ * call returns. A host writes the rest, if any, with async_write: for small
+ * messages this saves the future, a runtime thread's wake-up and the
+ * completion's hop back to the host. ASYNC_HAS_TRY_WRITE tells a host
+ * that its header declares it.
+ */
+#define ASYNC_HAS_TRY_WRITE 1
+int32_t async_try_write(async_handle stream, const void *buf, size_t len, size_t *written);
+
 #ifdef __cplusplus
 }
 #endif
