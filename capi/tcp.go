@@ -443,6 +443,22 @@ func async_read(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) 
 	return publish(o, out)
 }
 
+// claimWrite marks the stream's write side busy for the caller (name), or
+// fails: ECLOSED once a cancelled write broke it, EINVAL while a write is
+// pending.
+func (s *streamObj) claimWrite(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.writeBroken:
+		return ffi.Errorf(ffi.ECLOSED, "libasync: %s: an earlier write was cancelled part-way, so the stream cannot be written any more", name)
+	case s.writing:
+		return ffi.Errorf(ffi.EINVAL, "libasync: %s: a write is already pending on this stream", name)
+	}
+	s.writing = true
+	return nil
+}
+
 // async_write returns a future that writes all of buf.
 //
 //export async_write
@@ -455,17 +471,9 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 	if err := checkBuf("async_write", buf, n, out == nil); err != nil {
 		return fail(err)
 	}
-	s.mu.Lock()
-	switch {
-	case s.writeBroken:
-		s.mu.Unlock()
-		return failf(ffi.ECLOSED, "libasync: async_write: an earlier write was cancelled part-way, so the stream cannot be written any more")
-	case s.writing:
-		s.mu.Unlock()
-		return failf(ffi.EINVAL, "libasync: async_write: a write is already pending on this stream")
+	if err := s.claimWrite("async_write"); err != nil {
+		return fail(err)
 	}
-	s.writing = true
-	s.mu.Unlock()
 	o, err := newOp(s.rt)
 	if err != nil {
 		s.mu.Lock()
@@ -511,17 +519,9 @@ func async_try_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, written *C.s
 	// Marked writing for the call, so that a write future made meanwhile
 	// on another thread is refused as a second pending write would be,
 	// and bytes never interleave.
-	s.mu.Lock()
-	switch {
-	case s.writeBroken:
-		s.mu.Unlock()
-		return failf(ffi.ECLOSED, "libasync: async_try_write: an earlier write was cancelled part-way, so the stream cannot be written any more")
-	case s.writing:
-		s.mu.Unlock()
-		return failf(ffi.EINVAL, "libasync: async_try_write: a write is pending on this stream")
+	if err := s.claimWrite("async_try_write"); err != nil {
+		return fail(err)
 	}
-	s.writing = true
-	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		s.writing = false

@@ -260,6 +260,15 @@ func TestHostWaker(t *testing.T) {
 	}
 	// Wakes racing Clears and Sets from many goroutines: every clone is
 	// used up once.
+	race(&hw, wa)
+	if live := clib.countedGet(a, 0); live != 0 {
+		t.Fatalf("%d clones of a left after the race", live)
+	}
+}
+
+// race runs Sets of w, Wakes and Clears of hw from 8 goroutines at once,
+// then clears it.
+func race(hw *ffi.HostWaker, w *ffi.Waker) {
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Add(1)
@@ -268,7 +277,7 @@ func TestHostWaker(t *testing.T) {
 			for j := range 200 {
 				switch (i + j) % 3 {
 				case 0:
-					hw.Set(wa)
+					hw.Set(w)
 				case 1:
 					hw.Wake()
 				default:
@@ -279,9 +288,6 @@ func TestHostWaker(t *testing.T) {
 	}
 	wg.Wait()
 	hw.Clear()
-	if live := clib.countedGet(a, 0); live != 0 {
-		t.Fatalf("%d clones of a left after the race", live)
-	}
 }
 
 // TestHostWakerRuntimeMade: a runtime-made waker (a notifier's), which
@@ -333,25 +339,7 @@ func TestHostWakerRuntimeMade(t *testing.T) {
 		t.Fatal("a's handle live after Set(b) dropped its clone and the host its own")
 	}
 	// Wakes racing Clears and Sets: every clone is used up once.
-	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range 200 {
-				switch (i + j) % 3 {
-				case 0:
-					hw.Set(&b)
-				case 1:
-					hw.Wake()
-				default:
-					hw.Clear()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	hw.Clear()
+	race(&hw, &b)
 	if k := n.Drain(tags); k > 1 || (k == 1 && tags[0] != 2) {
 		t.Fatalf("Drain = %v, want at most [2]", tags[:k])
 	}
