@@ -255,6 +255,9 @@ func async_tcp_accept(lh C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
 		idle(result{})
 	}
 	conv := func(v future.Result[*socket.Stream]) result {
+		// Idle before the outcome is visible: a host that saw it may
+		// accept again at once.
+		idle(result{})
 		if v.Err != nil {
 			return ioResult(0, v.Err)
 		}
@@ -419,20 +422,24 @@ func async_read(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) 
 	// freed before it completed has consumed nothing.
 	hb := &hostBuf{p: hostBytes(buf, n)}
 	rf := &guarded{b: hb, f: aio.Read(s.s, hb.p)}
+	idle := func(result) {
+		s.mu.Lock()
+		s.reading = false
+		s.mu.Unlock()
+	}
 	o.drive = func(cx *future.Context) (result, bool) {
 		v, ok := rf.Poll(cx).Value()
 		if !ok {
 			return result{}, false
 		}
+		// Idle before the outcome is visible (the continuations of
+		// onDone run after it): a host that saw it may read again at
+		// once.
+		idle(result{})
 		if errors.Is(v.Err, io.EOF) {
 			return result{code: ffi.OK}, true
 		}
 		return ioResult(uint64(v.Value), v.Err), true
-	}
-	idle := func(result) {
-		s.mu.Lock()
-		s.reading = false
-		s.mu.Unlock()
 	}
 	o.onDone(idle)
 	o.release = func(bool) {
@@ -482,11 +489,12 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 		return fail(err)
 	}
 	hb := &hostBuf{p: hostBytes(buf, n)}
-	o.onDone(func(result) {
+	idle := func(result) {
 		s.mu.Lock()
 		s.writing = false
 		s.mu.Unlock()
-	})
+	}
+	o.onDone(idle)
 	o.release = func(bool) {
 		if !hb.stop() {
 			s.mu.Lock()
@@ -495,7 +503,12 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 			s.mu.Unlock()
 		}
 	}
-	conv := func(v future.Result[int]) result { return ioResult(uint64(v.Value), v.Err) }
+	conv := func(v future.Result[int]) result {
+		// Idle before the outcome is visible: a host that saw it may
+		// write again at once.
+		idle(result{})
+		return ioResult(uint64(v.Value), v.Err)
+	}
 	if err := startOp(o, future.Future[future.Result[int]](&guarded{b: hb, f: aio.WriteAll(s.s, hb.p)}), conv); err != nil {
 		o.free(false)
 		return fail(err)

@@ -232,6 +232,46 @@ static int test_try_write(void) {
 }
 #endif
 
+/* once a read, write or accept was seen to complete, the next one may be
+ * made at once: the stream or listener is idle before the outcome shows */
+static int test_next_op_at_once(void) {
+    async_runtime rt = new_runtime();
+    async_handle l, c, s;
+    CHECK(pair(rt, &l, &c, &s));
+    char addr[64];
+    OK(async_tcp_local_addr(l, addr, sizeof addr));
+    char buf[8];
+    uint64_t n;
+    for (int i = 0; i < 300; i++) {
+        async_future w, r;
+        OK(async_write(c, "ping", 4, &w));
+        OK(run(rt, w, &n));
+        CHECK(n == 4);
+        size_t got = 0;
+        while (got < 4) {
+            OK(async_read(s, buf + got, sizeof buf - got, &r));
+            OK(run(rt, r, &n));
+            CHECK(n > 0);
+            got += (size_t)n;
+        }
+    }
+    for (int i = 0; i < 30; i++) {
+        async_future acc, con;
+        async_handle a, b;
+        OK(async_tcp_accept(l, &acc));
+        OK(async_tcp_connect(rt, addr, &con));
+        OK(run(rt, acc, &a));
+        OK(run(rt, con, &b));
+        OK(async_close(a));
+        OK(async_close(b));
+    }
+    OK(async_close(c));
+    OK(async_close(s));
+    OK(async_close(l));
+    OK(async_runtime_close(rt));
+    return 1;
+}
+
 /* a read freed before it was seen gives nothing away */
 static int test_freed_read_loses_nothing(void) {
     async_runtime rt = new_runtime();
@@ -448,6 +488,7 @@ const struct test tcp_tests[] = {
     {"ipv6_and_names", test_ipv6_and_names},
     {"bad_addresses", test_bad_addresses},
     {"read_write_rules", test_read_write_rules},
+    {"next_op_at_once", test_next_op_at_once},
     {"freed_read_loses_nothing", test_freed_read_loses_nothing},
     {"cancelled_write_breaks_stream", test_cancelled_write_breaks_stream},
     {"close_with_pending", test_close_with_pending},

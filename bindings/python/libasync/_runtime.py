@@ -743,8 +743,10 @@ class Stream(_Handle):
 
     def write(self, data: Any) -> "Future[int]":
         """A future that writes all of ``data`` (bytes-like) and yields its
-        length. The data is kept alive until the write completes or is freed.
-        Cancelling an unfinished write breaks the stream for writing."""
+        length. What the socket takes at once is written before this returns
+        (then the future is done already); the rest is written by the
+        runtime, with the data kept alive until the write completes or is
+        freed. Cancelling an unfinished write breaks the stream for writing."""
         keep: Any
         ptr: Any
         if isinstance(data, bytes):
