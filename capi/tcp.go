@@ -255,6 +255,9 @@ func async_tcp_accept(lh C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
 		idle(result{})
 	}
 	conv := func(v future.Result[*socket.Stream]) result {
+		// Idle before the outcome is visible: a host that saw it may
+		// accept again at once.
+		idle(result{})
 		if v.Err != nil {
 			return ioResult(0, v.Err)
 		}
@@ -374,10 +377,11 @@ func hostBytes(buf unsafe.Pointer, n C.size_t) []byte {
 	return unsafe.Slice((*byte)(buf), int(n))
 }
 
-// checkBuf validates a buffer argument.
-func checkBuf(name string, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) error {
+// checkBuf validates a buffer argument; outNil says the output pointer is
+// NULL.
+func checkBuf(name string, buf unsafe.Pointer, n C.size_t, outNil bool) error {
 	switch {
-	case buf == nil || out == nil:
+	case buf == nil || outNil:
 		return ffi.Errorf(ffi.EINVAL, "libasync: %s: buf or out is NULL", name)
 	case n == 0:
 		return ffi.Errorf(ffi.EINVAL, "libasync: %s: len is 0", name)
@@ -396,7 +400,7 @@ func async_read(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) 
 	if err != nil {
 		return fail(err)
 	}
-	if err := checkBuf("async_read", buf, n, out); err != nil {
+	if err := checkBuf("async_read", buf, n, out == nil); err != nil {
 		return fail(err)
 	}
 	s.mu.Lock()
@@ -418,20 +422,24 @@ func async_read(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) 
 	// freed before it completed has consumed nothing.
 	hb := &hostBuf{p: hostBytes(buf, n)}
 	rf := &guarded{b: hb, f: aio.Read(s.s, hb.p)}
+	idle := func(result) {
+		s.mu.Lock()
+		s.reading = false
+		s.mu.Unlock()
+	}
 	o.drive = func(cx *future.Context) (result, bool) {
 		v, ok := rf.Poll(cx).Value()
 		if !ok {
 			return result{}, false
 		}
+		// Idle before the outcome is visible (the continuations of
+		// onDone run after it): a host that saw it may read again at
+		// once.
+		idle(result{})
 		if errors.Is(v.Err, io.EOF) {
 			return result{code: ffi.OK}, true
 		}
 		return ioResult(uint64(v.Value), v.Err), true
-	}
-	idle := func(result) {
-		s.mu.Lock()
-		s.reading = false
-		s.mu.Unlock()
 	}
 	o.onDone(idle)
 	o.release = func(bool) {
@@ -440,6 +448,22 @@ func async_read(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) 
 		idle(result{})
 	}
 	return publish(o, out)
+}
+
+// claimWrite marks the stream's write side busy for the caller (name), or
+// fails: ECLOSED once a cancelled write broke it, EINVAL while a write is
+// pending.
+func (s *streamObj) claimWrite(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.writeBroken:
+		return ffi.Errorf(ffi.ECLOSED, "libasync: %s: an earlier write was cancelled part-way, so the stream cannot be written any more", name)
+	case s.writing:
+		return ffi.Errorf(ffi.EINVAL, "libasync: %s: a write is already pending on this stream", name)
+	}
+	s.writing = true
+	return nil
 }
 
 // async_write returns a future that writes all of buf.
@@ -451,20 +475,12 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 	if err != nil {
 		return fail(err)
 	}
-	if err := checkBuf("async_write", buf, n, out); err != nil {
+	if err := checkBuf("async_write", buf, n, out == nil); err != nil {
 		return fail(err)
 	}
-	s.mu.Lock()
-	switch {
-	case s.writeBroken:
-		s.mu.Unlock()
-		return failf(ffi.ECLOSED, "libasync: async_write: an earlier write was cancelled part-way, so the stream cannot be written any more")
-	case s.writing:
-		s.mu.Unlock()
-		return failf(ffi.EINVAL, "libasync: async_write: a write is already pending on this stream")
+	if err := s.claimWrite("async_write"); err != nil {
+		return fail(err)
 	}
-	s.writing = true
-	s.mu.Unlock()
 	o, err := newOp(s.rt)
 	if err != nil {
 		s.mu.Lock()
@@ -473,11 +489,12 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 		return fail(err)
 	}
 	hb := &hostBuf{p: hostBytes(buf, n)}
-	o.onDone(func(result) {
+	idle := func(result) {
 		s.mu.Lock()
 		s.writing = false
 		s.mu.Unlock()
-	})
+	}
+	o.onDone(idle)
 	o.release = func(bool) {
 		if !hb.stop() {
 			s.mu.Lock()
@@ -486,12 +503,55 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 			s.mu.Unlock()
 		}
 	}
-	conv := func(v future.Result[int]) result { return ioResult(uint64(v.Value), v.Err) }
+	conv := func(v future.Result[int]) result {
+		// Idle before the outcome is visible: a host that saw it may
+		// write again at once.
+		idle(result{})
+		return ioResult(uint64(v.Value), v.Err)
+	}
 	if err := startOp(o, future.Future[future.Result[int]](&guarded{b: hb, f: aio.WriteAll(s.s, hb.p)}), conv); err != nil {
 		o.free(false)
 		return fail(err)
 	}
 	return publish(o, out)
+}
+
+// async_try_write writes what the stream takes at once, on the calling
+// thread.
+//
+//export async_try_write
+func async_try_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, written *C.size_t) (rc C.int32_t) {
+	defer guard(&rc)
+	s, err := liveStream(sh)
+	if err != nil {
+		return fail(err)
+	}
+	if err := checkBuf("async_try_write", buf, n, written == nil); err != nil {
+		return fail(err)
+	}
+	// Marked writing for the call, so that a write future made meanwhile
+	// on another thread is refused as a second pending write would be,
+	// and bytes never interleave.
+	if err := s.claimWrite("async_try_write"); err != nil {
+		return fail(err)
+	}
+	defer func() {
+		s.mu.Lock()
+		s.writing = false
+		s.mu.Unlock()
+	}()
+	// The no-op waker is the zero one: a poll that would wait leaves no
+	// waiter behind in the reactor for a later write future to meet.
+	cx := future.NewContext(future.NoopWaker(), s.rt.ex.Services())
+	v, ok := s.s.PollWrite(cx, hostBytes(buf, n)).Value()
+	switch {
+	case !ok || (v.Err == nil && v.Value == 0):
+		return C.int32_t(ffi.Pending)
+	case v.Err != nil:
+		return fail(ioError(v.Err))
+	}
+	*written = C.size_t(v.Value)
+	return C.int32_t(ffi.OK)
 }
 
 // async_shutdown_write half-closes a stream.

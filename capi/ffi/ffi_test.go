@@ -254,6 +254,15 @@ func TestHostWaker(t *testing.T) {
 	}
 	// Wakes racing Clears and Sets from many goroutines: every clone is
 	// used up once.
+	race(&hw, wa)
+	if live := clib.countedGet(a, 0); live != 0 {
+		t.Fatalf("%d clones of a left after the race", live)
+	}
+}
+
+// race runs Sets of w, Wakes and Clears of hw from 8 goroutines at once,
+// then clears it.
+func race(hw *ffi.HostWaker, w *ffi.Waker) {
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Add(1)
@@ -262,7 +271,7 @@ func TestHostWaker(t *testing.T) {
 			for j := range 200 {
 				switch (i + j) % 3 {
 				case 0:
-					hw.Set(wa)
+					hw.Set(w)
 				case 1:
 					hw.Wake()
 				default:
@@ -273,8 +282,67 @@ func TestHostWaker(t *testing.T) {
 	}
 	wg.Wait()
 	hw.Clear()
-	if live := clib.countedGet(a, 0); live != 0 {
-		t.Fatalf("%d clones of a left after the race", live)
+}
+
+// TestHostWakerRuntimeMade: a runtime-made waker (a notifier's), which
+// HostWaker clones, wakes and drops in Go without going through C, still
+// counts its references exactly: the handle lives while a clone is held and
+// goes with the last one.
+func TestHostWakerRuntimeMade(t *testing.T) {
+	leakcheck.Check(t)
+	n, err := ffi.NewNotifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	live := func(w ffi.Waker) bool {
+		_, ok := ffi.Handles.Get(ffi.Handle(w.Data))
+		return ok
+	}
+	w, err := n.NewWaker(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hw ffi.HostWaker
+	hw.Set(&w)
+	hw.Set(&w) // the same waker: the clone is kept
+	ffi.WakerDrop(w.Data)
+	if !live(w) {
+		t.Fatal("handle gone while the HostWaker holds a clone")
+	}
+	hw.Wake()
+	tags := make([]uint64, 4)
+	if k := n.Drain(tags); k != 1 || tags[0] != 7 {
+		t.Fatalf("Drain after Wake = %d %v, want [7]", k, tags[:k])
+	}
+	if live(w) {
+		t.Fatal("handle live after the woken clone was the last reference")
+	}
+	a, err := n.NewWaker(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := n.NewWaker(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw.Set(&a)
+	hw.Set(&b) // replaces: a's clone is dropped without waking
+	ffi.WakerDrop(a.Data)
+	if live(a) {
+		t.Fatal("a's handle live after Set(b) dropped its clone and the host its own")
+	}
+	// Wakes racing Clears and Sets: every clone is used up once.
+	race(&hw, &b)
+	if k := n.Drain(tags); k > 1 || (k == 1 && tags[0] != 2) {
+		t.Fatalf("Drain = %v, want at most [2]", tags[:k])
+	}
+	ffi.WakerDrop(b.Data)
+	if live(b) {
+		t.Fatal("b's handle live after every clone was used up")
+	}
+	if k := n.Drain(tags); k != 0 {
+		t.Fatalf("a wake queued %v after Clear returned", tags[:k])
 	}
 }
 

@@ -14,6 +14,12 @@ import (
 // on a clone is running on another thread, so the host may free the memory
 // its waker points to. Wake may be called from the Go side as a
 // future.Wakeable.
+//
+// A runtime-made waker (one whose vtable is RuntimeVTable's, such as a
+// notifier's) is cloned, woken and dropped by calling the vtable's Go
+// functions directly: going through its C pointers would cross from Go into
+// C and back into Go for each call, which is the most expensive thing a poll
+// does.
 type HostWaker struct {
 	mu   sync.Mutex
 	held bool
@@ -21,8 +27,39 @@ type HostWaker struct {
 	// busy counts Wake calls in flight on other goroutines, with the OS
 	// thread of each, so that Clear can wait for them but not for a wake
 	// whose host code re-entered the library on its own thread.
-	busy    []int
+	busy []int
+	// goBusy counts wakes of a runtime-made clone in flight; they run Go
+	// code only, never the host's, so they never re-enter Clear.
+	goBusy  int
 	drained *sync.Cond
+}
+
+// own reports whether w is runtime-made: its vtable is the runtime's own.
+func own(w *Waker) bool {
+	v := vtable.Load()
+	return v != nil && w.VTable == v
+}
+
+// clone returns a new reference of w.
+func clone(w *Waker) Waker {
+	if own(w) {
+		var c Waker
+		WakerClone(w.Data, &c)
+		return c
+	}
+	// In the heap: the host writes it through a pointer it is given.
+	c := new(Waker)
+	host().Clone(w.VTable.Clone, w.Data, c)
+	return *c
+}
+
+// drop uses the reference w up without waking it.
+func drop(w Waker) {
+	if own(&w) {
+		WakerDrop(w.Data)
+		return
+	}
+	host().Call1(w.VTable.Drop, w.Data)
 }
 
 // Set replaces the held clone with a clone of w. A w equal to the held
@@ -34,19 +71,38 @@ func (s *HostWaker) Set(w *Waker) {
 		return
 	}
 	s.mu.Unlock()
-	c := new(Waker)
-	host().Clone(w.VTable.Clone, w.Data, c)
+	c := clone(w)
 	s.mu.Lock()
 	old, had := s.w, s.held
-	s.w, s.held = *c, true
+	s.w, s.held = c, true
 	s.mu.Unlock()
 	if had {
-		host().Call1(old.VTable.Drop, old.Data)
+		drop(old)
 	}
 }
 
 // Wake uses the held clone up by waking it; without one it does nothing.
 func (s *HostWaker) Wake() {
+	s.mu.Lock()
+	if !s.held {
+		s.mu.Unlock()
+		return
+	}
+	if own(&s.w) {
+		w := s.w
+		s.held = false
+		s.goBusy++
+		s.mu.Unlock()
+		WakerWake(w.Data)
+		s.mu.Lock()
+		s.goBusy--
+		if s.drained != nil {
+			s.drained.Broadcast()
+		}
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
 	// Locked so that the thread recorded is the one that calls the host.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -87,10 +143,10 @@ func (s *HostWaker) Clear() {
 	s.w = Waker{}
 	s.mu.Unlock()
 	if had {
-		host().Call1(w.VTable.Drop, w.Data)
+		drop(w)
 	}
 	s.mu.Lock()
-	if len(s.busy) == 0 {
+	if len(s.busy) == 0 && s.goBusy == 0 {
 		s.mu.Unlock()
 		return
 	}
@@ -109,6 +165,9 @@ func (s *HostWaker) Clear() {
 }
 
 func (s *HostWaker) othersBusy(tid int) bool {
+	if s.goBusy > 0 {
+		return true
+	}
 	for _, t := range s.busy {
 		if t != tid || tid == 0 {
 			return true

@@ -54,6 +54,11 @@
  *   already holds another c-shared Go library or is a Go program (a Go
  *   program uses package capi/ffi instead, which needs no second runtime).
  * - The first call starts the Go runtime (a few milliseconds).
+ * - Unless the environment sets GOMAXPROCS, the library sets the Go
+ *   runtime's GOMAXPROCS to the number of CPUs plus 2: the workers take one
+ *   per CPU, and the spare ones serve host threads while they are inside a
+ *   call (without them the Go runtime keeps taking Ps back from threads
+ *   that returned to C, which cost a fifth of the CPU in an echo server).
  *
  * Windows hosts (libasync.dll for x86_64, built with mingw-w64; link with its
  * import library libasync.dll.a, or load it with LoadLibrary)
@@ -283,6 +288,26 @@ int32_t async_shutdown_write(async_handle stream);
  * fail with ASYNC_ECLOSED; the descriptor is closed only after no system call
  * on it is in flight. A second close gives ASYNC_EINVAL. */
 int32_t async_close(async_handle h);
+
+/* ---- additions to the contract (libasync's own, not in ABI version 1's
+ * contract text; a host that uses them needs this library) ------------- */
+
+/*
+ * Writes what the stream takes at once, on the calling thread, without
+ * blocking and without making a future (as libuv's uv_try_write): ASYNC_OK
+ * with *written (1 to len) bytes written, ASYNC_PENDING if the socket's
+ * buffer is full (nothing written; an async_write waits for room), or a
+ * negative code: ASYNC_EINVAL for len 0, NULL pointers, or while a write
+ * future is pending on the stream (its bytes go first); ASYNC_ECLOSED once
+ * the stream's write side was shut down, its runtime closed, or a write was
+ * cancelled part-way; ASYNC_EIO for an OS error. buf is not used after the
+ * call returns. A host writes the rest, if any, with async_write: for small
+ * messages this saves the future, a runtime thread's wake-up and the
+ * completion's hop back to the host. ASYNC_HAS_TRY_WRITE tells a host
+ * that its header declares it.
+ */
+#define ASYNC_HAS_TRY_WRITE 1
+int32_t async_try_write(async_handle stream, const void *buf, size_t len, size_t *written);
 
 #ifdef __cplusplus
 }

@@ -157,6 +157,120 @@ static int test_read_write_rules(void) {
     return 1;
 }
 
+#ifdef ASYNC_HAS_TRY_WRITE
+/* async_try_write (an addition to the contract): writes what fits at once,
+ * PENDING when the socket is full, refused while a write future is pending
+ * and after the write side or the runtime closed */
+static int test_try_write(void) {
+    async_runtime rt = new_runtime();
+    async_handle l, c, s;
+    CHECK(pair(rt, &l, &c, &s));
+    size_t w = 0;
+    char buf[16] = {0};
+    CHECK_ERR(async_try_write(c, "x", 0, &w), ASYNC_EINVAL);
+    CHECK_ERR(async_try_write(c, NULL, 1, &w), ASYNC_EINVAL);
+    CHECK_ERR(async_try_write(c, "x", 1, NULL), ASYNC_EINVAL);
+    CHECK_ERR(async_try_write(0, "x", 1, &w), ASYNC_EINVAL);
+    CHECK_ERR(async_try_write(l, "x", 1, &w), ASYNC_EINVAL); /* a listener */
+    OK(async_try_write(c, "hello", 5, &w));
+    CHECK(w == 5);
+    async_future r, f;
+    uint64_t n;
+    OK(async_read(s, buf, sizeof buf, &r));
+    OK(run(rt, r, &n));
+    CHECK(n == 5 && memcmp(buf, "hello", 5) == 0);
+    /* fill the socket: try_write ends with PENDING, having written nothing
+     * in that call */
+    enum { CHUNK = 1 << 16 };
+    char *big = calloc(1, CHUNK);
+    CHECK(big != NULL);
+    int32_t rc;
+    size_t total = 0;
+    int rounds = 0;
+    while ((rc = async_try_write(c, big, CHUNK, &w)) == ASYNC_OK) {
+        CHECK(w > 0 && w <= CHUNK);
+        total += w;
+        CHECK(++rounds < 100000);
+    }
+    CHECK_RC(rc, ASYNC_PENDING);
+    CHECK(total > 0);
+    /* a write future waits for room; meanwhile try_write is refused, so
+     * bytes never interleave */
+    OK(async_write(c, "tail", 4, &f));
+    CHECK_ERR(async_try_write(c, "x", 1, &w), ASYNC_EINVAL);
+    /* drain the reader: every byte arrives, then the tail */
+    size_t got = 0;
+    char *sink = malloc(CHUNK);
+    CHECK(sink != NULL);
+    while (got < total + 4) {
+        OK(async_read(s, sink, CHUNK, &r));
+        OK(run(rt, r, &n));
+        CHECK(n > 0);
+        if (got + n > total) {
+            size_t from = got < total ? total - got : 0;
+            CHECK(memcmp(sink + from, "tail" + (got + from - total), n - from) == 0);
+        }
+        got += n;
+    }
+    CHECK(got == total + 4);
+    free(sink);
+    free(big);
+    OK(run(rt, f, &n));
+    CHECK(n == 4);
+    OK(async_try_write(c, "y", 1, &w)); /* the write finished: allowed again */
+    CHECK(w == 1);
+    OK(async_shutdown_write(c));
+    CHECK_ERR(async_try_write(c, "z", 1, &w), ASYNC_ECLOSED);
+    OK(async_close(c));
+    CHECK_ERR(async_try_write(c, "z", 1, &w), ASYNC_EINVAL); /* released */
+    OK(async_runtime_close(rt));
+    CHECK_ERR(async_try_write(s, "z", 1, &w), ASYNC_ECLOSED);
+    OK(async_close(s));
+    OK(async_close(l));
+    return 1;
+}
+#endif
+
+/* once a read, write or accept was seen to complete, the next one may be
+ * made at once: the stream or listener is idle before the outcome shows */
+static int test_next_op_at_once(void) {
+    async_runtime rt = new_runtime();
+    async_handle l, c, s;
+    CHECK(pair(rt, &l, &c, &s));
+    char addr[64];
+    OK(async_tcp_local_addr(l, addr, sizeof addr));
+    char buf[8];
+    uint64_t n;
+    for (int i = 0; i < 300; i++) {
+        async_future w, r;
+        OK(async_write(c, "ping", 4, &w));
+        OK(run(rt, w, &n));
+        CHECK(n == 4);
+        size_t got = 0;
+        while (got < 4) {
+            OK(async_read(s, buf + got, sizeof buf - got, &r));
+            OK(run(rt, r, &n));
+            CHECK(n > 0);
+            got += (size_t)n;
+        }
+    }
+    for (int i = 0; i < 30; i++) {
+        async_future acc, con;
+        async_handle a, b;
+        OK(async_tcp_accept(l, &acc));
+        OK(async_tcp_connect(rt, addr, &con));
+        OK(run(rt, acc, &a));
+        OK(run(rt, con, &b));
+        OK(async_close(a));
+        OK(async_close(b));
+    }
+    OK(async_close(c));
+    OK(async_close(s));
+    OK(async_close(l));
+    OK(async_runtime_close(rt));
+    return 1;
+}
+
 /* a read freed before it was seen gives nothing away */
 static int test_freed_read_loses_nothing(void) {
     async_runtime rt = new_runtime();
@@ -373,10 +487,14 @@ const struct test tcp_tests[] = {
     {"ipv6_and_names", test_ipv6_and_names},
     {"bad_addresses", test_bad_addresses},
     {"read_write_rules", test_read_write_rules},
+    {"next_op_at_once", test_next_op_at_once},
     {"freed_read_loses_nothing", test_freed_read_loses_nothing},
     {"cancelled_write_breaks_stream", test_cancelled_write_breaks_stream},
     {"close_with_pending", test_close_with_pending},
     {"runtime_close_with_sockets", test_runtime_close_with_sockets},
     {"freed_accept_closes_stream", test_freed_accept_closes_stream},
+#ifdef ASYNC_HAS_TRY_WRITE
+    {"try_write", test_try_write},
+#endif
     {NULL, NULL},
 };

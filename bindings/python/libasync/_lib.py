@@ -124,7 +124,18 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+# Additions to the contract in libasync's own header: used when the loaded
+# library has them.
+_OPTIONAL: Dict[str, Tuple[object, List[object]]] = {
+    "async_try_write": (c_int32, [handle, c_void_p, c_size_t, POINTER(c_size_t)]),
+}
+
+# Whether the loaded library exports async_try_write (set by load()).
+has_try_write = False
+
+
 def _declare(lib: ctypes.CDLL, path: str) -> None:
+    global has_try_write
     for name, (restype, argtypes) in _SIGNATURES.items():
         try:
             fn = getattr(lib, name)
@@ -133,6 +144,12 @@ def _declare(lib: ctypes.CDLL, path: str) -> None:
                 f"libasync: {path} lacks {name}: not a libasync of ABI {ABI_VERSION}") from None
         fn.restype = restype
         fn.argtypes = argtypes
+    for name, (restype, argtypes) in _OPTIONAL.items():
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            fn.restype = restype
+            fn.argtypes = argtypes
+    has_try_write = getattr(lib, "async_try_write", None) is not None
 
 
 def load() -> ctypes.CDLL:

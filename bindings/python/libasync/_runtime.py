@@ -10,7 +10,7 @@ import threading
 import time
 import warnings
 import weakref
-from ctypes import byref, c_char, c_uint64
+from ctypes import byref, c_char, c_size_t, c_uint64
 from typing import Any, Callable, Generator, Generic, Optional, TypeVar, Union
 
 from . import _asyncio, _errors, _lib, _spawn
@@ -289,6 +289,14 @@ class Future(Generic[T]):
         self._settled = False
         self._value: Any = None
         self._exc: Optional[BaseException] = None
+
+    @classmethod
+    def _ready(cls, rt: Runtime, value: T, *, kind: str) -> "Future[T]":
+        """A future whose outcome is known already (no C future behind it)."""
+        f: Future[T] = cls(rt, 0, _ident, kind=kind)
+        f._value = value
+        f._settled = True
+        return f
 
     def __repr__(self) -> str:
         state = "done" if self._settled else ("pending" if self._h else "consumed")
@@ -735,8 +743,10 @@ class Stream(_Handle):
 
     def write(self, data: Any) -> "Future[int]":
         """A future that writes all of ``data`` (bytes-like) and yields its
-        length. The data is kept alive until the write completes or is freed.
-        Cancelling an unfinished write breaks the stream for writing."""
+        length. What the socket takes at once is written before this returns
+        (then the future is done already); the rest is written by the
+        runtime, with the data kept alive until the write completes or is
+        freed. Cancelling an unfinished write breaks the stream for writing."""
         keep: Any
         ptr: Any
         if isinstance(data, bytes):
@@ -753,9 +763,28 @@ class Stream(_Handle):
             else:
                 ptr = (c_char * n).from_buffer(mv)
                 keep = (ptr, mv)
+        h = self._live()
+        lib = _lib.load()
+        convert: Callable[[int], int] = _ident
+        if _lib.has_try_write:
+            # What the socket takes at once is written here, on this
+            # thread; only the rest (if any) becomes a write future. For
+            # small messages that saves the future's three calls and a
+            # runtime thread's wake-up.
+            done = c_size_t()
+            rc = lib.async_try_write(h, ptr, n, byref(done))
+            if rc == _errors.OK:
+                k = done.value
+                if k == n:
+                    return Future._ready(self._rt, n, kind="write")
+                keep = ptr = bytes(memoryview(data).cast("B")[k:])
+                n -= k
+                convert = k.__add__
+            elif rc != _errors.PENDING_CODE:
+                raise _lib.error(rc, "libasync: write")
         out = handle()
-        _lib.check(_lib.load().async_write(self._live(), ptr, n, byref(out)), "libasync: write")
-        return Future(self._rt, out.value, _ident, keep=keep, kind="write")
+        _lib.check(lib.async_write(h, ptr, n, byref(out)), "libasync: write")
+        return Future(self._rt, out.value, convert, keep=keep, kind="write")
 
     def shutdown_write(self) -> None:
         """Sends end-of-stream to the peer; reading goes on."""

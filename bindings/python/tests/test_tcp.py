@@ -230,6 +230,28 @@ class TCPTest(TestCase):
             with rt.connect(ln.address).result(T), accepting.result(T):
                 pass
 
+    def test_write_done_at_once_and_the_rest_in_order(self) -> None:
+        # A write is first tried on the calling thread (async_try_write): a
+        # small one is done when write() returns; a big one writes the rest
+        # through a write future, and the reader sees every byte in order.
+        rt = self.runtime()
+        c, s = self.pair(rt)
+        small = c.write(b"abc")
+        if libasync._lib.has_try_write:
+            self.assertIn("done", repr(small))
+        self.assertEqual(small.result(T), 3)
+        big = bytes(range(256)) * (16 << 12)  # 16 MiB: more than the socket takes at once
+        writing = c.write(memoryview(bytearray(big)))
+        with self.assertRaises(libasync.InvalidError):
+            c.write(b"!")  # the rest is pending: a second write is refused
+        got = bytearray()
+        while len(got) < 3 + len(big):
+            got += s.read(1 << 20).result(T)
+        self.assertEqual(writing.result(T), len(big))
+        self.assertEqual(bytes(got), b"abc" + big)
+        self.assertEqual(c.write(b"end").result(T), 3)
+        self.assertEqual(s.read(10).result(T), b"end")
+
     def test_unfinished_write_collected_warns_and_breaks_the_stream(self) -> None:
         import warnings
         rt = self.runtime()
