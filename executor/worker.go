@@ -180,8 +180,8 @@ func (rt *Runtime) turn(w *worker, timeout time.Duration) {
 	w.fireBuf = rt.wheel.fire(w.fireBuf)
 }
 
-// next returns the next task of the worker's own queues, or of the
-// injection queue.
+// next returns the next task of the worker's own queues (and now and then
+// of the injection queue).
 func (w *worker) next() *header {
 	if h := w.lifo; h != nil {
 		w.lifo = nil
@@ -201,10 +201,10 @@ func (w *worker) next() *header {
 			return h
 		}
 	}
-	if h := w.q.pop(); h != nil {
-		return h
-	}
-	return w.fromInject()
+	// An empty ring goes on to steal, which looks at the other rings
+	// before the injection queue: taking from a busy sibling spreads its
+	// work without the global lock.
+	return w.q.pop()
 }
 
 // fromInject takes a share of the injection queue: one task to run, the
@@ -235,7 +235,8 @@ func (w *worker) steal() *header {
 	rt := w.rt
 	if !w.searching {
 		if !rt.idle.toSearching() {
-			return nil
+			// Enough workers search the rings already.
+			return w.fromInject()
 		}
 		w.searching = true
 	}
