@@ -132,18 +132,23 @@ type pinger struct {
 	out, in *future.Channel[int]
 	n       int
 	first   bool // pinger sends first
+	sent    bool // this round's message is out (first) or awaited (other)
 	recv    *future.RecvFuture[int]
 }
 
 func (p *pinger) Poll(cx *future.Context) future.Poll[int] {
+	if p.recv == nil {
+		// One receive future for the whole run, Reset after each value:
+		// a round trip allocates nothing, as a goroutine's channel
+		// receive does not.
+		p.recv = p.in.Recv()
+	}
 	for p.n > 0 {
-		if p.recv == nil {
-			if p.first {
-				if err := p.out.TrySend(p.n); err != nil {
-					panic(err)
-				}
+		if p.first && !p.sent {
+			if err := p.out.TrySend(p.n); err != nil {
+				panic(err)
 			}
-			p.recv = p.in.Recv()
+			p.sent = true
 		}
 		r, ok := p.recv.Poll(cx).Value()
 		if !ok {
@@ -152,7 +157,8 @@ func (p *pinger) Poll(cx *future.Context) future.Poll[int] {
 		if r.Err != nil {
 			panic(r.Err)
 		}
-		p.recv = nil
+		p.recv.Reset()
+		p.sent = false
 		if !p.first {
 			if err := p.out.TrySend(r.Value); err != nil {
 				panic(err)

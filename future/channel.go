@@ -133,7 +133,8 @@ func (c *Channel[T]) pop() (T, Waker) {
 // closed first (v is then not sent). Dropping it while it waits abandons v.
 func (c *Channel[T]) Send(v T) *SendFuture[T] { return &SendFuture[T]{c: c, v: v} }
 
-// SendFuture is the future of Channel.Send.
+// SendFuture is the future of Channel.Send. Reset lets one SendFuture send
+// any number of values without an allocation.
 type SendFuture[T any] struct {
 	c *Channel[T]
 	v T
@@ -181,7 +182,9 @@ func (f *SendFuture[T]) Drop() {
 // drained.
 func (c *Channel[T]) Recv() *RecvFuture[T] { return &RecvFuture[T]{c: c} }
 
-// RecvFuture is the future of Channel.Recv.
+// RecvFuture is the future of Channel.Recv. Held by value and Reset after
+// each value, one RecvFuture receives any number of values without an
+// allocation.
 type RecvFuture[T any] struct {
 	c *Channel[T]
 	w waiter
@@ -219,4 +222,20 @@ func (f *RecvFuture[T]) Drop() {
 	}
 	c.mu.Unlock()
 	wk.Wake()
+}
+
+// Reset makes f a new Send of v on the same channel. A send that is still
+// waiting is abandoned first, as by Drop.
+func (f *SendFuture[T]) Reset(v T) {
+	f.Drop()
+	f.w = waiter{}
+	f.v = v
+}
+
+// Reset makes f a new Recv on the same channel, so it may be polled again
+// after it was Ready. A receive that is still waiting is abandoned first, as
+// by Drop.
+func (f *RecvFuture[T]) Reset() {
+	f.Drop()
+	f.w = waiter{}
 }

@@ -76,6 +76,61 @@ func TestChannelSendWaitsForRoom(t *testing.T) {
 	}
 }
 
+// A Reset future is a new Send or Recv: it waits again, takes the next
+// value, and a Reset of a waiting one leaves the queue (a later value wakes
+// nobody stale).
+func TestChannelResetFutures(t *testing.T) {
+	leakcheck.Check(t)
+	c := newChan[int](t, 1)
+	w := &wakeCounter{}
+	recv := c.Recv()
+	send := c.Send(1)
+	var got []int
+	for i := 1; i <= 3; i++ {
+		if i > 1 {
+			send.Reset(i)
+		}
+		if r, ok := pollWith[Result[struct{}]](send, w).Value(); !ok || r.Err != nil {
+			t.Fatalf("send %d = %v, %v", i, r, ok)
+		}
+		r, ok := pollWith[Result[int]](recv, w).Value()
+		if !ok || r.Err != nil {
+			t.Fatalf("recv %d = %v, %v", i, r, ok)
+		}
+		got = append(got, r.Value)
+		recv.Reset()
+	}
+	if !slices.Equal(got, []int{1, 2, 3}) {
+		t.Fatalf("received %v, want [1 2 3]", got)
+	}
+	// Waiting, then Reset: the wait is abandoned.
+	if pollWith[Result[int]](recv, w).IsReady() {
+		t.Fatal("Recv Ready on an empty channel")
+	}
+	recv.Reset()
+	before := w.count()
+	c.TrySend(9)
+	if w.count() != before {
+		t.Fatalf("a Reset receiver was woken")
+	}
+	if r, ok := pollWith[Result[int]](recv, w).Value(); !ok || r.Value != 9 {
+		t.Fatalf("recv after Reset = %v, %v", r, ok)
+	}
+	// Reset of a waiting send abandons its value.
+	c.TrySend(10)
+	send.Reset(11)
+	if pollWith[Result[struct{}]](send, w).IsReady() {
+		t.Fatal("Send Ready on a full channel")
+	}
+	send.Reset(12)
+	if v, _ := c.TryRecv(); v != 10 {
+		t.Fatalf("received %d, want 10", v)
+	}
+	if v, err := c.TryRecv(); err != ErrEmpty {
+		t.Fatalf("the abandoned send delivered %d", v)
+	}
+}
+
 func TestChannelCloseWakesEveryone(t *testing.T) {
 	leakcheck.Check(t)
 	full := newChan[int](t, 1)
