@@ -8,16 +8,13 @@
 # the echo benchmark).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. ci/debian.sh
 
 make -s lib || { echo "FAIL: make lib"; exit 1; }
 export LIBASYNC_LIBRARY=$PWD/build/libasync.so
 
-if [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c 'import uvloop' 2>/dev/null \
-	&& [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-	echo "installing python3-uvloop"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-uvloop >/dev/null 2>&1 \
-		|| { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-uvloop >/dev/null 2>&1; } \
-		|| echo "python3-uvloop could not be installed: the benchmark leaves uvloop out"
+if [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c 'import uvloop' 2>/dev/null; then
+	debian_install python3-uvloop || echo "the echo benchmark leaves uvloop out"
 fi
 
 rc=0 ran=0 seen=" "

@@ -5,6 +5,7 @@
 #   ci/test.sh LEG...     only those legs (see `legs` below)
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. ci/debian.sh
 
 failed=()
 
@@ -79,6 +80,19 @@ leg_vet-cross() {
 # executor and sockets on it.
 leg_wine() { bash ci/wine.sh ./driver/iocp ./executor ./socket; }
 
+# suite_passes SECONDS CMD...: runs a C suite, showing its output, and
+# succeeds when it exits 0 within SECONDS and its last line says no test failed.
+suite_passes() {
+	local limit=$1 out rc
+	shift
+	out=$(mktemp)
+	timeout "$limit" "$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	tail -n 1 "$out" | grep -q ' passed, 0 failed$' || rc=1
+	rm -f "$out"
+	return "$rc"
+}
+
 # The C ABI: build/libasync.so builds, and exports what its header declares.
 leg_capi-lib() { bash ci/capi.sh lib && bash ci/capi.sh exports; }
 
@@ -86,38 +100,20 @@ leg_capi-lib() { bash ci/capi.sh lib && bash ci/capi.sh exports; }
 # failed"), the C examples, and a host built with pkg-config after make install.
 leg_capi-c() {
 	bash ci/capi.sh lib && bash ci/capi.sh suite && bash ci/capi.sh examples && bash ci/capi.sh installed || return 1
-	local out rc
-	out=$(mktemp)
-	timeout 300 build/suite | tee "$out"
-	rc=${PIPESTATUS[0]}
-	tail -n 1 "$out" | grep -q ' passed, 0 failed$' || rc=1
-	rm -f "$out"
-	return "$rc"
+	suite_passes 300 build/suite
 }
 
 # The same suite, compiled from the contract's header alone, under ASan.
-leg_capi-asan() {
-	bash ci/capi.sh lib || return 1
-	local out rc
-	out=$(mktemp)
-	timeout 300 bash ci/capi.sh asan 2>&1 | tee "$out"
-	rc=${PIPESTATUS[0]}
-	tail -n 1 "$out" | grep -q ' passed, 0 failed$' || rc=1
-	rm -f "$out"
-	return "$rc"
-}
+leg_capi-asan() { bash ci/capi.sh lib && suite_passes 300 bash ci/capi.sh asan; }
 
-# The suite under valgrind memcheck (skipped where valgrind is missing).
+# The suite under valgrind memcheck (Debian's valgrind is installed when
+# missing).
 leg_capi-valgrind() {
-	if ! command -v valgrind >/dev/null; then echo "SKIP: no valgrind"; return 0; fi
-	bash ci/capi.sh lib && bash ci/capi.sh suite || return 1
-	local out rc
-	out=$(mktemp)
-	timeout 900 bash ci/capi.sh valgrind 2>&1 | tee "$out"
-	rc=${PIPESTATUS[0]}
-	tail -n 1 "$out" | grep -q ' passed, 0 failed$' || rc=1
-	rm -f "$out"
-	return "$rc"
+	if ! command -v valgrind >/dev/null && ! debian_install valgrind; then
+		echo "SKIP: no valgrind"
+		return 0
+	fi
+	bash ci/capi.sh lib && bash ci/capi.sh suite && suite_passes 900 bash ci/capi.sh valgrind
 }
 
 # capi/ffi without cgo (purego's own trampolines, hence no -race): C futures
@@ -130,10 +126,8 @@ leg_ffi-nocgo() { CGO_ENABLED=0 LIBASYNC_REQUIRE_CC=1 go test -count=1 -timeout 
 # DLL (the suite's last line is "N passed, M failed").
 leg_capi-wine() { bash ci/wine.sh --capi ./capi/ffi; }
 
-legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan capi-valgrind ffi-nocgo capi-wine)
-
-# The Python binding, after the legs that build and check the library.
-legs+=(python)
+# python comes after the legs that build and check the library it loads.
+legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan capi-valgrind ffi-nocgo capi-wine python)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)

@@ -20,6 +20,7 @@
 # line and succeed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. ci/debian.sh
 
 capi=
 if [ "${1:-}" = --capi ]; then
@@ -42,14 +43,8 @@ find_wine() {
 }
 
 if ! find_wine; then
-	if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-		echo "SKIP: wine64 or x86_64-w64-mingw32-gcc missing, and no root apt-get to install them"
-		exit 0
-	fi
-	echo "installing wine64 and gcc-mingw-w64-x86-64"
-	export DEBIAN_FRONTEND=noninteractive
-	if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends wine64 gcc-mingw-w64-x86-64 >/dev/null; }; then
-		echo "SKIP: apt-get could not install wine64 and gcc-mingw-w64-x86-64"
+	if ! debian_install wine64 gcc-mingw-w64-x86-64; then
+		echo "SKIP: wine64 or x86_64-w64-mingw32-gcc missing and not installable"
 		exit 0
 	fi
 	find_wine || { echo "FAIL: wine64 still missing after installing it"; exit 1; }
