@@ -247,7 +247,7 @@ func (l *Local) runLoop(main func(*future.Context) bool, mode loopMode, deadline
 				return future.ErrClosed
 			}
 			if l.main.notified.Load() && l.main.notified.Swap(false) {
-				l.cx.Reset(future.NewWaker(&l.main), l)
+				l.cx.Reset(future.WakerFor(&l.main), l)
 				if main(&l.cx) {
 					return nil
 				}
@@ -324,7 +324,7 @@ func (l *Local) runBatch() {
 	var completed uint64
 	for range n {
 		h := l.runq.pop()
-		l.cx.Reset(future.NewWaker(h), l)
+		l.cx.Reset(future.WakerFor(h), l)
 		switch h.run(&l.cx) {
 		case runRequeue:
 			l.runq.push(h)

@@ -342,7 +342,7 @@ func (b *blockWaker) Wake() {
 func (rt *Runtime) blockOn(poll func(cx *future.Context) bool, drop func()) error {
 	b := &blockWaker{ch: make(chan struct{}, 1)}
 	var cx future.Context
-	cx.Reset(future.NewWaker(b), rt)
+	cx.Reset(future.WakerFor(b), rt)
 	for {
 		if rt.closed.Load() {
 			drop()

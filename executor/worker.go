@@ -270,7 +270,7 @@ func (w *worker) runTask(h *header) {
 			rt.notify()
 		}
 	}
-	w.cx.Reset(future.NewWaker(h), rt)
+	w.cx.Reset(future.WakerFor(h), rt)
 	// Counted first, so that whoever the poll wakes sees it in Stats.
 	w.stats.polls.inc(1)
 	w.polling = true

@@ -100,6 +100,16 @@ func NewWaker(t Wakeable) Waker {
 	return Waker{target: t}
 }
 
+// WakerFor returns a Waker that calls p.Wake when woken, for a target that
+// is a pointer: pointers always compare, so, unlike NewWaker, it needs no
+// check of the target's type. Executors make one per poll with it.
+func WakerFor[P interface {
+	*E
+	Wakeable
+}, E any](p P) Waker {
+	return Waker{target: p}
+}
+
 // boxed gives a target that is not comparable an identity WillWake can
 // compare.
 type boxed struct{ Wakeable }

@@ -55,3 +55,37 @@ func TestWakerOfUncomparableTarget(t *testing.T) {
 		t.Fatalf("Send woke the func waker %d times, want 1", calls)
 	}
 }
+
+// WakerFor and NewWaker of one pointer make wakers that WillWake each other
+// and wake the same target.
+func TestWakerForPointer(t *testing.T) {
+	leakcheck.Check(t)
+	c := &wakeCounter{}
+	w := WakerFor(c)
+	if !w.WillWake(NewWaker(c)) || !NewWaker(c).WillWake(w) {
+		t.Fatal("WakerFor and NewWaker of one pointer do not WillWake each other")
+	}
+	if w.WillWake(WakerFor(&wakeCounter{})) {
+		t.Fatal("wakers of two targets WillWake each other")
+	}
+	w.Wake()
+	if c.count() != 1 || w.Target() != Wakeable(c) {
+		t.Fatalf("woken %d times, target %v", c.count(), w.Target())
+	}
+}
+
+func BenchmarkNewWaker(b *testing.B) {
+	c := &wakeCounter{}
+	b.Run("NewWaker", func(b *testing.B) {
+		for range b.N {
+			sinkWaker = NewWaker(c)
+		}
+	})
+	b.Run("WakerFor", func(b *testing.B) {
+		for range b.N {
+			sinkWaker = WakerFor(c)
+		}
+	})
+}
+
+var sinkWaker Waker
