@@ -227,15 +227,11 @@ func (f *RecvFuture[T]) Drop() {
 // Reset makes f a new Send of v on the same channel. A send that is still
 // waiting is abandoned first, as by Drop.
 func (f *SendFuture[T]) Reset(v T) {
-	f.Drop()
-	f.w = waiter{}
+	f.Drop() // leaves f.w as new
 	f.v = v
 }
 
 // Reset makes f a new Recv on the same channel, so it may be polled again
 // after it was Ready. A receive that is still waiting is abandoned first, as
 // by Drop.
-func (f *RecvFuture[T]) Reset() {
-	f.Drop()
-	f.w = waiter{}
-}
+func (f *RecvFuture[T]) Reset() { f.Drop() } // Drop leaves f.w as new
