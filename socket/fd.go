@@ -166,10 +166,7 @@ func (fd *netFD) opError(op string, err error) error {
 }
 
 // errClosed is the error of an operation started after Close.
-func (fd *netFD) errClosed(op string) error {
-	a := fd.knownAddrs()
-	return &net.OpError{Op: op, Net: fd.net, Source: a.local, Addr: a.remote, Err: net.ErrClosed}
-}
+func (fd *netFD) errClosed(op string) error { return fd.opError(op, net.ErrClosed) }
 
 // syscallErr wraps an errno with the name of the system call.
 func syscallErr(name string, err error) error {
@@ -192,13 +189,7 @@ func (fd *netFD) pollIO(cx *future.Context, dir driver.Interest, name string, op
 	if !fd.refs.incref() {
 		return failN(fd.errClosed(name))
 	}
-	res := fd.pollIOLocked(cx, dir, name, op)
-	fd.decref()
-	return res
-}
-
-// pollIOLocked is pollIO for a caller that holds a reference.
-func (fd *netFD) pollIOLocked(cx *future.Context, dir driver.Interest, name string, op ioOp) pollN {
+	defer fd.decref()
 	for {
 		p := fd.reg.PollReady(cx, dir)
 		r, ok := p.Value()

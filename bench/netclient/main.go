@@ -15,8 +15,9 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/libasync/libasync/bench/internal/process"
 )
 
 func main() {
@@ -27,11 +28,7 @@ func main() {
 	warmup := flag.Duration("warmup", 500*time.Millisecond, "time run before measuring")
 	flag.String("mode", "client", "only client")
 	flag.Parse()
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
-	}
+	process.RaiseFileLimit()
 	var (
 		measuring, stop atomic.Bool
 		wg, ready       sync.WaitGroup

@@ -8,9 +8,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/signal"
-	"runtime/pprof"
-	"syscall"
+
+	"github.com/libasync/libasync/bench/internal/process"
 )
 
 func main() {
@@ -18,26 +17,12 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file, ended by SIGINT or SIGTERM")
 	flag.Parse()
 	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
+		if err := process.ProfileUntilSignal(*cpuprofile); err != nil {
 			fmt.Fprintln(os.Stderr, "netecho:", err)
 			os.Exit(1)
 		}
-		pprof.StartCPUProfile(f)
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-		go func() {
-			<-sig
-			pprof.StopCPUProfile()
-			f.Close()
-			os.Exit(0)
-		}()
 	}
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
-	}
+	process.RaiseFileLimit()
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "netecho:", err)

@@ -65,8 +65,7 @@ func (h *histogram) quantile(q float64) time.Duration {
 // load is shared by the client's connections; they all run on the one
 // goroutine of a Local executor, so it needs no locking.
 type load struct {
-	cfg       clientConfig
-	hist      *histogram
+	hist      *histogram // nil when nothing is measured (mode idle)
 	measuring bool
 	stop      bool
 	connected int
@@ -196,7 +195,7 @@ func (c *clientConn) Drop() {
 
 // runClient runs the load and returns what it measured.
 func runClient(ex *executor.Local, cfg clientConfig) (report, error) {
-	ld := &load{cfg: cfg, hist: &histogram{}}
+	ld := &load{hist: &histogram{}}
 	msg := make([]byte, cfg.size)
 	for i := range msg {
 		msg[i] = byte('a' + i%26)
@@ -249,7 +248,7 @@ func runClient(ex *executor.Local, cfg clientConfig) (report, error) {
 // holdIdle opens conns connections, echoes one message on each, prints
 // READY and waits until the process is killed.
 func holdIdle(ex *executor.Local, addr string, conns int) error {
-	ld := &load{hist: &histogram{}}
+	ld := &load{}
 	msg := make([]byte, 64)
 	for range conns {
 		h, err := executor.Spawn[struct{}](ex, &clientConn{ld: ld, connect: socket.Connect(addr), msg: msg, buf: make([]byte, len(msg)), rounds: 1})

@@ -86,13 +86,11 @@ class LibasyncOSError(LibasyncError, OSError):
     code = EIO
 
 
+# Each class names its own code; the table is built from them so the two
+# cannot disagree.
 _BY_CODE: Dict[int, Type[LibasyncError]] = {
-    EINVAL: InvalidError,
-    ECLOSED: ClosedError,
-    ECANCELED: AbortedError,
-    ETIMEDOUT: LibasyncTimeoutError,
-    EPANIC: PanicError,
-    ENOTSUP: NotSupportedError,
+    cls.code: cls
+    for cls in (InvalidError, ClosedError, AbortedError, LibasyncTimeoutError, PanicError, NotSupportedError)
 }
 
 # The builtin OSError subclass for each errno, as OSError(errno, ...) picks it.

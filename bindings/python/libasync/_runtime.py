@@ -38,6 +38,22 @@ def _ns(seconds: Union[int, float], what: str) -> int:
     return int(seconds * 1_000_000_000) if isinstance(seconds, float) else seconds * 1_000_000_000
 
 
+def _deadline(timeout: Optional[float]) -> Optional[float]:
+    """The monotonic time at which a blocking result(timeout) gives up."""
+    return None if timeout is None else time.monotonic() + _ns(timeout, "timeout") / 1e9
+
+
+def _next_wait(deadline: Optional[float], what: str) -> int:
+    """The nanoseconds of the next blocking slice (at most WAIT_SLICE, so
+    Ctrl-C is seen); LibasyncTimeoutError once the deadline passed."""
+    wait = WAIT_SLICE
+    if deadline is not None:
+        wait = min(wait, deadline - time.monotonic())
+        if wait <= 0:
+            raise _errors.make_error(_errors.ETIMEDOUT, f"libasync: {what}: result() timed out")
+    return int(wait * 1e9)
+
+
 def _addr(addr: str) -> bytes:
     if not isinstance(addr, str):
         raise TypeError(f"libasync: an address is a 'host:port' str, not {type(addr).__name__}")
@@ -393,7 +409,7 @@ class Future(Generic[T]):
         InvalidError on a runtime thread (inside a spawned poll)."""
         if self._settled:
             return self._outcome()
-        deadline = None if timeout is None else time.monotonic() + _ns(timeout, "timeout") / 1e9
+        deadline = _deadline(timeout)
         h = self._acquire()
         try:
             lib = _lib.load()
@@ -402,12 +418,7 @@ class Future(Generic[T]):
                 rt = self._rt._h
                 if not rt:
                     return self._closed_outcome(h, out)
-                wait = WAIT_SLICE
-                if deadline is not None:
-                    wait = min(wait, deadline - time.monotonic())
-                    if wait <= 0:
-                        raise _errors.make_error(_errors.ETIMEDOUT, f"libasync: {self._kind}: result() timed out")
-                rc = lib.async_block_on(rt, h, int(wait * 1e9), byref(out))
+                rc = lib.async_block_on(rt, h, _next_wait(deadline, self._kind), byref(out))
                 if rc in (_errors.ETIMEDOUT, _errors.ECANCELED, _errors.EINVAL):
                     # The wait's own failure (the slice ended, the runtime
                     # closed, a call from a runtime thread) or the future's
@@ -595,16 +606,11 @@ class Task(Generic[T]):
         ``timeout`` (seconds) raises LibasyncTimeoutError and leaves it
         running. Waits in slices of at most 100 ms, so Ctrl-C interrupts it."""
         h = self._live()
-        deadline = None if timeout is None else time.monotonic() + _ns(timeout, "timeout") / 1e9
+        deadline = _deadline(timeout)
         lib = _lib.load()
         out = c_uint64()
         while True:
-            wait = WAIT_SLICE
-            if deadline is not None:
-                wait = min(wait, deadline - time.monotonic())
-                if wait <= 0:
-                    raise _errors.make_error(_errors.ETIMEDOUT, "libasync: task: result() timed out")
-            rc = lib.async_task_join(h, int(wait * 1e9), byref(out))
+            rc = lib.async_task_join(h, _next_wait(deadline, "task"), byref(out))
             if rc == _errors.ETIMEDOUT:
                 continue
             if rc == _errors.OK:
