@@ -235,17 +235,15 @@ func async_tcp_accept(lh C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
 	if busy {
 		return failf(ffi.EINVAL, "libasync: async_tcp_accept: an accept is already pending on this listener")
 	}
-	o, err := newOp(l.rt)
-	if err != nil {
-		l.mu.Lock()
-		l.accepting = false
-		l.mu.Unlock()
-		return fail(err)
-	}
 	idle := func(result) {
 		l.mu.Lock()
 		l.accepting = false
 		l.mu.Unlock()
+	}
+	o, err := newOp(l.rt)
+	if err != nil {
+		idle(result{})
+		return fail(err)
 	}
 	o.onDone(idle)
 	o.release = func(observed bool) {
@@ -410,11 +408,14 @@ func async_read(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) 
 	}
 	s.reading = true
 	s.mu.Unlock()
-	o, err := newOp(s.rt)
-	if err != nil {
+	idle := func(result) {
 		s.mu.Lock()
 		s.reading = false
 		s.mu.Unlock()
+	}
+	o, err := newOp(s.rt)
+	if err != nil {
+		idle(result{})
 		return fail(err)
 	}
 	// A read is cold: it takes bytes only inside a poll (of the future,
@@ -422,11 +423,6 @@ func async_read(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) 
 	// freed before it completed has consumed nothing.
 	hb := &hostBuf{p: hostBytes(buf, n)}
 	rf := &guarded{b: hb, f: aio.Read(s.s, hb.p)}
-	idle := func(result) {
-		s.mu.Lock()
-		s.reading = false
-		s.mu.Unlock()
-	}
 	o.drive = func(cx *future.Context) (result, bool) {
 		v, ok := rf.Poll(cx).Value()
 		if !ok {
@@ -466,6 +462,13 @@ func (s *streamObj) claimWrite(name string) error {
 	return nil
 }
 
+// endWrite marks the stream's write side idle again.
+func (s *streamObj) endWrite() {
+	s.mu.Lock()
+	s.writing = false
+	s.mu.Unlock()
+}
+
 // async_write returns a future that writes all of buf.
 //
 //export async_write
@@ -481,19 +484,13 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 	if err := s.claimWrite("async_write"); err != nil {
 		return fail(err)
 	}
+	idle := func(result) { s.endWrite() }
 	o, err := newOp(s.rt)
 	if err != nil {
-		s.mu.Lock()
-		s.writing = false
-		s.mu.Unlock()
+		idle(result{})
 		return fail(err)
 	}
 	hb := &hostBuf{p: hostBytes(buf, n)}
-	idle := func(result) {
-		s.mu.Lock()
-		s.writing = false
-		s.mu.Unlock()
-	}
 	o.onDone(idle)
 	o.release = func(bool) {
 		if !hb.stop() {
@@ -535,11 +532,7 @@ func async_try_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, written *C.s
 	if err := s.claimWrite("async_try_write"); err != nil {
 		return fail(err)
 	}
-	defer func() {
-		s.mu.Lock()
-		s.writing = false
-		s.mu.Unlock()
-	}()
+	defer s.endWrite()
 	// The no-op waker is the zero one: a poll that would wait leaves no
 	// waiter behind in the reactor for a later write future to meet.
 	cx := future.NewContext(future.NoopWaker(), s.rt.ex.Services())
