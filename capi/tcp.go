@@ -196,13 +196,18 @@ func async_tcp_local_addr(h C.uint64_t, buf *C.char, n C.size_t) (rc C.int32_t) 
 	return writeString(buf, n, a.String())
 }
 
-// newStream gives s a handle.
-func newStream(r *runtimeObj, s *socket.Stream) (ffi.Handle, error) {
-	h, err := ffi.Handles.Insert(ffi.KindStream, &streamObj{rt: r, s: s})
-	if err != nil {
-		s.Close()
+// streamResult is the outcome of an accept or connect: the new stream's
+// handle, or the error (a stream that gets no handle is closed).
+func streamResult(r *runtimeObj, v future.Result[*socket.Stream]) result {
+	if v.Err != nil {
+		return ioResult(0, v.Err)
 	}
-	return h, err
+	h, err := ffi.Handles.Insert(ffi.KindStream, &streamObj{rt: r, s: v.Value})
+	if err != nil {
+		v.Value.Close()
+		return resultOf(0, err)
+	}
+	return result{code: ffi.OK, val: uint64(h)}
 }
 
 // dropStream closes the stream of a handle that an accept or connect
@@ -256,14 +261,7 @@ func async_tcp_accept(lh C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
 		// Idle before the outcome is visible: a host that saw it may
 		// accept again at once.
 		idle(result{})
-		if v.Err != nil {
-			return ioResult(0, v.Err)
-		}
-		h, err := newStream(l.rt, v.Value)
-		if err != nil {
-			return resultOf(0, err)
-		}
-		return result{code: ffi.OK, val: uint64(h)}
+		return streamResult(l.rt, v)
 	}
 	if err := startOp(o, l.l.Accept(), conv); err != nil {
 		o.free(false)
@@ -297,16 +295,7 @@ func async_tcp_connect(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32
 			dropStream(res)
 		}
 	}
-	conv := func(v future.Result[*socket.Stream]) result {
-		if v.Err != nil {
-			return ioResult(0, v.Err)
-		}
-		h, err := newStream(r, v.Value)
-		if err != nil {
-			return resultOf(0, err)
-		}
-		return result{code: ffi.OK, val: uint64(h)}
-	}
+	conv := func(v future.Result[*socket.Stream]) result { return streamResult(r, v) }
 	// The connect resolves names on a blocking goroutine, off the workers.
 	if err := startOp(o, socket.Connect(a), conv); err != nil {
 		o.free(false)
