@@ -38,10 +38,7 @@ func resultOf(v uint64, err error) result {
 	case errors.As(err, &fe):
 		return result{code: fe.Code, msg: fe.Msg, errno: fe.Errno}
 	}
-	if en := ffi.ErrnoOf(err); en != 0 {
-		return result{code: ffi.EIO, msg: err.Error(), errno: en}
-	}
-	return result{code: ffi.EIO, msg: err.Error()}
+	return result{code: ffi.EIO, msg: err.Error(), errno: ffi.ErrnoOf(err)}
 }
 
 // op is the object behind a KindFuture handle: a runtime future. Its work
