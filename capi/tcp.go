@@ -150,13 +150,11 @@ func async_tcp_listen(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32_
 	return C.int32_t(ffi.OK)
 }
 
-// ioError maps a socket error to the ABI's codes.
+// ioError maps a socket error to the ABI's codes: resultOf's, and a
+// closed socket's ECLOSED.
 func ioError(err error) *ffi.Error {
-	switch {
-	case errors.Is(err, net.ErrClosed):
+	if errors.Is(err, net.ErrClosed) {
 		return ffi.Errorf(ffi.ECLOSED, "libasync: %v", err)
-	case errors.Is(err, future.ErrClosed):
-		return errRuntimeClosed
 	}
 	r := resultOf(0, err)
 	return &ffi.Error{Code: r.code, Msg: r.msg, Errno: r.errno}
