@@ -28,7 +28,6 @@ type asyncConfig struct {
 
 // runtimeObj is the object behind a KindRuntime handle.
 type runtimeObj struct {
-	h      ffi.Handle
 	ex     engine
 	driver string
 
@@ -145,7 +144,6 @@ func async_runtime_new(cfg unsafe.Pointer, out *C.uint64_t) (rc C.int32_t) {
 		ex.Close()
 		return fail(err)
 	}
-	r.h = h
 	*out = C.uint64_t(h)
 	return C.int32_t(ffi.OK)
 }
