@@ -136,13 +136,18 @@ func (o *op) step() {
 	if o.drive == nil {
 		return
 	}
+	o.stepWith(future.NewContext(future.NewWaker(o), o.rt.ex.Services()))
+}
+
+// stepWith is step for a cold op, polled with cx (the context of a timeout
+// that owns it, whose waker is the timeout's).
+func (o *op) stepWith(cx *future.Context) {
 	o.mu.Lock()
 	done := o.done
 	o.mu.Unlock()
 	if done {
 		return
 	}
-	cx := future.NewContext(future.NewWaker(o), o.rt.ex.Services())
 	if r, ok := o.drive(cx); ok {
 		o.settle(r, false)
 	}
