@@ -302,15 +302,14 @@ func async_tcp_connect(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32
 	return publish(o, out)
 }
 
-// hostBuf is a host buffer that a read or write future touches only while
-// holding mu, and never after stop: freeing the future stops it, so that
+// hostBuf guards a host buffer, which a read or write future touches only
+// while holding mu, and never after stop: freeing the future stops it, so that
 // async_future_free returns only when the buffer is no longer touched. It
 // records, under the same lock, whether the operation finished and its
 // outcome, so that a free racing the completion sees one or the other,
 // never neither.
 type hostBuf struct {
 	mu       sync.Mutex
-	p        []byte
 	stopped  bool
 	finished bool
 	res      future.Result[int] // the outcome, once finished
@@ -408,8 +407,8 @@ func async_read(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) 
 	// A read is cold: it takes bytes only inside a poll (of the future,
 	// or of a timeout that owns it), on the polling thread, so a read
 	// freed before it completed has consumed nothing.
-	hb := &hostBuf{p: hostBytes(buf, n)}
-	rf := &guarded{b: hb, f: aio.Read(s.s, hb.p)}
+	hb := new(hostBuf)
+	rf := &guarded{b: hb, f: aio.Read(s.s, hostBytes(buf, n))}
 	o.drive = func(cx *future.Context) (result, bool) {
 		v, ok := rf.Poll(cx).Value()
 		if !ok {
@@ -477,7 +476,7 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 		idle(result{})
 		return fail(err)
 	}
-	hb := &hostBuf{p: hostBytes(buf, n)}
+	hb := new(hostBuf)
 	o.onDone(idle)
 	o.release = func(bool) {
 		if !hb.stop() {
@@ -493,7 +492,7 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 		idle(result{})
 		return ioResult(uint64(v.Value), v.Err)
 	}
-	if err := startOp(o, future.Future[future.Result[int]](&guarded{b: hb, f: aio.WriteAll(s.s, hb.p)}), conv); err != nil {
+	if err := startOp(o, future.Future[future.Result[int]](&guarded{b: hb, f: aio.WriteAll(s.s, hostBytes(buf, n))}), conv); err != nil {
 		o.free(false)
 		return fail(err)
 	}
