@@ -130,14 +130,7 @@ func async_timeout(fh C.uint64_t, ns C.uint64_t, out *C.uint64_t) (rc C.int32_t)
 	if f.drive != nil {
 		// f is cold: polling g drives it, with g as its waker.
 		g.drive = func(cx *future.Context) (result, bool) {
-			f.mu.Lock()
-			done := f.done
-			f.mu.Unlock()
-			if !done {
-				if r, ok := f.drive(cx); ok {
-					f.settle(r, false)
-				}
-			}
+			f.stepWith(cx)
 			return f.peek()
 		}
 	}

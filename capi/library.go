@@ -21,15 +21,20 @@ const Version = "0.1.0"
 // are copied into C storage once, so that the host gets pointers that stay
 // valid for the life of the process and nothing is allocated for them.
 func init() {
-	setText := func(set func(*C.char, C.size_t), s string) {
-		set((*C.char)(unsafe.Pointer(unsafe.StringData(s))), C.size_t(len(s)))
-	}
-	setText(func(p *C.char, n C.size_t) { C.asyncgo_set_version(p, n) },
-		"libasync "+Version+" (abi 1, driver "+driver.Default()+")")
+	p, n := cText("libasync " + Version + " (abi 1, driver " + driver.Default() + ")")
+	C.asyncgo_set_version(p, n)
 	for c := ffi.ENOTSUP; c <= ffi.Pending; c++ {
-		setText(func(p *C.char, n C.size_t) { C.asyncgo_set_code_text(C.int32_t(c), p, n) }, c.String())
+		p, n := cText(c.String())
+		C.asyncgo_set_code_text(C.int32_t(c), p, n)
 	}
-	setText(func(p *C.char, n C.size_t) { C.asyncgo_set_code_text(C.int32_t(ffi.HostCodeMax), p, n) }, ffi.HostCodeMax.String())
+	p, n = cText(ffi.HostCodeMax.String())
+	C.asyncgo_set_code_text(C.int32_t(ffi.HostCodeMax), p, n)
+}
+
+// cText passes s's bytes to a C function that copies them before it
+// returns (no NUL: the length goes along).
+func cText(s string) (*C.char, C.size_t) {
+	return (*C.char)(unsafe.Pointer(unsafe.StringData(s))), C.size_t(len(s))
 }
 
 // async_abi_version returns ASYNC_ABI_VERSION of this library.

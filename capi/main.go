@@ -64,7 +64,8 @@ func failf(c ffi.Code, format string, args ...any) C.int32_t {
 }
 
 func setError(msg string, errno int64) {
-	C.asyncgo_set_error((*C.char)(unsafe.Pointer(unsafe.StringData(msg))), C.size_t(len(msg)), C.int64_t(errno))
+	p, n := cText(msg)
+	C.asyncgo_set_error(p, n, C.int64_t(errno))
 }
 
 // guard is deferred by every export: a panic becomes EPANIC with a message

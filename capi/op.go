@@ -38,10 +38,7 @@ func resultOf(v uint64, err error) result {
 	case errors.As(err, &fe):
 		return result{code: fe.Code, msg: fe.Msg, errno: fe.Errno}
 	}
-	if en := ffi.ErrnoOf(err); en != 0 {
-		return result{code: ffi.EIO, msg: err.Error(), errno: en}
-	}
-	return result{code: ffi.EIO, msg: err.Error()}
+	return result{code: ffi.EIO, msg: err.Error(), errno: ffi.ErrnoOf(err)}
 }
 
 // op is the object behind a KindFuture handle: a runtime future. Its work
@@ -139,13 +136,18 @@ func (o *op) step() {
 	if o.drive == nil {
 		return
 	}
+	o.stepWith(future.NewContext(future.NewWaker(o), o.rt.ex.Services()))
+}
+
+// stepWith is step for a cold op, polled with cx (the context of a timeout
+// that owns it, whose waker is the timeout's).
+func (o *op) stepWith(cx *future.Context) {
 	o.mu.Lock()
 	done := o.done
 	o.mu.Unlock()
 	if done {
 		return
 	}
-	cx := future.NewContext(future.NewWaker(o), o.rt.ex.Services())
 	if r, ok := o.drive(cx); ok {
 		o.settle(r, false)
 	}

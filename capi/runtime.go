@@ -8,6 +8,7 @@ package main
 import "C"
 
 import (
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -27,7 +28,6 @@ type asyncConfig struct {
 
 // runtimeObj is the object behind a KindRuntime handle.
 type runtimeObj struct {
-	h      ffi.Handle
 	ex     engine
 	driver string
 
@@ -128,7 +128,7 @@ func async_runtime_new(cfg unsafe.Pointer, out *C.uint64_t) (rc C.int32_t) {
 			name = C.GoString(c.driver)
 		}
 	}
-	if name != "" && !knownDriver(name) {
+	if name != "" && !slices.Contains(driver.Names(), name) {
 		return failf(ffi.ENOTSUP, "libasync: unknown driver %q (this build has %v)", name, driver.Names())
 	}
 	if workers > maxWorkers {
@@ -144,18 +144,8 @@ func async_runtime_new(cfg unsafe.Pointer, out *C.uint64_t) (rc C.int32_t) {
 		ex.Close()
 		return fail(err)
 	}
-	r.h = h
 	*out = C.uint64_t(h)
 	return C.int32_t(ffi.OK)
-}
-
-func knownDriver(name string) bool {
-	for _, n := range driver.Names() {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }
 
 // async_runtime_driver writes the name of the runtime's driver.

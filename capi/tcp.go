@@ -150,13 +150,11 @@ func async_tcp_listen(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32_
 	return C.int32_t(ffi.OK)
 }
 
-// ioError maps a socket error to the ABI's codes.
+// ioError maps a socket error to the ABI's codes: resultOf's, and a
+// closed socket's ECLOSED.
 func ioError(err error) *ffi.Error {
-	switch {
-	case errors.Is(err, net.ErrClosed):
+	if errors.Is(err, net.ErrClosed) {
 		return ffi.Errorf(ffi.ECLOSED, "libasync: %v", err)
-	case errors.Is(err, future.ErrClosed):
-		return errRuntimeClosed
 	}
 	r := resultOf(0, err)
 	return &ffi.Error{Code: r.code, Msg: r.msg, Errno: r.errno}
@@ -196,13 +194,18 @@ func async_tcp_local_addr(h C.uint64_t, buf *C.char, n C.size_t) (rc C.int32_t) 
 	return writeString(buf, n, a.String())
 }
 
-// newStream gives s a handle.
-func newStream(r *runtimeObj, s *socket.Stream) (ffi.Handle, error) {
-	h, err := ffi.Handles.Insert(ffi.KindStream, &streamObj{rt: r, s: s})
-	if err != nil {
-		s.Close()
+// streamResult is the outcome of an accept or connect: the new stream's
+// handle, or the error (a stream that gets no handle is closed).
+func streamResult(r *runtimeObj, v future.Result[*socket.Stream]) result {
+	if v.Err != nil {
+		return ioResult(0, v.Err)
 	}
-	return h, err
+	h, err := ffi.Handles.Insert(ffi.KindStream, &streamObj{rt: r, s: v.Value})
+	if err != nil {
+		v.Value.Close()
+		return resultOf(0, err)
+	}
+	return result{code: ffi.OK, val: uint64(h)}
 }
 
 // dropStream closes the stream of a handle that an accept or connect
@@ -235,17 +238,15 @@ func async_tcp_accept(lh C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
 	if busy {
 		return failf(ffi.EINVAL, "libasync: async_tcp_accept: an accept is already pending on this listener")
 	}
-	o, err := newOp(l.rt)
-	if err != nil {
-		l.mu.Lock()
-		l.accepting = false
-		l.mu.Unlock()
-		return fail(err)
-	}
 	idle := func(result) {
 		l.mu.Lock()
 		l.accepting = false
 		l.mu.Unlock()
+	}
+	o, err := newOp(l.rt)
+	if err != nil {
+		idle(result{})
+		return fail(err)
 	}
 	o.onDone(idle)
 	o.release = func(observed bool) {
@@ -258,14 +259,7 @@ func async_tcp_accept(lh C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
 		// Idle before the outcome is visible: a host that saw it may
 		// accept again at once.
 		idle(result{})
-		if v.Err != nil {
-			return ioResult(0, v.Err)
-		}
-		h, err := newStream(l.rt, v.Value)
-		if err != nil {
-			return resultOf(0, err)
-		}
-		return result{code: ffi.OK, val: uint64(h)}
+		return streamResult(l.rt, v)
 	}
 	if err := startOp(o, l.l.Accept(), conv); err != nil {
 		o.free(false)
@@ -299,16 +293,7 @@ func async_tcp_connect(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32
 			dropStream(res)
 		}
 	}
-	conv := func(v future.Result[*socket.Stream]) result {
-		if v.Err != nil {
-			return ioResult(0, v.Err)
-		}
-		h, err := newStream(r, v.Value)
-		if err != nil {
-			return resultOf(0, err)
-		}
-		return result{code: ffi.OK, val: uint64(h)}
-	}
+	conv := func(v future.Result[*socket.Stream]) result { return streamResult(r, v) }
 	// The connect resolves names on a blocking goroutine, off the workers.
 	if err := startOp(o, socket.Connect(a), conv); err != nil {
 		o.free(false)
@@ -317,15 +302,14 @@ func async_tcp_connect(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32
 	return publish(o, out)
 }
 
-// hostBuf is a host buffer that a read or write future touches only while
-// holding mu, and never after stop: freeing the future stops it, so that
+// hostBuf guards a host buffer, which a read or write future touches only
+// while holding mu, and never after stop: freeing the future stops it, so that
 // async_future_free returns only when the buffer is no longer touched. It
 // records, under the same lock, whether the operation finished and its
 // outcome, so that a free racing the completion sees one or the other,
 // never neither.
 type hostBuf struct {
 	mu       sync.Mutex
-	p        []byte
 	stopped  bool
 	finished bool
 	res      future.Result[int] // the outcome, once finished
@@ -410,23 +394,21 @@ func async_read(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) 
 	}
 	s.reading = true
 	s.mu.Unlock()
-	o, err := newOp(s.rt)
-	if err != nil {
-		s.mu.Lock()
-		s.reading = false
-		s.mu.Unlock()
-		return fail(err)
-	}
-	// A read is cold: it takes bytes only inside a poll (of the future,
-	// or of a timeout that owns it), on the polling thread, so a read
-	// freed before it completed has consumed nothing.
-	hb := &hostBuf{p: hostBytes(buf, n)}
-	rf := &guarded{b: hb, f: aio.Read(s.s, hb.p)}
 	idle := func(result) {
 		s.mu.Lock()
 		s.reading = false
 		s.mu.Unlock()
 	}
+	o, err := newOp(s.rt)
+	if err != nil {
+		idle(result{})
+		return fail(err)
+	}
+	// A read is cold: it takes bytes only inside a poll (of the future,
+	// or of a timeout that owns it), on the polling thread, so a read
+	// freed before it completed has consumed nothing.
+	hb := new(hostBuf)
+	rf := &guarded{b: hb, f: aio.Read(s.s, hostBytes(buf, n))}
 	o.drive = func(cx *future.Context) (result, bool) {
 		v, ok := rf.Poll(cx).Value()
 		if !ok {
@@ -466,6 +448,13 @@ func (s *streamObj) claimWrite(name string) error {
 	return nil
 }
 
+// endWrite marks the stream's write side idle again.
+func (s *streamObj) endWrite() {
+	s.mu.Lock()
+	s.writing = false
+	s.mu.Unlock()
+}
+
 // async_write returns a future that writes all of buf.
 //
 //export async_write
@@ -481,19 +470,13 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 	if err := s.claimWrite("async_write"); err != nil {
 		return fail(err)
 	}
+	idle := func(result) { s.endWrite() }
 	o, err := newOp(s.rt)
 	if err != nil {
-		s.mu.Lock()
-		s.writing = false
-		s.mu.Unlock()
+		idle(result{})
 		return fail(err)
 	}
-	hb := &hostBuf{p: hostBytes(buf, n)}
-	idle := func(result) {
-		s.mu.Lock()
-		s.writing = false
-		s.mu.Unlock()
-	}
+	hb := new(hostBuf)
 	o.onDone(idle)
 	o.release = func(bool) {
 		if !hb.stop() {
@@ -509,7 +492,7 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 		idle(result{})
 		return ioResult(uint64(v.Value), v.Err)
 	}
-	if err := startOp(o, future.Future[future.Result[int]](&guarded{b: hb, f: aio.WriteAll(s.s, hb.p)}), conv); err != nil {
+	if err := startOp(o, future.Future[future.Result[int]](&guarded{b: hb, f: aio.WriteAll(s.s, hostBytes(buf, n))}), conv); err != nil {
 		o.free(false)
 		return fail(err)
 	}
@@ -535,11 +518,7 @@ func async_try_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, written *C.s
 	if err := s.claimWrite("async_try_write"); err != nil {
 		return fail(err)
 	}
-	defer func() {
-		s.mu.Lock()
-		s.writing = false
-		s.mu.Unlock()
-	}()
+	defer s.endWrite()
 	// The no-op waker is the zero one: a poll that would wait leaves no
 	// waiter behind in the reactor for a later write future to meet.
 	cx := future.NewContext(future.NoopWaker(), s.rt.ex.Services())

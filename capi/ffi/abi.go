@@ -8,9 +8,10 @@
 //
 // A Go program built with CGO_ENABLED=0 loads a C library of futures with
 // purego (on Windows, with LoadLibrary), wraps each {poll, drop, state}
-// triple with NewForeign and spawns it on an executor like any other future. The c-shared library libasync.so
-// (package capi) is built on this package, with a Caller that marks the
-// threads running host code so that blocking calls from them are refused.
+// triple with NewForeign and spawns it on an executor like any other
+// future. The c-shared library libasync.so (package capi) is built on this
+// package, with a Caller that marks the threads running host code so that
+// blocking calls from them are refused.
 //
 // The package is built where purego calls C functions without extra build
 // flags: Linux, macOS, NetBSD and Windows on amd64 and arm64 (FreeBSD needs

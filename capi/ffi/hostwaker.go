@@ -93,13 +93,8 @@ func (s *HostWaker) Wake() {
 		s.held = false
 		s.goBusy++
 		s.mu.Unlock()
+		defer s.done(goThread)
 		WakerWake(w.Data)
-		s.mu.Lock()
-		s.goBusy--
-		if s.drained != nil {
-			s.drained.Broadcast()
-		}
-		s.mu.Unlock()
 		return
 	}
 	s.mu.Unlock()
@@ -120,12 +115,21 @@ func (s *HostWaker) Wake() {
 	host().Call1(w.VTable.Wake, w.Data)
 }
 
+// goThread stands for the thread of a wake of a runtime-made clone, which
+// is counted in goBusy rather than listed in busy; no OS thread has it.
+const goThread = -1
+
+// done ends a wake begun on thread tid and lets a waiting Clear recheck.
 func (s *HostWaker) done(tid int) {
 	s.mu.Lock()
-	for i, t := range s.busy {
-		if t == tid {
-			s.busy = append(s.busy[:i], s.busy[i+1:]...)
-			break
+	if tid == goThread {
+		s.goBusy--
+	} else {
+		for i, t := range s.busy {
+			if t == tid {
+				s.busy = append(s.busy[:i], s.busy[i+1:]...)
+				break
+			}
 		}
 	}
 	if s.drained != nil {

@@ -2,13 +2,21 @@
 
 package ffi
 
-import "golang.org/x/sys/unix"
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
 
 // signal is the notifier's descriptor: the read end of a non-blocking pipe,
 // readable while a byte is in it.
 type signal struct{ r, w int }
 
 func newSignal() (signal, error) {
+	// pipe2 is missing on darwin: hold off fork/exec until both ends are
+	// close-on-exec, so that no child a host starts meanwhile inherits them.
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
 	var p [2]int
 	if err := unix.Pipe(p[:]); err != nil {
 		return signal{}, err

@@ -82,20 +82,37 @@ func WakerClone(data uintptr, out *Waker) {
 	}
 }
 
-// WakerWake implements the runtime vtable's wake.
+// WakerWake implements the runtime vtable's wake: wake_by_ref then drop,
+// on one lookup of the handle (the reference being used up keeps it live
+// in between).
 func WakerWake(data uintptr) {
 	defer recoverQuietly()
-	WakerWakeByRef(data)
-	WakerDrop(data)
+	h := Handle(data)
+	if obj, ok := Handles.Get(h); ok {
+		wakeObj(obj)
+		dropRef(h, obj)
+	}
 }
 
 // WakerWakeByRef implements the runtime vtable's wake_by_ref.
 func WakerWakeByRef(data uintptr) {
 	defer recoverQuietly()
-	obj, ok := Handles.Get(Handle(data))
-	if !ok {
-		return
+	if obj, ok := Handles.Get(Handle(data)); ok {
+		wakeObj(obj)
 	}
+}
+
+// WakerDrop implements the runtime vtable's drop.
+func WakerDrop(data uintptr) {
+	defer recoverQuietly()
+	h := Handle(data)
+	if obj, ok := Handles.Get(h); ok {
+		dropRef(h, obj)
+	}
+}
+
+// wakeObj wakes what a runtime-made waker's handle refers to.
+func wakeObj(obj any) {
 	switch o := obj.(type) {
 	case *Foreign:
 		o.wake()
@@ -104,14 +121,9 @@ func WakerWakeByRef(data uintptr) {
 	}
 }
 
-// WakerDrop implements the runtime vtable's drop.
-func WakerDrop(data uintptr) {
-	defer recoverQuietly()
-	h := Handle(data)
-	obj, ok := Handles.Get(h)
-	if !ok {
-		return
-	}
+// dropRef uses up one reference of h, whose object is obj: the last one of
+// a notifier's waker releases its handle.
+func dropRef(h Handle, obj any) {
 	if nw, ok := obj.(*notifierWaker); ok && nw.refs.Add(-1) == 0 {
 		Handles.Remove(h)
 	}

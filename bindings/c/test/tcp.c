@@ -11,17 +11,23 @@ static int32_t run(async_runtime rt, async_future f, uint64_t *out) {
     return rc;
 }
 
+/* connect_to connects a client to addr and accepts it on l. */
+static int connect_to(async_runtime rt, async_handle l, const char *addr, async_handle *client, async_handle *server) {
+    async_future acc, con;
+    OK(async_tcp_accept(l, &acc));
+    OK(async_tcp_connect(rt, addr, &con));
+    OK(run(rt, con, client));
+    OK(run(rt, acc, server));
+    return 1;
+}
+
 /* pair opens a listener and a connected pair of streams. */
 static int pair(async_runtime rt, async_handle *l, async_handle *client, async_handle *server) {
     OK(async_tcp_listen(rt, "127.0.0.1:0", l));
     char addr[64];
     OK(async_tcp_local_addr(*l, addr, sizeof addr));
     CHECK(strncmp(addr, "127.0.0.1:", 10) == 0 && atoi(addr + 10) > 0);
-    async_future acc, con;
-    OK(async_tcp_accept(*l, &acc));
-    OK(async_tcp_connect(rt, addr, &con));
-    OK(run(rt, con, client));
-    OK(run(rt, acc, server));
+    CHECK(connect_to(rt, *l, addr, client, server));
     CHECK(*client != 0 && *server != 0 && *client != *server);
     return 1;
 }
@@ -62,12 +68,8 @@ static int test_ipv6_and_names(void) {
         char addr[64];
         OK(async_tcp_local_addr(l, addr, sizeof addr));
         CHECK(strncmp(addr, "[::1]:", 6) == 0);
-        async_future con, acc;
         async_handle c, s;
-        OK(async_tcp_accept(l, &acc));
-        OK(async_tcp_connect(rt, addr, &con));
-        OK(run(rt, con, &c));
-        OK(run(rt, acc, &s));
+        CHECK(connect_to(rt, l, addr, &c, &s));
         OK(async_close(c));
         OK(async_close(s));
         OK(async_close(l));
@@ -83,12 +85,8 @@ static int test_ipv6_and_names(void) {
     const char *port = strrchr(addr, ':');
     char name[64];
     snprintf(name, sizeof name, "localhost%s", port);
-    async_future con, acc;
     async_handle c, s;
-    OK(async_tcp_accept(l, &acc));
-    OK(async_tcp_connect(rt, name, &con));
-    OK(run(rt, con, &c));
-    OK(run(rt, acc, &s));
+    CHECK(connect_to(rt, l, name, &c, &s));
     OK(async_close(c));
     OK(async_close(s));
     OK(async_close(l));
