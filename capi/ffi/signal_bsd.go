@@ -3,9 +3,9 @@
 package ffi
 
 import (
-	"syscall"
-
 	"golang.org/x/sys/unix"
+
+	"github.com/libasync/libasync/driver"
 )
 
 // signal is the notifier's descriptor: the read end of a non-blocking pipe,
@@ -13,23 +13,8 @@ import (
 type signal struct{ r, w int }
 
 func newSignal() (signal, error) {
-	// pipe2 is missing on darwin: hold off fork/exec until both ends are
-	// close-on-exec, so that no child a host starts meanwhile inherits them.
-	syscall.ForkLock.RLock()
-	defer syscall.ForkLock.RUnlock()
-	var p [2]int
-	if err := unix.Pipe(p[:]); err != nil {
-		return signal{}, err
-	}
-	for _, fd := range p {
-		unix.CloseOnExec(fd)
-		if err := unix.SetNonblock(fd, true); err != nil {
-			unix.Close(p[0])
-			unix.Close(p[1])
-			return signal{}, err
-		}
-	}
-	return signal{r: p[0], w: p[1]}, nil
+	r, w, err := driver.Pipe()
+	return signal{r: r, w: w}, err
 }
 
 func (s signal) fd() int { return s.r }

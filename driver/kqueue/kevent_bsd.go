@@ -75,25 +75,7 @@ func (sysKernel) kevent(kq int, changes, events []kev, timeout *time.Duration, s
 	return n, nil
 }
 
-func (sysKernel) pipe() (r, w int, err error) {
-	// pipe2 is missing on darwin; the systems that use the pipe are few and
-	// open it once, so one portable way serves all.
-	syscall.ForkLock.RLock()
-	defer syscall.ForkLock.RUnlock()
-	var p [2]int
-	if err := unix.Pipe(p[:]); err != nil {
-		return -1, -1, err
-	}
-	for _, fd := range p {
-		unix.CloseOnExec(fd)
-		if err := unix.SetNonblock(fd, true); err != nil {
-			unix.Close(p[0])
-			unix.Close(p[1])
-			return -1, -1, err
-		}
-	}
-	return p[0], p[1], nil
-}
+func (sysKernel) pipe() (r, w int, err error) { return driver.Pipe() }
 
 func (sysKernel) read(fd int, p []byte) (int, error)  { return unix.Read(fd, p) }
 func (sysKernel) write(fd int, p []byte) (int, error) { return unix.Write(fd, p) }

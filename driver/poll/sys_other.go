@@ -4,10 +4,11 @@ package poll
 
 import (
 	"math"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/libasync/libasync/driver"
 )
 
 // pollRDHUP is Linux's only: elsewhere the peer's shutdown shows as POLLIN
@@ -34,24 +35,8 @@ func (sysPoll) poll(fds []unix.PollFd, timeout time.Duration) (int, error) {
 type wakeFD struct{ r, w int }
 
 func newWakeFD() (wakeFD, error) {
-	// pipe2 is missing on darwin: hold off fork/exec until both ends are
-	// close-on-exec, as the standard library does, so that no child
-	// inherits them.
-	syscall.ForkLock.RLock()
-	defer syscall.ForkLock.RUnlock()
-	var fds [2]int
-	if err := unix.Pipe(fds[:]); err != nil {
-		return wakeFD{}, err
-	}
-	for _, fd := range fds {
-		unix.CloseOnExec(fd)
-		if err := unix.SetNonblock(fd, true); err != nil {
-			unix.Close(fds[0])
-			unix.Close(fds[1])
-			return wakeFD{}, err
-		}
-	}
-	return wakeFD{r: fds[0], w: fds[1]}, nil
+	r, w, err := driver.Pipe()
+	return wakeFD{r: r, w: w}, err
 }
 
 func (w wakeFD) pollFD() int { return w.r }
