@@ -107,13 +107,21 @@ func NewLocal(opts ...Option) (*Local, error) {
 // DriverName returns the name of the driver the Local runs on.
 func (l *Local) DriverName() string { return l.drv.Name() }
 
-func (l *Local) timerWheel() *wheel    { return l.wheel }
-func (l *Local) ioReactor() *Reactor   { return l.reactor }
-func (l *Local) schedule(h *header)    { l.inbox.push(h); l.kick() }
-func (l *Local) enter() bool           { return l.gate.Add(2)&closedBit == 0 }
-func (l *Local) leave()                { l.gate.Add(-2) }
-func (l *Local) closedForWork() bool   { return l.gate.Load()&closedBit != 0 }
-func (l *Local) spawnedTask(h *header) { h.sched = l; l.inbox.push(h) }
+func (l *Local) timerWheel() *wheel  { return l.wheel }
+func (l *Local) ioReactor() *Reactor { return l.reactor }
+func (l *Local) schedule(h *header)  { l.inbox.push(h); l.kick() }
+func (l *Local) leave()              { l.gate.Add(-2) }
+func (l *Local) closedForWork() bool { return l.gate.Load()&closedBit != 0 }
+
+// enter counts a Spawn or SpawnBlocking in flight; false (and not counted)
+// once shutdown began.
+func (l *Local) enter() bool {
+	if l.gate.Add(2)&closedBit == 0 {
+		return true
+	}
+	l.leave()
+	return false
+}
 
 // kick wakes the driver if the loop waits in it (or is about to).
 func (l *Local) kick() {
@@ -126,10 +134,10 @@ func (l *Local) kick() {
 
 func (l *Local) spawnTask(h *header) error {
 	if !l.enter() {
-		l.leave()
 		return future.ErrClosed
 	}
-	l.spawnedTask(h)
+	h.sched = l
+	l.inbox.push(h)
 	l.spawned.Add(1)
 	l.leave()
 	l.kick()
@@ -138,7 +146,6 @@ func (l *Local) spawnTask(h *header) error {
 
 func (l *Local) goBlocking(fn func()) error {
 	if !l.enter() {
-		l.leave()
 		return future.ErrClosed
 	}
 	l.blocking.Add(1)
