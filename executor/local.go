@@ -285,14 +285,17 @@ func (l *Local) runLoop(main func(*future.Context) bool, mode loopMode, deadline
 		case modeMain:
 			timeout = l.timerTimeout()
 		}
-		l.parked.Store(true)
-		if l.runnable(mode) {
-			l.parked.Store(false)
-			continue
+		if timeout != 0 {
+			// Only a wait that may block needs producers to kick it; a
+			// look (timeout 0) would only collect a needless driver wake.
+			l.parked.Store(true)
+			if l.runnable(mode) {
+				l.parked.Store(false)
+				continue
+			}
 		}
-		err := l.turn(timeout)
-		l.parked.Store(false)
-		if err != nil {
+		// turn clears parked as soon as its Wait returns.
+		if err := l.turn(timeout); err != nil {
 			return err
 		}
 		if mode == modeIdle && !l.runnable(mode) {
