@@ -79,6 +79,13 @@ type timerEntry struct {
 	fired atomic.Bool
 }
 
+// init readies a new entry: in no list, and already fired when due, so that
+// a future whose deadline passed never touches a wheel.
+func (e *timerEntry) init(due bool) {
+	e.level = unlinked
+	e.fired.Store(due)
+}
+
 // wheel is a hierarchical timing wheel. One goroutine at a time advances it
 // (the executor loop that waits in the driver); futures insert, update and
 // remove entries from whichever goroutine polls or drops them, under mu. A
@@ -108,8 +115,7 @@ type wheelLevel struct {
 }
 
 func newWheel() *wheel {
-	w := &wheel{elapsed: floorTick(nowNanos())}
-	return w
+	return &wheel{elapsed: floorTick(nowNanos())}
 }
 
 // insertLocked puts e (e.when set) into the wheel, or returns false if its
