@@ -29,9 +29,7 @@ const closedBit = 1
 //
 // Tasks spawned while no goroutine runs the loop wait until one does.
 type Local struct {
-	drv     driver.Driver
-	reactor *Reactor
-	wheel   *wheel
+	core
 
 	// Owned by the goroutine that holds runMu (the loop).
 	inbox   inbox
@@ -54,9 +52,7 @@ type Local struct {
 	parked atomic.Bool
 	main   mainWaker
 
-	runMu    sync.Mutex // held by whoever runs the loop
-	blocking sync.WaitGroup
-	shutdown shutdownOnce
+	runMu sync.Mutex // held by whoever runs the loop
 
 	// Counters for Stats: each is a running total that orders nothing, so
 	// relaxed use is enough (polled and completed are added once per batch).
@@ -83,32 +79,16 @@ func (m *mainWaker) Wake() {
 // NewLocal returns a Local on the driver chosen by the options (the
 // platform's default driver without WithDriver).
 func NewLocal(opts ...Option) (*Local, error) {
-	var c config
-	for _, o := range opts {
-		if o != nil {
-			o(&c)
-		}
-	}
-	drv, err := driver.Open(c.driver)
-	if err != nil {
+	c := config{}.apply(opts)
+	l := &Local{events: make([]driver.Event, 256)}
+	if err := l.open(c.driver); err != nil {
 		return nil, err
-	}
-	l := &Local{
-		drv:     drv,
-		reactor: newReactor(drv),
-		wheel:   newWheel(),
-		events:  make([]driver.Event, 256),
 	}
 	l.inbox.init()
 	l.main.l = l
 	return l, nil
 }
 
-// DriverName returns the name of the driver the Local runs on.
-func (l *Local) DriverName() string { return l.drv.Name() }
-
-func (l *Local) timerWheel() *wheel  { return l.wheel }
-func (l *Local) ioReactor() *Reactor { return l.reactor }
 func (l *Local) schedule(h *header)  { l.inbox.push(h); l.kick() }
 func (l *Local) leave()              { l.gate.Add(-2) }
 func (l *Local) closedForWork() bool { return l.gate.Load()&closedBit != 0 }
@@ -148,12 +128,8 @@ func (l *Local) goBlocking(fn func()) error {
 	if !l.enter() {
 		return future.ErrClosed
 	}
-	l.blocking.Add(1)
+	l.goBlockingCounted(fn)
 	l.leave()
-	go func() {
-		defer l.blocking.Done()
-		fn()
-	}()
 	return nil
 }
 
@@ -210,9 +186,7 @@ func (l *Local) Shutdown(deadline time.Time) error {
 		err = l.runLoop(nil, modeGrace, deadlineAfter(grace))
 	}
 	l.dropAll()
-	l.blocking.Wait()
-	l.reactor.close()
-	if cerr := l.drv.Close(); err == nil {
+	if cerr := l.closeServices(); err == nil {
 		err = cerr
 	}
 	l.shutdown.end()
@@ -224,17 +198,15 @@ func (l *Local) Close() error { return l.Shutdown(time.Time{}) }
 
 // Stats returns the counters; safe from any goroutine.
 func (l *Local) Stats() Stats {
-	ins, fired, casc := l.wheel.counters()
-	return Stats{
+	st := Stats{
 		TasksSpawned:   l.spawned.Load(),
 		TasksPolled:    l.polled.Load(),
 		TasksCompleted: l.completed.Load(),
 		DriverWaits:    l.waits.Load(),
 		DriverWakes:    l.wakes.Load(),
-		TimersInserted: ins,
-		TimersFired:    fired,
-		TimersCascaded: casc,
 	}
+	l.timerStats(&st)
+	return st
 }
 
 type loopMode uint8
