@@ -88,10 +88,9 @@ func (e *timerEntry) init(due bool) {
 
 // wheel is a hierarchical timing wheel. One goroutine at a time advances it
 // (the executor loop that waits in the driver); futures insert, update and
-// remove entries from whichever goroutine polls or drops them, under mu. A
-// multi-threaded executor can give each worker a wheel: an entry stays in
-// the wheel that first filed it, and the lock lets a task that moved to
-// another worker still update or drop it.
+// remove entries from whichever goroutine polls or drops them, under mu (a
+// Runtime's workers share its one wheel). An entry stays in the wheel that
+// first filed it.
 type wheel struct {
 	mu      sync.Mutex
 	elapsed uint64 // the tick up to which entries have been processed
