@@ -36,6 +36,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libasync/libasync/driver"
 	"github.com/libasync/libasync/future"
 )
 
@@ -147,6 +148,69 @@ type Option func(*config)
 type config struct {
 	driver  string
 	workers int
+}
+
+// apply returns c with opts applied over it (c carries the defaults).
+func (c config) apply(opts []Option) config {
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	return c
+}
+
+// core is what Local and Runtime share: the driver with its reactor, the
+// timer wheel, the SpawnBlocking goroutines, and the once of Shutdown.
+type core struct {
+	drv      driver.Driver
+	reactor  *Reactor
+	wheel    *wheel
+	blocking sync.WaitGroup
+	shutdown shutdownOnce
+}
+
+// open opens the driver registered under name (see WithDriver), with a
+// reactor and a timer wheel.
+func (c *core) open(name string) error {
+	drv, err := driver.Open(name)
+	if err != nil {
+		return err
+	}
+	c.drv, c.reactor, c.wheel = drv, newReactor(drv), newWheel()
+	return nil
+}
+
+// DriverName returns the name of the driver the executor runs on.
+func (c *core) DriverName() string { return c.drv.Name() }
+
+func (c *core) timerWheel() *wheel  { return c.wheel }
+func (c *core) ioReactor() *Reactor { return c.reactor }
+
+// goBlockingCounted runs fn on a goroutine of its own that closeServices
+// waits for. The caller has made sure that Shutdown, which stops accepting
+// work before closeServices, sees this count.
+func (c *core) goBlockingCounted(fn func()) {
+	c.blocking.Add(1)
+	go func() {
+		defer c.blocking.Done()
+		fn()
+	}()
+}
+
+// closeServices ends an executor's Shutdown once no task is left: it waits
+// for every SpawnBlocking function in flight, closes the reactor (waking
+// its waiters with future.ErrClosed), then the driver, whose error it
+// returns.
+func (c *core) closeServices() error {
+	c.blocking.Wait()
+	c.reactor.close()
+	return c.drv.Close()
+}
+
+// timerStats fills st's timer counters from the wheel.
+func (c *core) timerStats(st *Stats) {
+	st.TimersInserted, st.TimersFired, st.TimersCascaded = c.wheel.counters()
 }
 
 // WithDriver makes the executor use the readiness driver registered under

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -91,7 +92,7 @@ func (s *idleSet) pick(avoid int) (int, bool) {
 		k--
 	}
 	i := s.sleepers[k]
-	s.sleepers = append(s.sleepers[:k], s.sleepers[k+1:]...)
+	s.sleepers = slices.Delete(s.sleepers, k, k+1)
 	s.state.Add(1 + unparkedOne)
 	return i, true
 }
@@ -101,14 +102,13 @@ func (s *idleSet) pick(avoid int) (int, bool) {
 func (s *idleSet) unparkSelf(i int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k, j := range s.sleepers {
-		if j == i {
-			s.sleepers = append(s.sleepers[:k], s.sleepers[k+1:]...)
-			s.state.Add(unparkedOne)
-			return true
-		}
+	k := slices.Index(s.sleepers, i)
+	if k < 0 {
+		return false
 	}
-	return false
+	s.sleepers = slices.Delete(s.sleepers, k, k+1)
+	s.state.Add(unparkedOne)
+	return true
 }
 
 // isParked reports whether worker i is still on the parked list (a wake-up
@@ -116,12 +116,7 @@ func (s *idleSet) unparkSelf(i int) bool {
 func (s *idleSet) isParked(i int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, j := range s.sleepers {
-		if j == i {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(s.sleepers, i)
 }
 
 // The states of a parker.

@@ -29,9 +29,7 @@ const closedBit = 1
 //
 // Tasks spawned while no goroutine runs the loop wait until one does.
 type Local struct {
-	drv     driver.Driver
-	reactor *Reactor
-	wheel   *wheel
+	core
 
 	// Owned by the goroutine that holds runMu (the loop).
 	inbox   inbox
@@ -54,9 +52,7 @@ type Local struct {
 	parked atomic.Bool
 	main   mainWaker
 
-	runMu    sync.Mutex // held by whoever runs the loop
-	blocking sync.WaitGroup
-	shutdown shutdownOnce
+	runMu sync.Mutex // held by whoever runs the loop
 
 	// Counters for Stats: each is a running total that orders nothing, so
 	// relaxed use is enough (polled and completed are added once per batch).
@@ -83,37 +79,29 @@ func (m *mainWaker) Wake() {
 // NewLocal returns a Local on the driver chosen by the options (the
 // platform's default driver without WithDriver).
 func NewLocal(opts ...Option) (*Local, error) {
-	var c config
-	for _, o := range opts {
-		if o != nil {
-			o(&c)
-		}
-	}
-	drv, err := driver.Open(c.driver)
-	if err != nil {
+	c := config{}.apply(opts)
+	l := &Local{events: make([]driver.Event, 256)}
+	if err := l.open(c.driver); err != nil {
 		return nil, err
-	}
-	l := &Local{
-		drv:     drv,
-		reactor: newReactor(drv),
-		wheel:   newWheel(),
-		events:  make([]driver.Event, 256),
 	}
 	l.inbox.init()
 	l.main.l = l
 	return l, nil
 }
 
-// DriverName returns the name of the driver the Local runs on.
-func (l *Local) DriverName() string { return l.drv.Name() }
+func (l *Local) schedule(h *header)  { l.inbox.push(h); l.kick() }
+func (l *Local) leave()              { l.gate.Add(-2) }
+func (l *Local) closedForWork() bool { return l.gate.Load()&closedBit != 0 }
 
-func (l *Local) timerWheel() *wheel    { return l.wheel }
-func (l *Local) ioReactor() *Reactor   { return l.reactor }
-func (l *Local) schedule(h *header)    { l.inbox.push(h); l.kick() }
-func (l *Local) enter() bool           { return l.gate.Add(2)&closedBit == 0 }
-func (l *Local) leave()                { l.gate.Add(-2) }
-func (l *Local) closedForWork() bool   { return l.gate.Load()&closedBit != 0 }
-func (l *Local) spawnedTask(h *header) { h.sched = l; l.inbox.push(h) }
+// enter counts a Spawn or SpawnBlocking in flight; false (and not counted)
+// once shutdown began.
+func (l *Local) enter() bool {
+	if l.gate.Add(2)&closedBit == 0 {
+		return true
+	}
+	l.leave()
+	return false
+}
 
 // kick wakes the driver if the loop waits in it (or is about to).
 func (l *Local) kick() {
@@ -126,10 +114,10 @@ func (l *Local) kick() {
 
 func (l *Local) spawnTask(h *header) error {
 	if !l.enter() {
-		l.leave()
 		return future.ErrClosed
 	}
-	l.spawnedTask(h)
+	h.sched = l
+	l.inbox.push(h)
 	l.spawned.Add(1)
 	l.leave()
 	l.kick()
@@ -138,15 +126,10 @@ func (l *Local) spawnTask(h *header) error {
 
 func (l *Local) goBlocking(fn func()) error {
 	if !l.enter() {
-		l.leave()
 		return future.ErrClosed
 	}
-	l.blocking.Add(1)
+	l.goBlockingCounted(fn)
 	l.leave()
-	go func() {
-		defer l.blocking.Done()
-		fn()
-	}()
 	return nil
 }
 
@@ -203,9 +186,7 @@ func (l *Local) Shutdown(deadline time.Time) error {
 		err = l.runLoop(nil, modeGrace, deadlineAfter(grace))
 	}
 	l.dropAll()
-	l.blocking.Wait()
-	l.reactor.close()
-	if cerr := l.drv.Close(); err == nil {
+	if cerr := l.closeServices(); err == nil {
 		err = cerr
 	}
 	l.shutdown.end()
@@ -217,17 +198,15 @@ func (l *Local) Close() error { return l.Shutdown(time.Time{}) }
 
 // Stats returns the counters; safe from any goroutine.
 func (l *Local) Stats() Stats {
-	ins, fired, casc := l.wheel.counters()
-	return Stats{
+	st := Stats{
 		TasksSpawned:   l.spawned.Load(),
 		TasksPolled:    l.polled.Load(),
 		TasksCompleted: l.completed.Load(),
 		DriverWaits:    l.waits.Load(),
 		DriverWakes:    l.wakes.Load(),
-		TimersInserted: ins,
-		TimersFired:    fired,
-		TimersCascaded: casc,
 	}
+	l.timerStats(&st)
+	return st
 }
 
 type loopMode uint8
@@ -278,14 +257,17 @@ func (l *Local) runLoop(main func(*future.Context) bool, mode loopMode, deadline
 		case modeMain:
 			timeout = l.timerTimeout()
 		}
-		l.parked.Store(true)
-		if l.runnable(mode) {
-			l.parked.Store(false)
-			continue
+		if timeout != 0 {
+			// Only a wait that may block needs producers to kick it; a
+			// look (timeout 0) would only collect a needless driver wake.
+			l.parked.Store(true)
+			if l.runnable(mode) {
+				l.parked.Store(false)
+				continue
+			}
 		}
-		err := l.turn(timeout)
-		l.parked.Store(false)
-		if err != nil {
+		// turn clears parked as soon as its Wait returns.
+		if err := l.turn(timeout); err != nil {
 			return err
 		}
 		if mode == modeIdle && !l.runnable(mode) {

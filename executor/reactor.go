@@ -310,9 +310,9 @@ func dirIndex(dir driver.Interest) int {
 // for that direction. The error bit goes too because the kernel reports an
 // error once (a datagram socket's ICMP refusal, a reset) and then blocks like
 // any other socket; the closed bits stay, since data may precede the end of
-// the stream and the end must still be seen after it. It returns the driver's error, or future.ErrClosed
-// after Deregister (also when a Deregister on another goroutine overtakes
-// it).
+// the stream and the end must still be seen after it. It returns the
+// driver's error, or future.ErrClosed after Deregister (also when a
+// Deregister on another goroutine overtakes it).
 func (g *Registration) ClearReady(rd Ready) error {
 	clear := uint32(rd.Readiness) & uint32(driver.Readable|driver.Writable|driver.Error)
 	for {
@@ -357,11 +357,11 @@ func (g *Registration) Release(dir driver.Interest, w future.Waker) {
 // already taken from the driver for it are dropped, waiters are woken and
 // then see future.ErrClosed. A second Deregister returns future.ErrClosed.
 func (g *Registration) Deregister() error {
-	if !g.reactor.release(g) {
-		g.shut()
+	released := g.reactor.release(g)
+	g.shut()
+	if !released {
 		return future.ErrClosed
 	}
-	g.shut()
 	if err := g.reactor.drv.Deregister(g.fd); err != nil {
 		return fmt.Errorf("libasync: deregister fd: %w", err)
 	}

@@ -61,7 +61,8 @@ type header struct {
 	state atomic.Uint32
 	// listed is owned by the executor's loop: the task is in its task list.
 	listed bool
-	// shard is the Runtime's list the task is in (see Runtime.lists).
+	// shard is the Runtime's list the task is in: a worker's index, or
+	// the number of workers for the outside list (see Runtime.finish).
 	shard uint16
 	// qnext links the task in an MPSC inbox; atomic because producers
 	// write it while the consumer reads it.

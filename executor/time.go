@@ -36,8 +36,7 @@ func SleepUntil(t time.Time) *SleepFuture {
 // passed already, so that the Sleep never touches a wheel.
 func newSleepAt(ns int64, due bool) *SleepFuture {
 	s := &SleepFuture{deadline: ns}
-	s.entry.level = unlinked
-	s.entry.fired.Store(due)
+	s.entry.init(due)
 	return s
 }
 
@@ -119,8 +118,7 @@ func dropTimer(e *timerEntry) {
 // checked, so a future that is ready at once always wins.
 func Timeout[T any](d time.Duration, f future.Future[T]) *TimeoutFuture[T] {
 	t := &TimeoutFuture[T]{f: f, deadline: deadlineAfter(d)}
-	t.entry.level = unlinked
-	t.entry.fired.Store(d <= 0)
+	t.entry.init(d <= 0)
 	return t
 }
 
@@ -182,7 +180,7 @@ func NewInterval(period time.Duration) (*Interval, error) {
 		return nil, ErrInvalid
 	}
 	iv := &Interval{period: int64(period), next: deadlineAfter(period)}
-	iv.entry.level = unlinked
+	iv.entry.init(false)
 	return iv, nil
 }
 

@@ -79,12 +79,18 @@ type timerEntry struct {
 	fired atomic.Bool
 }
 
+// init readies a new entry: in no list, and already fired when due, so that
+// a future whose deadline passed never touches a wheel.
+func (e *timerEntry) init(due bool) {
+	e.level = unlinked
+	e.fired.Store(due)
+}
+
 // wheel is a hierarchical timing wheel. One goroutine at a time advances it
 // (the executor loop that waits in the driver); futures insert, update and
-// remove entries from whichever goroutine polls or drops them, under mu. A
-// multi-threaded executor can give each worker a wheel: an entry stays in
-// the wheel that first filed it, and the lock lets a task that moved to
-// another worker still update or drop it.
+// remove entries from whichever goroutine polls or drops them, under mu (a
+// Runtime's workers share its one wheel). An entry stays in the wheel that
+// first filed it.
 type wheel struct {
 	mu      sync.Mutex
 	elapsed uint64 // the tick up to which entries have been processed
@@ -108,8 +114,7 @@ type wheelLevel struct {
 }
 
 func newWheel() *wheel {
-	w := &wheel{elapsed: floorTick(nowNanos())}
-	return w
+	return &wheel{elapsed: floorTick(nowNanos())}
 }
 
 // insertLocked puts e (e.when set) into the wheel, or returns false if its

@@ -314,12 +314,11 @@ func (w *worker) pushBack(h *header) {
 func (w *worker) hasTasks() bool { return w.lifo != nil || w.q.len() > 0 }
 
 // sleep parks the worker until a new task, an event or a timer wakes it,
-// or the Runtime stops.
+// or the Runtime stops. run calls it only after next and steal found
+// nothing, and only the worker itself fills its LIFO slot and ring, so both
+// are empty here.
 func (w *worker) sleep() {
 	rt := w.rt
-	if w.hasTasks() {
-		return
-	}
 	w.reclaim()
 	if rt.idle.toParked(w.idx, w.searching) && rt.workPending() {
 		// The last searcher leaves: if work arrived meanwhile, its
