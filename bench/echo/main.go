@@ -51,7 +51,7 @@ var (
 	connsFlag  = flag.String("conns", "50,1000", "connection counts")
 	size       = flag.Int("size", 64, "message size in bytes")
 	idle       = flag.Int("idle", 10000, "idle connections for the memory case (0: skip)")
-	runs       = flag.Int("runs", 1, "rounds; the table shows each round's figures and the median ratio")
+	runs       = flag.Int("runs", 1, "rounds; each round's figures are printed, then the medians")
 	drv        = flag.String("driver", "epoll", "driver of the libasync server")
 	profileDir = flag.String("profile", "", "write a CPU profile of each server per case into this directory")
 	rate       = flag.Int("rate", 0, "requests per second the libasync client offers over all connections, each on a steady schedule (0: a closed loop that saturates the server)")
