@@ -6,6 +6,8 @@
 #   ci/capi.sh asan              the suite built from the contract's verbatim header, under ASan
 #   ci/capi.sh valgrind          the suite under valgrind memcheck (200 threads)
 #   ci/capi.sh examples          build and run bindings/c/examples (tasks, echo -demo)
+#   ci/capi.sh uv-echo           build/uv-echo, bindings/c/bench/uv_echo.c on libuv (Debian's
+#                                libuv1-dev, installed when missing; SKIP and why when it cannot be)
 #   ci/capi.sh installed         make install into a temporary prefix, then build an
 #                                example with pkg-config against it and run it
 #   ci/capi.sh exports [LIB]     every function the header declares is exported by LIB
@@ -17,6 +19,7 @@
 #                                DIR/futures.dll (after dll)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. ci/debian.sh
 
 lib() {
 	mkdir -p build
@@ -123,6 +126,20 @@ examples() {
 	timeout 60 build/example-echo -demo
 }
 
+# uv_echo: the libuv echo server that ci/bench.sh measures the C servers
+# against. A machine where libuv cannot be installed gets a SKIP line with
+# the reason (debian_install's last line) and no binary, not a failure.
+uv_echo() {
+	local why
+	if ! pkg-config --exists libuv 2>/dev/null && ! why=$(debian_install libuv1-dev pkg-config); then
+		echo "SKIP: libuv: ${why##*$'\n'}"
+		return 0
+	fi
+	mkdir -p build
+	gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 bindings/c/bench/uv_echo.c \
+		$(pkg-config --cflags --libs libuv) -o build/uv-echo
+}
+
 # installed: what `make install` puts under a prefix is enough to build and
 # run a host with pkg-config alone.
 installed() {
@@ -141,10 +158,11 @@ exports) exports "${2:-build/libasync.so}" ;;
 suite) shift; suite build/suite "$@" ;;
 asan) asan ;;
 examples) examples ;;
+uv-echo) uv_echo ;;
 valgrind) valgrind_suite ;;
 installed) installed ;;
 install) install_to "${2:?PREFIX}" ;;
 dll) dll "${2:-build}" ;;
 winsuite) winsuite "${2:-build}" ;;
-*) echo "usage: $0 lib | exports [LIB] | suite [FLAGS] | asan | valgrind | examples | installed | install PREFIX | dll [DIR] | winsuite [DIR]" >&2; exit 2 ;;
+*) echo "usage: $0 lib | exports [LIB] | suite [FLAGS] | asan | valgrind | examples | uv-echo | installed | install PREFIX | dll [DIR] | winsuite [DIR]" >&2; exit 2 ;;
 esac

@@ -1,17 +1,29 @@
-// Command echo measures libasync's echo server (examples/echo) against a
-// standard-library net echo server (netecho, a goroutine per connection)
-// under the same load client (examples/echo -mode client), each in its own
+// Command echo measures echo servers side by side under the same load
+// client (examples/echo -mode client, or netclient), each server in its own
 // process, pinned as ../shared/BENCHMARKING.md says: the server on CPU 0,
-// the client on CPU 1.
+// the client on CPU 1. The servers are libasync's Go echo (examples/echo)
+// and a standard-library net echo (netecho, a goroutine per connection),
+// as -go selects, and any number of C echo servers (-cserver NAME=PATH,
+// repeated), each of which takes -addr HOST:PORT and is taken to be ready
+// once it accepts a connection.
 //
-// For each server and connection count it prints requests per second, the
-// p50/p99 round trip, and the server's CPU time per request: the utime+stime
-// of the server process (/proc/PID/stat) over the client's measured window,
-// divided by the requests in it. Then idle memory: the server's RSS growth
-// while the client holds -idle connections (each echoed once), divided by
-// their number. Linux only (taskset, /proc).
+// Each round runs every connection count, and for each every server in
+// turn, the reference (-ref) first. For each server and connection count it
+// prints requests per second, the p50/p99 round trip, the server's CPU time
+// per request (the utime+stime of the server process from /proc/PID/stat
+// over the client's measured window, divided by the requests in it), that
+// CPU time as a ratio to the reference server's in the same round, and
+// fairness: the fewest requests any connection completed in the window and
+// the number of connections that had a whole second of it with none. After
+// the rounds, a Markdown table of the medians (fairness: the worst round).
+// Then idle memory: each server's RSS growth while the client holds -idle
+// connections (each echoed once), divided by their number. Linux only
+// (taskset, /proc).
 //
 //	cd bench && go run ./echo -duration 3s
+//	cd bench && go run ./echo -go libasync -cserver libuv=../build/uv-echo -cserver c-echo=../build/example-echo -ref libuv
+//
+// ../ci/bench.sh echo-c builds and runs the second.
 package main
 
 import (
@@ -39,20 +51,44 @@ var (
 	connsFlag  = flag.String("conns", "50,1000", "connection counts")
 	size       = flag.Int("size", 64, "message size in bytes")
 	idle       = flag.Int("idle", 10000, "idle connections for the memory case (0: skip)")
-	runs       = flag.Int("runs", 1, "rounds; the table shows each round's figures and the median ratio")
+	runs       = flag.Int("runs", 1, "rounds; each round's figures are printed, then the medians")
 	drv        = flag.String("driver", "epoll", "driver of the libasync server")
 	profileDir = flag.String("profile", "", "write a CPU profile of each server per case into this directory")
 	rate       = flag.Int("rate", 0, "requests per second the libasync client offers over all connections, each on a steady schedule (0: a closed loop that saturates the server)")
 	clientKind = flag.String("client", "libasync", "load client: libasync (examples/echo -mode client) or net (netclient, a goroutine per connection)")
 	serverArgs = flag.String("server-args", "", "extra arguments of the libasync server, space-separated (e.g. \"-runtime -workers 1\")")
-	cServer    = flag.String("cserver", "", "also measure this C echo server (build/example-echo from `bash ci/capi.sh examples`), which takes -addr")
+	goServers  = flag.String("go", "libasync,net", "Go servers to measure, comma-separated: libasync (examples/echo), net (bench/netecho)")
+	ref        = flag.String("ref", "net", "server whose CPU per request the ratios divide by")
+	cServers   cServerFlag
 )
+
+func init() {
+	flag.Var(&cServers, "cserver", "also measure the C echo server at PATH, which takes -addr, as NAME=PATH (repeatable; a PATH alone is named c-echo)")
+}
 
 // server is one echo server under test.
 type server struct {
-	name string
-	bin  string
-	args []string
+	name     string
+	bin      string
+	args     []string
+	profiles bool // takes -cpuprofile
+}
+
+// cServerFlag collects the -cserver flags.
+type cServerFlag []server
+
+func (f *cServerFlag) String() string { return fmt.Sprint(*f) }
+
+func (f *cServerFlag) Set(v string) error {
+	name, path, ok := strings.Cut(v, "=")
+	if !ok {
+		name, path = "c-echo", v
+	}
+	if name == "" || path == "" {
+		return fmt.Errorf("want NAME=PATH, got %q", v)
+	}
+	*f = append(*f, server{name: name, bin: path})
+	return nil
 }
 
 func main() {
@@ -90,12 +126,9 @@ func main() {
 	default:
 		fail(fmt.Errorf("unknown -client %q", *clientKind))
 	}
-	servers := []server{
-		{"libasync", echoBin, append([]string{"-driver", *drv}, strings.Fields(*serverArgs)...)},
-		{"net", netBin, nil},
-	}
-	if *cServer != "" {
-		servers = append(servers, server{"c-echo", *cServer, nil})
+	servers, err := selectServers(echoBin, netBin)
+	if err != nil {
+		fail(err)
 	}
 	offered := "closed loop"
 	if *rate > 0 {
@@ -103,39 +136,102 @@ func main() {
 	}
 	fmt.Printf("echo: %d-byte messages, window %v after %v warm-up, server on CPU 0, %s client on CPU 1 (%s), libasync driver %s\n",
 		*size, *duration, *warmup, *clientKind, offered, *drv)
-	fmt.Printf("%-9s %6s %10s %9s %9s %14s\n", "server", "conns", "req/s", "p50", "p99", "CPU/request")
-	ratios := map[int][]float64{}
+	fmt.Printf("%-14s %6s %10s %9s %9s %12s %8s %8s %8s\n", "server", "conns", "req/s", "p50", "p99", "CPU/request", "/"+*ref, "fewest", "stalled")
+	// results[n][i] holds server i's rounds at n connections.
+	results := map[int][][]loadResult{}
+	for _, n := range conns {
+		results[n] = make([][]loadResult, len(servers))
+	}
 	for round := range *runs {
 		for _, n := range conns {
-			cpu := make([]float64, len(servers))
+			var refCPU float64
 			for i, s := range servers {
 				m, err := measureLoad(s, n, clientBin, round)
 				if err != nil {
 					fail(fmt.Errorf("%s, %d connections: %v", s.name, n, err))
 				}
-				cpu[i] = m.cpuPerReq
-				fmt.Printf("%-9s %6d %10.0f %9v %9v %12.2fµs\n", s.name, n, m.rps, m.p50, m.p99, m.cpuPerReq*1e6)
-			}
-			ratios[n] = append(ratios[n], cpu[0]/cpu[1])
-			fmt.Printf("%-9s %6d CPU per request, libasync / net: %.2f\n", "ratio", n, cpu[0]/cpu[1])
-			for i := 2; i < len(servers); i++ {
-				fmt.Printf("%-9s %6d CPU per request, %s / net: %.2f\n", "ratio", n, servers[i].name, cpu[i]/cpu[1])
+				if i == 0 {
+					refCPU = m.cpuPerReq
+				}
+				m.ratio = m.cpuPerReq / refCPU
+				results[n][i] = append(results[n][i], m)
+				fmt.Printf("%-14s %6d %10.0f %9v %9v %10.2fµs %8.2f %8d %8d\n",
+					s.name, n, m.rps, m.p50, m.p99, m.cpuPerReq*1e6, m.ratio, m.fewest, m.stalled)
 			}
 		}
 	}
-	for _, n := range conns {
-		fmt.Printf("median ratio, %d connections: %.2f over %d round(s)\n", n, median(ratios[n]), len(ratios[n]))
-	}
+	printMedians(conns, servers, results)
 	if *idle > 0 {
-		fmt.Printf("idle: %d connections, each echoed once, server RSS growth per connection\n", *idle)
+		fmt.Printf("\nidle: %d connections, each echoed once, server RSS growth per connection\n", *idle)
 		for _, s := range servers {
 			b, err := measureIdle(s, *idle, echoBin)
 			if err != nil {
 				fail(fmt.Errorf("%s idle: %v", s.name, err))
 			}
-			fmt.Printf("%-9s %8.0f bytes per idle connection\n", s.name, b)
+			fmt.Printf("%-14s %8.0f bytes per idle connection\n", s.name, b)
 		}
 	}
+}
+
+// printMedians prints, as a Markdown table, each server's median figures
+// over the rounds, and its fairness in the worst round.
+func printMedians(conns []int, servers []server, results map[int][][]loadResult) {
+	fmt.Printf("\nmedians of %d round(s); fewest and stalled from the worst round:\n\n", *runs)
+	fmt.Printf("| server | conns | req/s | p50 | p99 | server CPU per request | vs %s | fewest requests of a connection in %v | connections with a second of none |\n", *ref, *duration)
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	for _, n := range conns {
+		for i, s := range servers {
+			rs := results[n][i]
+			med := func(f func(loadResult) float64) float64 {
+				v := make([]float64, len(rs))
+				for j, r := range rs {
+					v[j] = f(r)
+				}
+				return median(v)
+			}
+			fewest, stalled := rs[0].fewest, rs[0].stalled
+			for _, r := range rs[1:] {
+				fewest, stalled = min(fewest, r.fewest), max(stalled, r.stalled)
+			}
+			fmt.Printf("| %s | %d | %.0f | %v | %v | %.2f µs | %.2f | %d | %d |\n", s.name, n,
+				med(func(r loadResult) float64 { return r.rps }),
+				time.Duration(med(func(r loadResult) float64 { return float64(r.p50) })).Round(time.Microsecond),
+				time.Duration(med(func(r loadResult) float64 { return float64(r.p99) })).Round(time.Microsecond),
+				med(func(r loadResult) float64 { return r.cpuPerReq })*1e6,
+				med(func(r loadResult) float64 { return r.ratio }), fewest, stalled)
+		}
+	}
+}
+
+// selectServers returns the servers of -go and -cserver, the reference
+// server first, or why they do not make a run.
+func selectServers(echoBin, netBin string) ([]server, error) {
+	var servers []server
+	for _, name := range strings.Split(*goServers, ",") {
+		switch strings.TrimSpace(name) {
+		case "":
+		case "libasync":
+			servers = append(servers, server{"libasync", echoBin, append([]string{"-driver", *drv}, strings.Fields(*serverArgs)...), true})
+		case "net":
+			servers = append(servers, server{"net", netBin, nil, true})
+		default:
+			return nil, fmt.Errorf("unknown -go server %q", name)
+		}
+	}
+	servers = append(servers, cServers...)
+	refAt := -1
+	for i, s := range servers {
+		if slices.ContainsFunc(servers[:i], func(o server) bool { return o.name == s.name }) {
+			return nil, fmt.Errorf("two servers named %s", s.name)
+		}
+		if s.name == *ref {
+			refAt = i
+		}
+	}
+	if refAt < 0 {
+		return nil, fmt.Errorf("-ref %s is not one of the servers measured", *ref)
+	}
+	return append(append([]server{servers[refAt]}, servers[:refAt]...), servers[refAt+1:]...), nil
 }
 
 func fail(err error) {
@@ -143,11 +239,16 @@ func fail(err error) {
 	os.Exit(1)
 }
 
+// median returns the middle of v, the mean of the two middle values when
+// there are an even number (so two rounds give their mean).
 func median(v []float64) float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)
-	if len(s) == 0 {
+	switch {
+	case len(s) == 0:
 		return 0
+	case len(s)%2 == 0:
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
 	}
 	return s[len(s)/2]
 }
@@ -226,8 +327,10 @@ func rss(pid int) (float64, error) {
 }
 
 type loadResult struct {
-	rps, cpuPerReq float64
-	p50, p99       time.Duration
+	rps, cpuPerReq  float64
+	ratio           float64 // cpuPerReq over the reference server's in the same round
+	p50, p99        time.Duration
+	fewest, stalled int // the client's conn_min and conn_stalled
 }
 
 // measureLoad runs one case: server s under n connections.
@@ -237,7 +340,7 @@ func measureLoad(s server, n int, clientBin string, round int) (loadResult, erro
 		return loadResult{}, err
 	}
 	var extra []string
-	if *profileDir != "" && s.name != "c-echo" {
+	if *profileDir != "" && s.profiles {
 		extra = []string{"-cpuprofile", filepath.Join(*profileDir, fmt.Sprintf("%s-%d-%d.pprof", s.name, n, round))}
 	}
 	srv, err := start(s, addr, extra...)
@@ -283,6 +386,12 @@ func measureLoad(s server, n int, clientBin string, round int) (loadResult, erro
 			res.rps, _ = strconv.ParseFloat(kv["req/s"], 64)
 			res.p50, _ = time.ParseDuration(kv["p50"])
 			res.p99, _ = time.ParseDuration(kv["p99"])
+			var err1, err2 error
+			res.fewest, err1 = strconv.Atoi(kv["conn_min"])
+			res.stalled, err2 = strconv.Atoi(kv["conn_stalled"])
+			if err1 != nil || err2 != nil {
+				return res, fmt.Errorf("no fairness figures in the client's report %q", line)
+			}
 			if reqs == 0 {
 				return res, errors.New("no requests measured")
 			}

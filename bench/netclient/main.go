@@ -32,8 +32,11 @@ func main() {
 	var (
 		measuring, stop atomic.Bool
 		wg, ready       sync.WaitGroup
+		t0              time.Time // set before measuring, so read safely once it is seen
 		mu              sync.Mutex
 		all             []time.Duration
+		fewest          = -1 // the fairness figures, as examples/echo reports them
+		stalled         int
 		failed          atomic.Value
 	)
 	ready.Add(*conns)
@@ -50,8 +53,9 @@ func main() {
 			defer c.Close()
 			msg, buf := make([]byte, *size), make([]byte, *size)
 			var lat []time.Duration
+			perSecond := make([]int, *duration/time.Second)
 			for !stop.Load() {
-				t0 := time.Now()
+				t1 := time.Now()
 				if _, err := c.Write(msg); err != nil {
 					failed.Store(err)
 					return
@@ -61,19 +65,29 @@ func main() {
 					return
 				}
 				if measuring.Load() {
-					lat = append(lat, time.Since(t0))
+					now := time.Now()
+					lat = append(lat, now.Sub(t1))
+					if sec := int(now.Sub(t0) / time.Second); sec < len(perSecond) {
+						perSecond[sec]++
+					}
 				}
 			}
 			mu.Lock()
 			all = append(all, lat...)
+			if fewest < 0 || len(lat) < fewest {
+				fewest = len(lat)
+			}
+			if slices.Contains(perSecond, 0) {
+				stalled++
+			}
 			mu.Unlock()
 		}()
 	}
 	ready.Wait()
 	time.Sleep(*warmup)
 	fmt.Println("START")
+	t0 = time.Now()
 	measuring.Store(true)
-	t0 := time.Now()
 	time.Sleep(*duration)
 	measuring.Store(false)
 	elapsed := time.Since(t0)
@@ -90,6 +104,6 @@ func main() {
 		}
 		return all[int(f*float64(len(all)-1))]
 	}
-	fmt.Printf("END requests=%d seconds=%.3f req/s=%.0f p50=%v p99=%v\n",
-		len(all), elapsed.Seconds(), float64(len(all))/elapsed.Seconds(), q(0.5), q(0.99))
+	fmt.Printf("END requests=%d seconds=%.3f req/s=%.0f p50=%v p99=%v conn_min=%d conn_stalled=%d\n",
+		len(all), elapsed.Seconds(), float64(len(all))/elapsed.Seconds(), q(0.5), q(0.99), fewest, stalled)
 }

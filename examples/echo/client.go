@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/libasync/libasync/executor"
@@ -24,11 +25,13 @@ type report struct {
 	requests int
 	elapsed  time.Duration
 	p50, p99 time.Duration
+	fewest   int // round trips of the connection that completed the fewest
+	stalled  int // connections with a whole second of the window without a round trip
 }
 
 func (r report) String() string {
-	return fmt.Sprintf("END requests=%d seconds=%.3f req/s=%.0f p50=%v p99=%v",
-		r.requests, r.elapsed.Seconds(), float64(r.requests)/r.elapsed.Seconds(), r.p50, r.p99)
+	return fmt.Sprintf("END requests=%d seconds=%.3f req/s=%.0f p50=%v p99=%v conn_min=%d conn_stalled=%d",
+		r.requests, r.elapsed.Seconds(), float64(r.requests)/r.elapsed.Seconds(), r.p50, r.p99, r.fewest, r.stalled)
 }
 
 // histogram counts round trips by latency, 1 µs per bucket up to maxLatency.
@@ -67,6 +70,7 @@ func (h *histogram) quantile(q float64) time.Duration {
 type load struct {
 	hist      *histogram // nil when nothing is measured (mode idle)
 	measuring bool
+	t0        time.Time // when the measured window began
 	stop      bool
 	connected int
 	echoed    int // connections that completed their rounds (mode idle)
@@ -85,6 +89,12 @@ type clientConn struct {
 	reading bool
 	start   time.Time
 	rounds  int // round trips left before parking idle; 0: no limit
+
+	// measured counts the round trips this connection completed in the
+	// measured window, and perSecond those in each of its whole seconds,
+	// for the fairness figures of the report.
+	measured  int
+	perSecond []int
 
 	// interval paces a connection of a rate-limited load: its messages go
 	// out on a fixed schedule (next), each waiting in pause when the echo
@@ -158,6 +168,10 @@ func (c *clientConn) Poll(cx *future.Context) future.Poll[struct{}] {
 			now := time.Now()
 			if c.ld.measuring {
 				c.ld.hist.add(now.Sub(c.start))
+				c.measured++
+				if sec := int(now.Sub(c.ld.t0) / time.Second); sec < len(c.perSecond) {
+					c.perSecond[sec]++
+				}
 			}
 			c.start = now
 			c.reading, c.off = false, 0
@@ -205,13 +219,16 @@ func runClient(ex *executor.Local, cfg clientConfig) (report, error) {
 		interval = time.Duration(cfg.conns) * time.Second / time.Duration(cfg.rate)
 	}
 	var handles []*executor.JoinHandle[struct{}]
+	var conns []*clientConn
 	for range cfg.conns {
-		c := &clientConn{ld: ld, connect: socket.Connect(cfg.addr), msg: msg, buf: make([]byte, cfg.size), interval: interval}
+		c := &clientConn{ld: ld, connect: socket.Connect(cfg.addr), msg: msg, buf: make([]byte, cfg.size), interval: interval,
+			perSecond: make([]int, cfg.duration/time.Second)}
 		h, err := executor.Spawn[struct{}](ex, c)
 		if err != nil {
 			return report{}, err
 		}
 		handles = append(handles, h)
+		conns = append(conns, c)
 	}
 	var rep report
 	control := future.Async(func(a *future.Awaiter) error {
@@ -227,11 +244,11 @@ func runClient(ex *executor.Local, cfg clientConfig) (report, error) {
 			fmt.Println("START")
 			os.Stdout.Sync()
 		}
-		ld.measuring = true
-		t0 := time.Now()
+		ld.measuring, ld.t0 = true, time.Now()
 		future.Await(a, executor.Sleep(cfg.duration))
 		ld.measuring = false
-		rep = report{requests: ld.hist.total, elapsed: time.Since(t0), p50: ld.hist.quantile(0.5), p99: ld.hist.quantile(0.99)}
+		rep = report{requests: ld.hist.total, elapsed: time.Since(ld.t0), p50: ld.hist.quantile(0.5), p99: ld.hist.quantile(0.99)}
+		rep.fewest, rep.stalled = fairness(conns)
 		ld.stop = true
 		for _, h := range handles {
 			future.Await(a, h)
@@ -243,6 +260,21 @@ func runClient(ex *executor.Local, cfg clientConfig) (report, error) {
 		return rep, berr
 	}
 	return rep, err
+}
+
+// fairness returns the fewest round trips any connection completed in the
+// measured window, and how many connections had a whole second of it with
+// none: a server can look cheap per request while it starves some.
+func fairness(conns []*clientConn) (fewest, stalled int) {
+	for i, c := range conns {
+		if i == 0 || c.measured < fewest {
+			fewest = c.measured
+		}
+		if slices.Contains(c.perSecond, 0) {
+			stalled++
+		}
+	}
+	return fewest, stalled
 }
 
 // holdIdle opens conns connections, echoes one message on each, prints

@@ -44,7 +44,7 @@ func TestServerAndClient(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if r.requests == 0 || r.p50 <= 0 || r.p99 < r.p50 {
+				if r.requests == 0 || r.p50 <= 0 || r.p99 < r.p50 || r.fewest*20 > r.requests || r.stalled != 0 {
 					t.Fatalf("report %+v", r)
 				}
 				l.Close()
@@ -53,5 +53,18 @@ func TestServerAndClient(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestFairness checks the report's fairness figures: the fewest round trips
+// of any connection, and the connections with an empty whole second.
+func TestFairness(t *testing.T) {
+	conns := []*clientConn{
+		{measured: 7, perSecond: []int{3, 4}},
+		{measured: 2, perSecond: []int{2, 0}},
+		{measured: 5, perSecond: []int{0, 5}},
+	}
+	if fewest, stalled := fairness(conns); fewest != 2 || stalled != 2 {
+		t.Fatalf("fairness = %d, %d; want 2, 2", fewest, stalled)
 	}
 }

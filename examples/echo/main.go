@@ -13,9 +13,12 @@
 //
 // The client opens the connections, lets them run for -warmup, prints
 // "START", measures for -duration, and prints "END" with requests per
-// second and the p50/p99 round-trip latency; each connection sends one
-// message, waits for all of it to come back, and sends the next (with
-// -rate, not before its turn in a steady schedule). Mode idle
+// second, the p50/p99 round-trip latency and two fairness figures: the
+// round trips of the connection that completed the fewest (conn_min) and
+// the number of connections that had a whole second of the window without
+// one (conn_stalled). Each connection sends one message, waits for all of
+// it to come back, and sends the next (with -rate, not before its turn in
+// a steady schedule). Mode idle
 // opens the connections, echoes one message on each, prints "READY" and
 // holds them until killed, for measuring idle memory per connection.
 package main

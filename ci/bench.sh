@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Benchmarks: they measure and check nothing, so `make test` does not run them.
+#   bash ci/bench.sh echo-c [FLAGS...]
+#       The C echo servers beside libuv's (issue 13), one run of bench/echo under
+#       one load client: server pinned to CPU 0, client to CPU 1, 64-byte messages,
+#       50 and 1,000 connections, 5 s windows, 2 rounds and their medians, server
+#       CPU per request as a ratio to libuv's, fairness, then idle RSS per
+#       connection over 10,000 connections. It builds build/libasync.so, the C
+#       examples (ci/capi.sh examples) and build/uv-echo (ci/capi.sh uv-echo,
+#       installing libuv1-dev when missing), then measures
+#         libuv        build/uv-echo (bindings/c/bench/uv_echo.c)
+#         c-echo       build/example-echo (bindings/c/examples/echo.c)
+#         c-echo-host  the host-driven runtime's echo, $ECHO_HOST (default
+#                      build/example-echo-host), when that file exists
+#         libasync     the Go echo (examples/echo)
+#       Without libuv it says SKIP and why, and the ratios are to c-echo. FLAGS go
+#       to bench/echo after these defaults, so they override them (-runs 3,
+#       -idle 0, -duration 3s). The load average is printed before and after:
+#       the machines are shared.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo_c() {
+	local host=${ECHO_HOST:-build/example-echo-host} ref=libuv out
+	local servers=()
+	bash ci/capi.sh lib
+	bash ci/capi.sh examples
+	out=$(bash ci/capi.sh uv-echo)
+	if grep -q '^SKIP' <<<"$out"; then
+		echo "SKIP libuv: ${out#SKIP: libuv: }"
+		ref=c-echo
+	else
+		servers+=(-cserver "libuv=$PWD/build/uv-echo")
+	fi
+	servers+=(-cserver "c-echo=$PWD/build/example-echo")
+	if [ -x "$host" ]; then
+		servers+=(-cserver "c-echo-host=$(realpath "$host")")
+	else
+		echo "c-echo-host left out: no executable $host (ECHO_HOST=PATH names it)"
+	fi
+	echo "before: $(uptime)"
+	(cd bench && go run ./echo -go libasync "${servers[@]}" -ref "$ref" -runs 2 -duration 5s -conns 50,1000 -idle 10000 "$@")
+	echo "after: $(uptime)"
+}
+
+case "${1:-}" in
+echo-c) shift; echo_c "$@" ;;
+*) echo "usage: $0 echo-c [FLAGS...]" >&2; exit 2 ;;
+esac
