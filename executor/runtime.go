@@ -187,6 +187,21 @@ func (rt *Runtime) wakeDriver() {
 	_ = rt.drv.Wake()
 }
 
+// turn waits in the driver (timeout 0: only looks), dispatches the events
+// and fires due timers; the caller holds driverHeld. Wakes it causes land on
+// w's own ring.
+func (rt *Runtime) turn(w *worker, timeout time.Duration) {
+	if timeout != 0 || rt.reactor.active() {
+		n, err := rt.drv.Wait(w.events, timeout)
+		if err != nil {
+			rt.driverErr.CompareAndSwap(nil, &err)
+			return
+		}
+		rt.reactor.dispatch(w.events[:n])
+	}
+	w.fireBuf = rt.wheel.fire(w.fireBuf)
+}
+
 // notify wakes a parked worker if a new task needs one (see idleSet).
 func (rt *Runtime) notify() {
 	i, ok := rt.idle.pick(int(rt.driverOwner.Load()))
