@@ -117,8 +117,9 @@ func (f *AcceptFuture) Drop() { f.wait.drop(f.l.fd, driver.Read) }
 
 // PollAccept takes the next connection off the queue, or returns Pending
 // (cx's waker is woken when one arrives). The connection is a Stream of the
-// runtime that polls. A caller that abandons a Pending PollAccept withdraws
-// its wait with CancelAccept.
+// runtime that polls. A Pending PollAccept holds the listener's one accept
+// slot until a connection arrives or the listener closes; Accept's future,
+// when dropped, gives the slot back at once.
 func (l *Listener) PollAccept(cx *future.Context) future.Poll[future.Result[*Stream]] {
 	var nfd driver.FD
 	res := l.fd.pollIO(cx, driver.Read, "accept", func() (int, bool, error) {
@@ -148,9 +149,6 @@ func (l *Listener) PollAccept(cx *future.Context) future.Poll[future.Result[*Str
 	}
 	return future.Ready(future.Ok(&Stream{fd: fd}))
 }
-
-// CancelAccept withdraws the pending accept made with waker w.
-func (l *Listener) CancelAccept(w future.Waker) { l.fd.reg.Release(driver.Read, w) }
 
 // Connect returns a future that connects a TCP stream to addr
 // ("host:port"). IP literals are used as they are; a host name is resolved

@@ -56,7 +56,9 @@ func bindUDP(cx *future.Context, ep endpoint) (*UDPSocket, error) {
 }
 
 // UDPSocket is a UDP socket. One receive and one send may be pending at
-// once (from two tasks); a second gets aio.ErrBusy. Empty datagrams are
+// once (from two tasks); a second gets aio.ErrBusy. A Pending poll holds its
+// direction until the socket is ready or closes; the futures (SendTo, Send,
+// RecvFrom, Recv), when dropped, give it back at once. Empty datagrams are
 // sent and received like any other. It belongs to the runtime that opened
 // it; Close, Connect and the getters may be called from any goroutine.
 type UDPSocket struct {
@@ -135,12 +137,6 @@ func (u *UDPSocket) PollRecvFrom(cx *future.Context, p []byte) future.Poll[futur
 	}
 	return future.Ready(future.Ok(d))
 }
-
-// CancelRecv withdraws a pending receive made with waker w.
-func (u *UDPSocket) CancelRecv(w future.Waker) { u.fd.reg.Release(driver.Read, w) }
-
-// CancelSend withdraws a pending send made with waker w.
-func (u *UDPSocket) CancelSend(w future.Waker) { u.fd.reg.Release(driver.Write, w) }
 
 // SendTo returns a future of PollSendTo. Dropping it while pending sends
 // nothing.
