@@ -5,6 +5,7 @@ import (
 
 	"github.com/libasync/libasync/driver"
 	"github.com/libasync/libasync/future"
+	"github.com/libasync/libasync/internal/waitslot"
 )
 
 // Listener accepts stream connections: TCP from Listen, Unix domain from
@@ -62,19 +63,19 @@ func (l *Listener) Accept() *AcceptFuture { return &AcceptFuture{l: l} }
 // withdraws the wait and loses no connection: the next Accept gets it.
 type AcceptFuture struct {
 	l    *Listener
-	wait waitSlot
+	wait waitslot.Slot
 }
 
 // Poll accepts a connection when one is queued.
 func (f *AcceptFuture) Poll(cx *future.Context) future.Poll[future.Result[*Stream]] {
-	f.wait.again(f.l.fd, driver.Read, cx)
+	f.wait.Again(cx, f.l.fd.withdraw(driver.Read))
 	p := f.l.PollAccept(cx)
-	f.wait.track(p.IsPending(), cx)
+	f.wait.Track(p.IsPending(), cx)
 	return p
 }
 
 // Drop withdraws a pending accept.
-func (f *AcceptFuture) Drop() { f.wait.drop(f.l.fd, driver.Read) }
+func (f *AcceptFuture) Drop() { f.wait.Drop(f.l.fd.withdraw(driver.Read)) }
 
 // PollAccept takes the next connection off the queue, or returns Pending
 // (cx's waker is woken when one arrives). The connection is a Stream of the

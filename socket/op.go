@@ -3,6 +3,7 @@ package socket
 import (
 	"github.com/libasync/libasync/driver"
 	"github.com/libasync/libasync/future"
+	"github.com/libasync/libasync/internal/waitslot"
 )
 
 // opFuture turns a poll function on fd's direction dir into a future that
@@ -11,7 +12,7 @@ type opFuture[T any] struct {
 	fd   *netFD
 	dir  driver.Interest
 	poll func(cx *future.Context) future.Poll[T]
-	wait waitSlot
+	wait waitslot.Slot
 }
 
 func newOpFuture[T any](fd *netFD, dir driver.Interest, poll func(cx *future.Context) future.Poll[T]) *opFuture[T] {
@@ -19,39 +20,16 @@ func newOpFuture[T any](fd *netFD, dir driver.Interest, poll func(cx *future.Con
 }
 
 func (f *opFuture[T]) Poll(cx *future.Context) future.Poll[T] {
-	f.wait.again(f.fd, f.dir, cx)
+	f.wait.Again(cx, f.fd.withdraw(f.dir))
 	p := f.poll(cx)
-	f.wait.track(p.IsPending(), cx)
+	f.wait.Track(p.IsPending(), cx)
 	return p
 }
 
-func (f *opFuture[T]) Drop() { f.wait.drop(f.fd, f.dir) }
+func (f *opFuture[T]) Drop() { f.wait.Drop(f.fd.withdraw(f.dir)) }
 
-// waitSlot remembers that a future left a wait pending on a registration,
-// and with which waker, so that the wait is withdrawn when the future is
-// dropped or polled by another task (whose wait the reactor would take for
-// a second waiter's).
-type waitSlot struct {
-	waker future.Waker
-	on    bool
-}
-
-func (w *waitSlot) again(fd *netFD, dir driver.Interest, cx *future.Context) {
-	if w.on && !w.waker.WillWake(cx.Waker()) {
-		w.drop(fd, dir)
-	}
-}
-
-func (w *waitSlot) track(pending bool, cx *future.Context) {
-	w.on = pending
-	if pending {
-		w.waker = cx.Waker()
-	}
-}
-
-func (w *waitSlot) drop(fd *netFD, dir driver.Interest) {
-	if w.on {
-		fd.reg.Release(dir, w.waker)
-		w.on = false
-	}
+// withdraw is how the futures of this package give back a wait they left
+// on fd's direction dir (see waitslot.Slot).
+func (fd *netFD) withdraw(dir driver.Interest) func(future.Waker) {
+	return func(w future.Waker) { fd.reg.Release(dir, w) }
 }
