@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/libasync/libasync/future"
+	"github.com/libasync/libasync/internal/waitslot"
 )
 
 // DefaultBufSize is the buffer size of a BufReader or BufWriter made with a
@@ -205,7 +206,7 @@ func (b *BufReader) ReadSlice(delim byte) *ReadSliceFuture {
 type ReadSliceFuture struct {
 	b     *BufReader
 	delim byte
-	wait  parked
+	wait  waitslot.Slot
 }
 
 // Reset makes f a new ReadSlice of b up to delim. Reset a future only once
@@ -216,14 +217,14 @@ func (f *ReadSliceFuture) Reset(b *BufReader, delim byte) {
 
 // Poll reads up to the delimiter, as BufReader.PollReadSlice.
 func (f *ReadSliceFuture) Poll(cx *future.Context) future.Poll[future.Result[[]byte]] {
-	f.wait.readAgain(f.b, cx)
+	f.wait.Again(cx, withdrawRead(f.b))
 	res := f.b.PollReadSlice(cx, f.delim)
-	f.wait.track(res.IsPending(), cx)
+	f.wait.Track(res.IsPending(), cx)
 	return res
 }
 
 // Drop withdraws the pending read, if any.
-func (f *ReadSliceFuture) Drop() { f.wait.dropRead(f.b) }
+func (f *ReadSliceFuture) Drop() { f.wait.Drop(withdrawRead(f.b)) }
 
 // ReadLine returns a future that reads one line: the bytes up to "\n", with
 // the "\n" or "\r\n" removed. A last line without "\n" at the end of the
@@ -243,7 +244,7 @@ func (b *BufReader) ReadLine() *ReadLineFuture {
 // BufReader.ReadLine returns a ready one; Reset readies one held by value.
 type ReadLineFuture struct {
 	b    *BufReader
-	wait parked
+	wait waitslot.Slot
 }
 
 // Reset makes f a new ReadLine of b. Reset a future only once it completed or
@@ -252,10 +253,10 @@ func (f *ReadLineFuture) Reset(b *BufReader) { *f = ReadLineFuture{b: b} }
 
 // Poll reads one line.
 func (f *ReadLineFuture) Poll(cx *future.Context) future.Poll[future.Result[[]byte]] {
-	f.wait.readAgain(f.b, cx)
+	f.wait.Again(cx, withdrawRead(f.b))
 	b := f.b
 	n, end, ready := b.pollSlice(cx, '\n')
-	f.wait.track(!ready, cx)
+	f.wait.Track(!ready, cx)
 	switch {
 	case !ready:
 		return future.Pending[future.Result[[]byte]]()
@@ -276,7 +277,7 @@ func (f *ReadLineFuture) Poll(cx *future.Context) future.Poll[future.Result[[]by
 }
 
 // Drop withdraws the pending read, if any.
-func (f *ReadLineFuture) Drop() { f.wait.dropRead(f.b) }
+func (f *ReadLineFuture) Drop() { f.wait.Drop(withdrawRead(f.b)) }
 
 // ReadUntil returns a future that appends to dst the bytes up to and
 // including delim, however many buffers that takes, and yields the extended
@@ -300,7 +301,7 @@ type ReadUntilFuture struct {
 	delim byte
 	dst   []byte
 	start int // len(dst) at the start
-	wait  parked
+	wait  waitslot.Slot
 }
 
 // Reset makes f a new ReadUntil of b up to delim, appending to dst. Reset a
@@ -314,11 +315,11 @@ func (f *ReadUntilFuture) Bytes() []byte { return f.dst }
 
 // Poll reads until the delimiter, the end of the stream, or it would wait.
 func (f *ReadUntilFuture) Poll(cx *future.Context) future.Poll[future.Result[[]byte]] {
-	f.wait.readAgain(f.b, cx)
+	f.wait.Again(cx, withdrawRead(f.b))
 	b := f.b
 	for {
 		n, end, ready := b.pollSlice(cx, f.delim)
-		f.wait.track(!ready, cx)
+		f.wait.Track(!ready, cx)
 		if !ready {
 			return future.Pending[future.Result[[]byte]]()
 		}
@@ -338,7 +339,7 @@ func (f *ReadUntilFuture) Poll(cx *future.Context) future.Poll[future.Result[[]b
 }
 
 // Drop withdraws the pending read, if any; what was read is in Bytes.
-func (f *ReadUntilFuture) Drop() { f.wait.dropRead(f.b) }
+func (f *ReadUntilFuture) Drop() { f.wait.Drop(withdrawRead(f.b)) }
 
 // Discard drops up to n buffered bytes without polling and returns how many
 // it dropped.

@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/libasync/libasync/future"
+	"github.com/libasync/libasync/internal/waitslot"
 )
 
 // DefaultCopyBuffer is the size of the buffer Copy allocates.
@@ -29,8 +30,8 @@ type CopyFuture struct {
 	n          int64
 	srcErr     error // the source's io.EOF or failure, met after reading buf[:end]
 	dirty      bool  // bytes written since dst was last flushed
-	rwait      parked
-	wwait      parked
+	rwait      waitslot.Slot
+	wwait      waitslot.Slot
 }
 
 // Copy returns a future that copies src to dst through a buffer of
@@ -68,7 +69,7 @@ func (f *CopyFuture) Unwritten() []byte { return f.buf[f.start:f.end] }
 func (f *CopyFuture) Poll(cx *future.Context) future.Poll[future.Result[int64]] {
 	// A read left pending by an earlier poll with another waker is
 	// withdrawn now, even if this poll only writes.
-	f.rwait.readAgain(f.src, cx)
+	f.rwait.Again(cx, withdrawRead(f.src))
 	for {
 		for f.start < f.end {
 			v, ready := pollWrite(f.dst, cx, f.buf[f.start:f.end], &f.wwait).Value()
@@ -121,9 +122,9 @@ func (f *CopyFuture) flush(cx *future.Context) future.Poll[future.Result[int64]]
 	if !f.dirty || !ok {
 		return future.Ready(future.Ok(f.n))
 	}
-	f.wwait.writeAgain(f.dst, cx)
+	f.wwait.Again(cx, withdrawWrite(f.dst))
 	v, ready := fl.PollFlush(cx).Value()
-	f.wwait.track(!ready, cx)
+	f.wwait.Track(!ready, cx)
 	if !ready {
 		return future.Pending[future.Result[int64]]()
 	}
@@ -140,6 +141,6 @@ func (f *CopyFuture) finish(err error) future.Poll[future.Result[int64]] {
 // Drop withdraws the pending read and write, if any; what was read and not
 // written is in Unwritten.
 func (f *CopyFuture) Drop() {
-	f.rwait.dropRead(f.src)
-	f.wwait.dropWrite(f.dst)
+	f.rwait.Drop(withdrawRead(f.src))
+	f.wwait.Drop(withdrawWrite(f.dst))
 }

@@ -4,75 +4,38 @@ import (
 	"io"
 
 	"github.com/libasync/libasync/future"
+	"github.com/libasync/libasync/internal/waitslot"
 )
 
-// parked remembers that a future left a read (or write) pending on a stream,
-// and with which waker, so that it can withdraw it when dropped or re-polled
-// with another waker.
-type parked struct {
-	waker future.Waker
-	on    bool
-}
-
-// track records the outcome of a poll of the stream: a Pending one leaves
-// the stream's slot taken with cx's waker, a Ready one frees it.
-func (p *parked) track(pending bool, cx *future.Context) {
-	p.on = pending
-	if pending {
-		p.waker = cx.Waker()
-	}
-}
-
-// readAgain prepares a new PollRead on r: a pending read made with a waker
-// other than cx's is withdrawn first, since the stream would take the new
-// poll for a second reader.
-func (p *parked) readAgain(r Reader, cx *future.Context) {
-	if p.on && !p.waker.WillWake(cx.Waker()) {
-		cancelRead(r, p.waker)
-		p.on = false
-	}
-}
-
-// writeAgain is readAgain for the write side.
-func (p *parked) writeAgain(w Writer, cx *future.Context) {
-	if p.on && !p.waker.WillWake(cx.Waker()) {
-		cancelWrite(w, p.waker)
-		p.on = false
-	}
-}
-
-// dropRead withdraws a pending read, if any.
-func (p *parked) dropRead(r Reader) {
-	if p.on {
-		cancelRead(r, p.waker)
-		p.on = false
-	}
-}
-
-// dropWrite withdraws a pending write, if any.
-func (p *parked) dropWrite(w Writer) {
-	if p.on {
-		cancelWrite(w, p.waker)
-		p.on = false
-	}
-}
-
 // pollRead is one PollRead made by a future that keeps wait.
-func pollRead(r Reader, cx *future.Context, p []byte, wait *parked) pollN {
-	wait.readAgain(r, cx)
+func pollRead(r Reader, cx *future.Context, p []byte, wait *waitslot.Slot) pollN {
+	wait.Again(cx, withdrawRead(r))
 	res := r.PollRead(cx, p)
-	wait.track(res.IsPending(), cx)
+	wait.Track(res.IsPending(), cx)
 	return res
 }
 
 // pollWrite is one PollWrite made by a future that keeps wait.
-func pollWrite(w Writer, cx *future.Context, p []byte, wait *parked) pollN {
-	wait.writeAgain(w, cx)
+func pollWrite(w Writer, cx *future.Context, p []byte, wait *waitslot.Slot) pollN {
+	wait.Again(cx, withdrawWrite(w))
 	res := w.PollWrite(cx, p)
-	wait.track(res.IsPending(), cx)
+	wait.Track(res.IsPending(), cx)
 	return res
 }
 
+// withdrawRead and withdrawWrite are how the futures of this package give
+// back a read or write they left pending on a stream (see waitslot.Slot).
+func withdrawRead(r Reader) func(future.Waker) {
+	return func(w future.Waker) { cancelRead(r, w) }
+}
+
+func withdrawWrite(wr Writer) func(future.Waker) {
+	return func(w future.Waker) { cancelWrite(wr, w) }
+}
+
+// cancelRead and cancelWrite withdraw the read or write pending on a stream
+// with waker w, through its ReadCanceler or WriteCanceler (a stream that is
+// neither has no slot to give back).
 func cancelRead(r Reader, w future.Waker) {
 	if c, ok := r.(ReadCanceler); ok {
 		c.CancelRead(w)
@@ -95,7 +58,7 @@ func cancelWrite(wr Writer, w future.Waker) {
 type ReadFuture struct {
 	r    Reader
 	p    []byte
-	wait parked
+	wait waitslot.Slot
 }
 
 // Read returns a future that reads once from r into p.
@@ -115,7 +78,7 @@ func (f *ReadFuture) Poll(cx *future.Context) future.Poll[future.Result[int]] {
 }
 
 // Drop withdraws the pending read, if any; no bytes are lost.
-func (f *ReadFuture) Drop() { f.wait.dropRead(f.r) }
+func (f *ReadFuture) Drop() { f.wait.Drop(withdrawRead(f.r)) }
 
 // WriteFuture is one PollWrite as a future: it yields the number of bytes
 // the writer accepted (possibly fewer than given) or an error. Dropped while
@@ -125,7 +88,7 @@ func (f *ReadFuture) Drop() { f.wait.dropRead(f.r) }
 type WriteFuture struct {
 	w    Writer
 	p    []byte
-	wait parked
+	wait waitslot.Slot
 }
 
 // Write returns a future that writes once from p to w.
@@ -145,7 +108,7 @@ func (f *WriteFuture) Poll(cx *future.Context) future.Poll[future.Result[int]] {
 }
 
 // Drop withdraws the pending write, if any.
-func (f *WriteFuture) Drop() { f.wait.dropWrite(f.w) }
+func (f *WriteFuture) Drop() { f.wait.Drop(withdrawWrite(f.w)) }
 
 // ReadFullFuture reads until its buffer is full, as io.ReadFull: it yields
 // len(p) and no error, or the count read with io.EOF (nothing was read) or
@@ -158,7 +121,7 @@ type ReadFullFuture struct {
 	r    Reader
 	p    []byte
 	n    int
-	wait parked
+	wait waitslot.Slot
 }
 
 // ReadFull returns a future that fills p from r.
@@ -200,7 +163,7 @@ func (f *ReadFullFuture) Poll(cx *future.Context) future.Poll[future.Result[int]
 
 // Drop withdraws the pending read, if any; the bytes read so far stay in
 // p[:N()].
-func (f *ReadFullFuture) Drop() { f.wait.dropRead(f.r) }
+func (f *ReadFullFuture) Drop() { f.wait.Drop(withdrawRead(f.r)) }
 
 // WriteAllFuture writes its whole buffer: it yields len(p) and no error, or
 // the count written and the error that stopped it (io.ErrShortWrite for a
@@ -212,7 +175,7 @@ type WriteAllFuture struct {
 	w    Writer
 	p    []byte
 	n    int
-	wait parked
+	wait waitslot.Slot
 }
 
 // WriteAll returns a future that writes all of p to w.
@@ -249,21 +212,21 @@ func (f *WriteAllFuture) Poll(cx *future.Context) future.Poll[future.Result[int]
 }
 
 // Drop withdraws the pending write, if any; p[:N()] was written.
-func (f *WriteAllFuture) Drop() { f.wait.dropWrite(f.w) }
+func (f *WriteAllFuture) Drop() { f.wait.Drop(withdrawWrite(f.w)) }
 
 // writeSideOp is a flush or a close-write of a Writer: the futures of the
 // write direction that carry no bytes.
 type writeSideOp struct {
 	w     Writer
 	close bool
-	wait  parked
+	wait  waitslot.Slot
 }
 
 // Poll flushes or closes the write direction, as pollSide.
 func (f *writeSideOp) Poll(cx *future.Context) future.Poll[future.Result[struct{}]] {
-	f.wait.writeAgain(f.w, cx)
+	f.wait.Again(cx, withdrawWrite(f.w))
 	res := pollSide(f.w, cx, f.close)
-	f.wait.track(res.IsPending(), cx)
+	f.wait.Track(res.IsPending(), cx)
 	return res
 }
 
@@ -286,7 +249,7 @@ func pollSide(w Writer, cx *future.Context, close bool) pollUnit {
 
 // Drop withdraws the pending flush or close, if any; buffered bytes stay
 // buffered.
-func (f *writeSideOp) Drop() { f.wait.dropWrite(f.w) }
+func (f *writeSideOp) Drop() { f.wait.Drop(withdrawWrite(f.w)) }
 
 // FlushFuture flushes a writer: it completes once every byte the writer
 // accepted before has been delivered (at once for a writer that is not a

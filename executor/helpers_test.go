@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,24 +23,12 @@ var executorKinds = []executorKind{
 	{"Runtime4", func(d string) (Executor, error) { return NewRuntime(WithDriver(d), WithWorkers(4)) }},
 }
 
-// testDrivers are the drivers every behavioural test runs on: the ones of
-// this platform that are linked in.
-func testDrivers() []string {
-	var out []string
-	for _, n := range driver.Names() {
-		if slices.Contains([]string{"epoll", "poll", "kqueue", "iocp"}, n) {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-// forEachExecutor runs fn on a fresh executor of every kind on every driver,
-// closing it when the subtest ends.
+// forEachExecutor runs fn on a fresh executor of every kind on every driver
+// linked in (driver.Names), closing it when the subtest ends.
 func forEachExecutor(t *testing.T, fn func(t *testing.T, ex Executor)) {
 	t.Helper()
 	for _, k := range executorKinds {
-		for _, d := range testDrivers() {
+		for _, d := range driver.Names() {
 			t.Run(k.name+"/"+d, func(t *testing.T) {
 				leakcheck.Check(t)
 				ex, err := k.open(d)
@@ -59,10 +46,10 @@ func forEachExecutor(t *testing.T, fn func(t *testing.T, ex Executor)) {
 	}
 }
 
-// forEachDriver runs fn once per test driver, in a subtest.
+// forEachDriver runs fn once per driver linked in, in a subtest.
 func forEachDriver(t *testing.T, fn func(t *testing.T, name string)) {
 	t.Helper()
-	for _, d := range testDrivers() {
+	for _, d := range driver.Names() {
 		t.Run(d, func(t *testing.T) {
 			leakcheck.Check(t)
 			fn(t, d)

@@ -11,23 +11,31 @@ import (
 )
 
 // Runtime is the work-stealing executor: N worker goroutines run tasks in
-// parallel (a task is still polled by one goroutine at a time). Each worker
-// has a ring of 256 runnable tasks that only it pushes to and that idle
-// workers steal half of, plus a LIFO slot for the task it just woke or
-// spawned, which runs next (at most a few times in a row, so that two tasks
-// bouncing a message cannot starve the rest). Spawns and wakes from outside
-// the workers, and the overflow of a full ring, go to a global injection
-// queue. A worker out of work steals before it parks; one idle worker at a
-// time waits in the driver (its timeout the next timer) while the others
-// sleep, and one new task wakes at most one of them. A busy worker looks at
-// I/O, timers and the injection queue every 61 polls, so a stream of ready
-// tasks cannot starve them.
+// parallel (a task is still polled by one goroutine at a time). Work spreads
+// by itself: a worker out of tasks takes some from a busy one, and tasks
+// spawned or woken from outside the workers are taken by whichever worker is
+// free. A task woken by a running task usually runs next on the same worker,
+// so that a message passed between two tasks does not wait behind every
+// other queued task. A stream of ready tasks cannot starve I/O, timers or
+// the work queued from outside: a busy worker attends to them between polls.
+// Idle workers sleep until work arrives.
 //
 // The Runtime lends the same services as Local: SpawnerOf, ReactorOf and the
 // timers work unchanged in its tasks and in BlockOn futures. BlockOn polls its
 // future on the calling goroutine, which sleeps between wakes; several
 // goroutines may BlockOn at once.
 type Runtime struct {
+	// How it schedules: each worker has a ring of runqSize runnable tasks
+	// that only it pushes to and that idle workers steal half of, plus a
+	// LIFO slot for the task it just woke or spawned, which runs next (at
+	// most maxLIFOStreak times in a row, so that two tasks bouncing a
+	// message cannot starve the rest). Spawns and wakes from outside the
+	// workers, and the overflow of a full ring, go to the injection queue.
+	// A worker out of work steals before it parks; one idle worker at a
+	// time waits in the driver (its timeout the next timer) while the
+	// others sleep, and one new task wakes at most one of them. A busy
+	// worker looks at I/O, timers and the injection queue every ioInterval
+	// polls.
 	workers []*worker
 	inject  injectQueue
 	idle    idleSet
@@ -185,6 +193,21 @@ func (rt *Runtime) wakeDriver() {
 	rt.driverWakes.Add(1)
 	// An error means the driver is closed, and then nobody waits in it.
 	_ = rt.drv.Wake()
+}
+
+// turn waits in the driver (timeout 0: only looks), dispatches the events
+// and fires due timers; the caller holds driverHeld. Wakes it causes land on
+// w's own ring.
+func (rt *Runtime) turn(w *worker, timeout time.Duration) {
+	if timeout != 0 || rt.reactor.active() {
+		n, err := rt.drv.Wait(w.events, timeout)
+		if err != nil {
+			rt.driverErr.CompareAndSwap(nil, &err)
+			return
+		}
+		rt.reactor.dispatch(w.events[:n])
+	}
+	w.fireBuf = rt.wheel.fire(w.fireBuf)
 }
 
 // notify wakes a parked worker if a new task needs one (see idleSet).

@@ -3,7 +3,6 @@ package executor
 import (
 	"runtime"
 	"sync/atomic"
-	"time"
 
 	"github.com/libasync/libasync/driver"
 	"github.com/libasync/libasync/future"
@@ -163,21 +162,6 @@ func (w *worker) reclaim() {
 		w.finishedN.Add(-int64(n))
 		w.live.inc(-n)
 	}
-}
-
-// turn waits in the driver (timeout 0: only looks), dispatches the events
-// and fires due timers; the caller holds driverHeld. Wakes it causes land on
-// w's own ring.
-func (rt *Runtime) turn(w *worker, timeout time.Duration) {
-	if timeout != 0 || rt.reactor.active() {
-		n, err := rt.drv.Wait(w.events, timeout)
-		if err != nil {
-			rt.driverErr.CompareAndSwap(nil, &err)
-			return
-		}
-		rt.reactor.dispatch(w.events[:n])
-	}
-	w.fireBuf = rt.wheel.fire(w.fireBuf)
 }
 
 // next returns the next task of the worker's own queues (and now and then

@@ -134,15 +134,6 @@ func (w Waker) IsZero() bool { return w.target == nil }
 // same thing (never true for ones that don't).
 func (w Waker) WillWake(o Waker) bool { return w.target == o.target }
 
-// Target returns what w wakes (nil for the zero Waker). Executors and the C
-// bridge use it to recognise their own wakers.
-func (w Waker) Target() Wakeable {
-	if b, ok := w.target.(*boxed); ok {
-		return b.Wakeable
-	}
-	return w.target
-}
-
 // Context is handed to every poll. It carries the Waker of the task being
 // polled and a slot in which the executor that polls lends its services
 // (spawner, reactor, timers). Futures that need those services find them there
@@ -164,10 +155,6 @@ func (cx *Context) Waker() Waker { return cx.waker }
 
 // Services returns what the polling executor lends, or nil.
 func (cx *Context) Services() any { return cx.services }
-
-// WithWaker returns a Context that lends the same services as cx but carries
-// w. Combinators use it to give children a waker of their own.
-func (cx *Context) WithWaker(w Waker) Context { return Context{waker: w, services: cx.services} }
 
 // Reset sets the waker and services of cx, so that an executor can reuse one
 // Context for many polls without allocating.

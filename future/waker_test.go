@@ -37,9 +37,6 @@ func TestWakerOfUncomparableTarget(t *testing.T) {
 			t.Fatalf("WillWake panicked: %v", r)
 		}
 	}
-	if _, ok := f.Target().(wakeFunc); !ok {
-		t.Errorf("Target() = %T, want the wakeFunc given to NewWaker", f.Target())
-	}
 
 	snd, rcv := NewOneshot[int]()
 	cx := NewContext(f, nil)
@@ -69,8 +66,8 @@ func TestWakerForPointer(t *testing.T) {
 		t.Fatal("wakers of two targets WillWake each other")
 	}
 	w.Wake()
-	if c.count() != 1 || w.Target() != Wakeable(c) {
-		t.Fatalf("woken %d times, target %v", c.count(), w.Target())
+	if c.count() != 1 {
+		t.Fatalf("woken %d times, want 1", c.count())
 	}
 }
 

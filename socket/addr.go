@@ -136,6 +136,25 @@ func (r *resolver) poll(cx *future.Context) future.Poll[future.Result[[]endpoint
 	return r.lookup.Poll(cx)
 }
 
+// localFuture resolves a local address, then opens a socket on its first
+// endpoint. Dropped before it is ready, it leaves nothing open.
+type localFuture[T any] struct {
+	res  resolver
+	open func(cx *future.Context, ep endpoint) (T, error)
+}
+
+func (f *localFuture[T]) Poll(cx *future.Context) future.Poll[future.Result[T]] {
+	r, ok := f.res.poll(cx).Value()
+	if !ok {
+		return future.Pending[future.Result[T]]()
+	}
+	if r.Err != nil {
+		return future.Ready(future.Fail[T](&net.OpError{Op: "listen", Net: f.res.netw, Err: r.Err}))
+	}
+	v, err := f.open(cx, r.Value[0])
+	return future.Ready(future.Result[T]{Value: v, Err: err})
+}
+
 // zoneIndex returns the interface index of an IPv6 zone (a name or a
 // number), or 0.
 func zoneIndex(zone string) uint32 {

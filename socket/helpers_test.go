@@ -1,7 +1,6 @@
 package socket
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/libasync/libasync/driver"
@@ -10,21 +9,11 @@ import (
 	"github.com/libasync/libasync/internal/leakcheck"
 )
 
-// testDrivers are the drivers of this platform that the tests run on.
-func testDrivers() []string {
-	var out []string
-	for _, n := range driver.Names() {
-		if slices.Contains([]string{"epoll", "poll", "kqueue", "iocp"}, n) {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-// forEachDriver runs fn on a fresh Local executor of every test driver.
+// forEachDriver runs fn on a fresh Local executor of every driver linked in
+// (driver.Names).
 func forEachDriver(t *testing.T, fn func(t *testing.T, ex *executor.Local)) {
 	t.Helper()
-	for _, d := range testDrivers() {
+	for _, d := range driver.Names() {
 		t.Run(d, func(t *testing.T) {
 			leakcheck.Check(t)
 			ex, err := executor.NewLocal(executor.WithDriver(d))

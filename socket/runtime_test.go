@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/libasync/libasync/aio"
+	"github.com/libasync/libasync/driver"
 	"github.com/libasync/libasync/executor"
 	"github.com/libasync/libasync/future"
 	"github.com/libasync/libasync/internal/leakcheck"
@@ -17,7 +18,7 @@ import (
 // reactor from the Context as they do a Local's, and their tasks move
 // between workers.
 func TestEchoOnRuntime(t *testing.T) {
-	for _, d := range testDrivers() {
+	for _, d := range driver.Names() {
 		t.Run(d, func(t *testing.T) {
 			leakcheck.Check(t)
 			rt, err := executor.NewRuntime(executor.WithDriver(d), executor.WithWorkers(2))

@@ -56,7 +56,9 @@ func bindUDP(cx *future.Context, ep endpoint) (*UDPSocket, error) {
 }
 
 // UDPSocket is a UDP socket. One receive and one send may be pending at
-// once (from two tasks); a second gets aio.ErrBusy. Empty datagrams are
+// once (from two tasks); a second gets aio.ErrBusy. A Pending poll holds its
+// direction until the socket is ready or closes; the futures (SendTo, Send,
+// RecvFrom, Recv), when dropped, give it back at once. Empty datagrams are
 // sent and received like any other. It belongs to the runtime that opened
 // it; Close, Connect and the getters may be called from any goroutine.
 type UDPSocket struct {
@@ -136,12 +138,6 @@ func (u *UDPSocket) PollRecvFrom(cx *future.Context, p []byte) future.Poll[futur
 	return future.Ready(future.Ok(d))
 }
 
-// CancelRecv withdraws a pending receive made with waker w.
-func (u *UDPSocket) CancelRecv(w future.Waker) { u.fd.reg.Release(driver.Read, w) }
-
-// CancelSend withdraws a pending send made with waker w.
-func (u *UDPSocket) CancelSend(w future.Waker) { u.fd.reg.Release(driver.Write, w) }
-
 // SendTo returns a future of PollSendTo. Dropping it while pending sends
 // nothing.
 func (u *UDPSocket) SendTo(p []byte, addr *net.UDPAddr) future.Future[future.Result[int]] {
@@ -168,54 +164,3 @@ func (u *UDPSocket) RecvFrom(p []byte) future.Future[future.Result[Datagram]] {
 // Recv returns a future that receives one datagram from the connected peer
 // (Datagram.Addr is the peer's).
 func (u *UDPSocket) Recv(p []byte) future.Future[future.Result[Datagram]] { return u.RecvFrom(p) }
-
-// opFuture turns a poll function on fd's direction dir into a future that
-// withdraws its wait when dropped or re-polled with another waker.
-type opFuture[T any] struct {
-	fd   *netFD
-	dir  driver.Interest
-	poll func(cx *future.Context) future.Poll[T]
-	wait waitSlot
-}
-
-func newOpFuture[T any](fd *netFD, dir driver.Interest, poll func(cx *future.Context) future.Poll[T]) *opFuture[T] {
-	return &opFuture[T]{fd: fd, dir: dir, poll: poll}
-}
-
-func (f *opFuture[T]) Poll(cx *future.Context) future.Poll[T] {
-	f.wait.again(f.fd, f.dir, cx)
-	p := f.poll(cx)
-	f.wait.track(p.IsPending(), cx)
-	return p
-}
-
-func (f *opFuture[T]) Drop() { f.wait.drop(f.fd, f.dir) }
-
-// waitSlot remembers that a future left a wait pending on a registration,
-// and with which waker, so that the wait is withdrawn when the future is
-// dropped or polled by another task (whose wait the reactor would take for
-// a second waiter's).
-type waitSlot struct {
-	waker future.Waker
-	on    bool
-}
-
-func (w *waitSlot) again(fd *netFD, dir driver.Interest, cx *future.Context) {
-	if w.on && !w.waker.WillWake(cx.Waker()) {
-		w.drop(fd, dir)
-	}
-}
-
-func (w *waitSlot) track(pending bool, cx *future.Context) {
-	w.on = pending
-	if pending {
-		w.waker = cx.Waker()
-	}
-}
-
-func (w *waitSlot) drop(fd *netFD, dir driver.Interest) {
-	if w.on {
-		fd.reg.Release(dir, w.waker)
-		w.on = false
-	}
-}

@@ -2,9 +2,10 @@ package executor
 
 import "sync/atomic"
 
-// inbox is an intrusive multi-producer single-consumer queue of tasks
-// (Vyukov's design): push is one atomic swap from any goroutine, pop is done
-// by the one goroutine that runs the executor. A task is in at most one queue
+// inbox is Local's queue of woken and spawned tasks, an intrusive
+// multi-producer single-consumer queue (Vyukov's design): push is one atomic
+// swap from any goroutine, pop is done by the one goroutine that runs the
+// executor. A task is in at most one queue
 // at a time (its stNotified bit says so), so its qnext link is free to use.
 type inbox struct {
 	head *header                // consumer only
@@ -61,7 +62,8 @@ func (q *inbox) empty() bool {
 	return q.head == &q.stub && q.tail.Load() == &q.stub
 }
 
-// ring is a growable FIFO of tasks, used by one goroutine only.
+// ring is Local's run queue: a growable FIFO of tasks, used by one
+// goroutine only.
 type ring struct {
 	buf        []*header
 	head, size int
@@ -91,37 +93,3 @@ func (r *ring) pop() *header {
 }
 
 func (r *ring) len() int { return r.size }
-
-// taskList is the intrusive list of an executor's live tasks, so that
-// shutdown can drop the ones still pending (owner only).
-type taskList struct {
-	head *header
-	n    int
-}
-
-func (l *taskList) add(h *header) {
-	h.listed = true
-	h.lprev = nil
-	h.lnext = l.head
-	if l.head != nil {
-		l.head.lprev = h
-	}
-	l.head = h
-	l.n++
-}
-
-func (l *taskList) remove(h *header) {
-	if !h.listed {
-		return
-	}
-	if h.lprev != nil {
-		h.lprev.lnext = h.lnext
-	} else {
-		l.head = h.lnext
-	}
-	if h.lnext != nil {
-		h.lnext.lprev = h.lprev
-	}
-	h.lprev, h.lnext, h.listed = nil, nil, false
-	l.n--
-}
