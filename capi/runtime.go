@@ -136,7 +136,7 @@ func async_runtime_new(cfg unsafe.Pointer, out *C.uint64_t) (rc C.int32_t) {
 	}
 	ex, err := newEngine(name, int(workers))
 	if err != nil {
-		return failf(ffi.EIO, "libasync: starting the runtime: %v", err)
+		return fail(&ffi.Error{Code: ffi.EIO, Msg: "libasync: starting the runtime: " + err.Error(), Errno: ffi.ErrnoOf(err)})
 	}
 	r := &runtimeObj{ex: ex, driver: ex.DriverName(), ops: map[*op]struct{}{}, closing: make(chan struct{})}
 	h, err := ffi.Handles.Insert(ffi.KindRuntime, r)

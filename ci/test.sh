@@ -126,8 +126,14 @@ leg_ffi-nocgo() { CGO_ENABLED=0 LIBASYNC_REQUIRE_CC=1 go test -count=1 -timeout 
 # DLL (the suite's last line is "N passed, M failed").
 leg_capi-wine() { bash ci/wine.sh --capi ./capi/ffi; }
 
-# python comes after the legs that build and check the library it loads.
-legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan capi-valgrind ffi-nocgo capi-wine python)
+# A C host and a Python host at their descriptor limit (64, given 200
+# connections): each lives on, gets EMFILE from the accept that met it and
+# serves every connection once descriptors are free; prints "served N of N".
+leg_fdlimit() { bash ci/capi.sh lib && bash ci/capi.sh fdlimit; }
+
+# python and fdlimit come after the legs that build and check the library
+# they load.
+legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan capi-valgrind ffi-nocgo capi-wine python fdlimit)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)

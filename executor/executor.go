@@ -27,6 +27,15 @@
 // written as an explicit state machine stays small (tens to a few hundred
 // bytes); a future.Async coroutine holds a goroutine stack of kilobytes, so
 // prefer state machines where tasks are counted in the hundreds of thousands.
+//
+// # Descriptors
+//
+// Importing the package opens the Go runtime's own poller (two descriptors
+// on Linux, held for the life of the process), which the Go runtime would
+// otherwise open at its first timer and abort the process if that came at the
+// descriptor limit. Running out of descriptors later is an error of the call
+// that met it (an error wrapping syscall.EMFILE from NewRuntime, NewLocal, a
+// socket's Listen, Connect or Accept), and the program goes on.
 package executor
 
 import (

@@ -54,6 +54,19 @@
  *   already holds another c-shared Go library or is a Go program (a Go
  *   program uses package capi/ffi instead, which needs no second runtime).
  * - The first call starts the Go runtime (a few milliseconds).
+ * - Descriptors: the Go runtime's own poller (on Linux an epoll descriptor
+ *   and an eventfd) is opened while the library loads and kept for the life
+ *   of the process; the first call into the library (async_abi_version, say)
+ *   returns only after that, so a host that may use up its descriptors makes
+ *   one first. From then on, running out of descriptors never aborts the
+ *   process: the call that needed one fails with ASYNC_EIO, and
+ *   async_last_os_error() gives EMFILE (or ENFILE); the runtime and every
+ *   other object go on. The calls that open descriptors are
+ *   async_runtime_new, async_notifier_new, async_tcp_listen, and the futures
+ *   of async_tcp_accept (see there) and async_tcp_connect.
+ * - Loading raises the process's soft RLIMIT_NOFILE to just below its hard
+ *   limit (the Go runtime does so in every Go program): a host that wants a
+ *   lower limit sets it after loading, or lowers the hard limit as well.
  * - Unless the environment sets GOMAXPROCS, the library sets the Go
  *   runtime's GOMAXPROCS to the number of CPUs plus 2: the workers take one
  *   per CPU, and the spare ones serve host threads while they are inside a
@@ -77,10 +90,10 @@
  *   ECONNREFUSED); an NTSTATUS from the driver comes as its Win32 code.
  * - The one driver is "iocp" (readiness through the AFD on an I/O
  *   completion port).
- * - Signals and fork() above do not apply. The Go runtime adds vectored
- *   exception handlers and passes on every exception its own code did not
- *   raise, and a console control handler that leaves Ctrl-C, Ctrl-Break and
- *   close events to the host's handlers. Never FreeLibrary it.
+ * - Signals, fork() and RLIMIT_NOFILE above do not apply. The Go runtime
+ *   adds vectored exception handlers and passes on every exception its own
+ *   code did not raise, and a console control handler that leaves Ctrl-C,
+ *   Ctrl-Break and close events to the host's handlers. Never FreeLibrary it.
  */
 #ifndef LIBASYNC_H
 #define LIBASYNC_H
@@ -277,6 +290,10 @@ int32_t async_tcp_listen(async_runtime rt, const char *addr, async_handle *out);
 /* Writes "host:port" of a listener or stream (IPv6 as "[addr]:port"). */
 int32_t async_tcp_local_addr(async_handle h, char *buf, size_t len);
 int32_t async_tcp_accept(async_handle listener, async_future *out);             /* yields a stream handle */
+/* libasync: at the descriptor limit the accept's future fails with ASYNC_EIO
+ * and async_last_os_error() EMFILE (or ENFILE), and the process goes on; the
+ * connection stays queued and the listener usable: accept again once a
+ * descriptor is free (sooner, the accept meets the limit again). */
 int32_t async_tcp_connect(async_runtime rt, const char *addr, async_future *out); /* yields a stream handle */
 /* One pending read and one pending write per stream at a time; a second gives
  * ASYNC_EINVAL, and so does len 0. buf must stay valid until the future

@@ -478,6 +478,71 @@ static int test_read_with_timeout(void) {
     return 1;
 }
 
+#ifndef _WIN32
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* CHECK_OS checks that the last failure was ASYNC_EIO with errno want. */
+#define CHECK_OS(expr, want)                                                   \
+    do {                                                                       \
+        CHECK_ERR(expr, ASYNC_EIO);                                            \
+        CHECK(async_last_os_error() == (want));                                \
+    } while (0)
+
+/* calls_at_limit makes, with no descriptor left, each call that needs one:
+ * each fails with EMFILE. (An accept is the fdlimit leg's: under valgrind,
+ * which emulates the limit, the kernel's accept succeeds and valgrind closes
+ * the connection it took.) */
+static int calls_at_limit(async_runtime rt, const char *addr) {
+    async_runtime rt2;
+    async_notifier nt;
+    async_handle l2;
+    async_future f;
+    uint64_t v;
+    CHECK_OS(async_runtime_new(NULL, &rt2), EMFILE);
+    CHECK_OS(async_notifier_new(rt, &nt), EMFILE);
+    CHECK_OS(async_tcp_listen(rt, "127.0.0.1:0", &l2), EMFILE);
+    OK(async_tcp_connect(rt, addr, &f));
+    CHECK_OS(run(rt, f, &v), EMFILE);
+    return 1;
+}
+
+/* at the descriptor limit, the call that needs a descriptor fails with
+ * ASYNC_EIO and EMFILE; the process and the runtime go on, and serve again
+ * once descriptors are free */
+static int test_descriptor_limit(void) {
+    async_runtime rt = new_runtime();
+    async_handle l, c, s;
+    OK(async_tcp_listen(rt, "127.0.0.1:0", &l));
+    char addr[64];
+    OK(async_tcp_local_addr(l, addr, sizeof addr));
+    /* A low soft limit, so that filling it takes few descriptors. */
+    enum { LOW = 256 };
+    struct rlimit old, low;
+    CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    low = old;
+    low.rlim_cur = old.rlim_cur < LOW ? old.rlim_cur : LOW;
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    int fill[LOW], n = 0;
+    while (n < LOW && (fill[n] = dup(0)) >= 0) {
+        n++;
+    }
+    int full = n < LOW && errno == EMFILE;
+    int ok = full && calls_at_limit(rt, addr);
+    while (n > 0) {
+        close(fill[--n]);
+    }
+    CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+    CHECK(full && ok);
+    CHECK(connect_to(rt, l, addr, &c, &s));
+    OK(async_close(c));
+    OK(async_close(s));
+    OK(async_close(l));
+    OK(async_runtime_close(rt));
+    return 1;
+}
+#endif
+
 const struct test tcp_tests[] = {
     {"read_with_timeout", test_read_with_timeout},
     {"hot_writes_cold_reads", test_hot_writes_cold_reads},
@@ -491,6 +556,9 @@ const struct test tcp_tests[] = {
     {"close_with_pending", test_close_with_pending},
     {"runtime_close_with_sockets", test_runtime_close_with_sockets},
     {"freed_accept_closes_stream", test_freed_accept_closes_stream},
+#ifndef _WIN32
+    {"descriptor_limit", test_descriptor_limit},
+#endif
 #ifdef ASYNC_HAS_TRY_WRITE
     {"try_write", test_try_write},
 #endif

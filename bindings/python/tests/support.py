@@ -30,38 +30,11 @@ def future_is_freed(h: int) -> bool:
     return _lib.load().async_future_free(h) == _errors.EINVAL
 
 
-_warm = False
-
-
-def warm_up() -> None:
-    """Uses every kind of object once, so that descriptors the Go runtime
-    opens on first use and keeps (its own poller) are not counted as a
-    test's leak."""
-    global _warm
-    if _warm:
-        return
-    _warm = True
-    with libasync.Runtime(workers=1) as rt:
-        # A wait with a time limit: the Go runtime opens its own poller (an
-        # epoll descriptor and an eventfd) at its first timer.
-        rt.sleep(0.001).result(5)
-        with rt.listen("127.0.0.1:0") as ln:
-            accepting = ln.accept()
-            with rt.connect(ln.address).result(5) as c, accepting.result(5) as s:
-                c.write(b"x").result(5)
-                s.read(1).result(5)
-
-        async def main() -> None:
-            await rt.sleep(0)
-        asyncio.run(main())
-
-
 class TestCase(unittest.TestCase):
     """A test that must leave no runtime, descriptor or spawned Python
     future behind: the binding's counterpart of internal/leakcheck."""
 
     def setUp(self) -> None:
-        warm_up()
         gc.collect()
         self._fds = open_fds()
         self._live = _spawn.live()
