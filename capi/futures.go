@@ -214,7 +214,7 @@ func async_block_on(rt C.uint64_t, fh C.uint64_t, timeout C.int64_t, out *C.uint
 		if timeout > 0 {
 			left = max(int64(time.Until(deadline)), 0)
 		}
-		if !waitFor(done, left, r.closing) {
+		if !r.await(done, left, r.closing) {
 			if r.isClosed() {
 				return failf(ffi.ECANCELED, "libasync: async_block_on: the runtime closed")
 			}

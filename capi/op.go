@@ -67,15 +67,31 @@ type op struct {
 	// polled, by whoever polls the op (async_future_poll, async_block_on,
 	// a timeout that owns it), with a Context whose waker is the op.
 	drive func(cx *future.Context) (result, bool)
+	// holding is set while the op keeps a host-driven runtime's default
+	// run going (from creation until it completes or is freed).
+	holding bool
 }
 
 // newOp registers a new op with rt, or fails if rt is closed.
 func newOp(rt *runtimeObj) (*op, error) {
-	o := &op{rt: rt}
+	o := &op{rt: rt, holding: rt.host != nil}
 	if !rt.addOp(o) {
 		return nil, errRuntimeClosed
 	}
+	if o.holding {
+		rt.host.KeepAlive(1)
+	}
 	return o, nil
+}
+
+// letGo ends the op's hold on a host-driven runtime's default run, once;
+// the caller holds o.mu and calls the returned function after unlocking.
+func (o *op) letGo() (release func()) {
+	if !o.holding {
+		return func() {}
+	}
+	o.holding = false
+	return func() { o.rt.host.KeepAlive(-1) }
 }
 
 // complete fixes the outcome (the first call wins, and reports true),
@@ -94,7 +110,9 @@ func (o *op) settle(r result, wake bool) bool {
 	o.done, o.res = true, r
 	waiters, then := o.waiters, o.then
 	o.waiters, o.then = nil, nil
+	release := o.letGo()
 	o.mu.Unlock()
+	release()
 	for _, w := range waiters {
 		close(w)
 	}
@@ -136,7 +154,7 @@ func (o *op) step() {
 	if o.drive == nil {
 		return
 	}
-	o.stepWith(future.NewContext(future.NewWaker(o), o.rt.ex.Services()))
+	o.stepWith(future.NewContext(future.NewWaker(o), o.rt.ex))
 }
 
 // stepWith is step for a cold op, polled with cx (the context of a timeout
@@ -231,7 +249,9 @@ func (o *op) free(observed bool) {
 	cancel, release := o.cancel, o.release
 	done := o.done
 	observed = observed || o.observed
+	letGo := o.letGo()
 	o.mu.Unlock()
+	letGo()
 	// The clone is dropped before the work is cancelled: the completion
 	// that the cancel causes on a worker then finds no clone to wake (a
 	// freed future's waker is dropped, not woken). Seen under Wine, where

@@ -155,7 +155,7 @@ func async_task_join(th C.uint64_t, timeout C.int64_t, out *C.uint64_t) (rc C.in
 	}
 	res, ended, done := t.ending()
 	if !ended {
-		if !waitFor(done, int64(timeout), nil) {
+		if !t.rt.await(done, int64(timeout), nil) {
 			return failf(ffi.ETIMEDOUT, "libasync: async_task_join: timed out after %d ns", int64(timeout))
 		}
 		res, _, _ = t.ending()

@@ -66,6 +66,10 @@ func (l *Local) Run(mode RunMode) (alive bool, err error) {
 		// A Stop during this Run is this Run's.
 		l.stop.Store(false)
 	}
+	if err == nil && l.closedForWork() {
+		// A Shutdown on another goroutine began during this Run.
+		err = future.ErrClosed
+	}
 	return l.alive(), err
 }
 
@@ -116,7 +120,7 @@ func (l *Local) isOwner() bool {
 // returns.
 func (l *Local) Stop() {
 	l.stop.Store(true)
-	l.Interrupt()
+	l.kick()
 }
 
 // Interrupt makes a Run that waits for I/O or timers stop waiting, as a
@@ -138,7 +142,7 @@ func (l *Local) Interrupt() {
 // Safe from any goroutine.
 func (l *Local) KeepAlive(n int) {
 	if l.holds.Add(int64(n)) == 0 && n < 0 {
-		l.Interrupt()
+		l.kick()
 	}
 }
 

@@ -48,7 +48,7 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "-n") == 0) n = atol(argv[i + 1]);
         if (strcmp(argv[i], "-workers") == 0) workers = (uint32_t)atoi(argv[i + 1]);
     }
-    async_config cfg = {sizeof cfg, workers, NULL};
+    async_config cfg = {.size = sizeof cfg, .workers = workers};
     async_runtime rt;
     must(async_runtime_new(&cfg, &rt), "runtime_new");
     volatile int32_t sink = 0;

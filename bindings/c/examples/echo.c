@@ -193,7 +193,7 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    async_config cfg = {sizeof cfg, workers, NULL};
+    async_config cfg = {.size = sizeof cfg, .workers = workers};
     int32_t rc;
     if ((rc = async_runtime_new(&cfg, &rt)) != ASYNC_OK) die("runtime_new", rc);
     if ((rc = async_notifier_new(rt, &notifier)) != ASYNC_OK) die("notifier_new", rc);

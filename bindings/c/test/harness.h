@@ -110,6 +110,16 @@ typedef int (*test_fn)(void);
 struct test {
     const char *name;
     test_fn fn;
+    int threaded_only; /* needs workers running in the background */
 };
+
+/* The kinds of runtime the suite runs every test on (suite.c): threaded,
+ * and host-driven where the header has it. new_runtime makes one of the
+ * current kind. */
+struct runtime_kind {
+    const char *name;
+    uint32_t flags; /* async_config.flags */
+};
+extern const struct runtime_kind *current_kind;
 
 #endif

@@ -63,6 +63,6 @@ static int test_thousand_threads(void) {
 }
 
 const struct test stress_tests[] = {
-    {"thousand_threads", test_thousand_threads},
-    {NULL, NULL},
+    {"thousand_threads", test_thousand_threads, 0},
+    {NULL, NULL, 0},
 };

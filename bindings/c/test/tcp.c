@@ -544,23 +544,23 @@ static int test_descriptor_limit(void) {
 #endif
 
 const struct test tcp_tests[] = {
-    {"read_with_timeout", test_read_with_timeout},
-    {"hot_writes_cold_reads", test_hot_writes_cold_reads},
-    {"echo_roundtrip", test_echo_roundtrip},
-    {"ipv6_and_names", test_ipv6_and_names},
-    {"bad_addresses", test_bad_addresses},
-    {"read_write_rules", test_read_write_rules},
-    {"next_op_at_once", test_next_op_at_once},
-    {"freed_read_loses_nothing", test_freed_read_loses_nothing},
-    {"cancelled_write_breaks_stream", test_cancelled_write_breaks_stream},
-    {"close_with_pending", test_close_with_pending},
-    {"runtime_close_with_sockets", test_runtime_close_with_sockets},
-    {"freed_accept_closes_stream", test_freed_accept_closes_stream},
+    {"read_with_timeout", test_read_with_timeout, 0},
+    {"hot_writes_cold_reads", test_hot_writes_cold_reads, 0},
+    {"echo_roundtrip", test_echo_roundtrip, 0},
+    {"ipv6_and_names", test_ipv6_and_names, 0},
+    {"bad_addresses", test_bad_addresses, 0},
+    {"read_write_rules", test_read_write_rules, 0},
+    {"next_op_at_once", test_next_op_at_once, 0},
+    {"freed_read_loses_nothing", test_freed_read_loses_nothing, 0},
+    {"cancelled_write_breaks_stream", test_cancelled_write_breaks_stream, 0},
+    {"close_with_pending", test_close_with_pending, 0},
+    {"runtime_close_with_sockets", test_runtime_close_with_sockets, 0},
+    {"freed_accept_closes_stream", test_freed_accept_closes_stream, 0},
 #ifndef _WIN32
-    {"descriptor_limit", test_descriptor_limit},
+    {"descriptor_limit", test_descriptor_limit, 0},
 #endif
 #ifdef ASYNC_HAS_TRY_WRITE
-    {"try_write", test_try_write},
+    {"try_write", test_try_write, 0},
 #endif
-    {NULL, NULL},
+    {NULL, NULL, 0},
 };

@@ -2,6 +2,8 @@
 #ifndef TESTS_H
 #define TESTS_H
 
+#include <stdatomic.h>
+
 #include "harness.h"
 
 extern const struct test library_tests[];
@@ -11,8 +13,10 @@ extern const struct test notifier_tests[];
 extern const struct test tcp_tests[];
 extern const struct test stress_tests[];
 
-/* new_runtime starts a runtime on the default driver with 2 workers. */
+/* new_runtime starts a runtime of the current kind on the default driver
+ * (2 workers when threaded), and remembers it as last_runtime. */
 async_runtime new_runtime(void);
+extern _Atomic async_runtime last_runtime;
 
 /* A future that is ready after `left` polls, waking itself by reference
  * each time; counts polls and drops. */
