@@ -15,10 +15,9 @@ const (
 	// RunDefault runs until Stop is called or nothing keeps the loop
 	// alive: no task is left and no KeepAlive count is held.
 	RunDefault RunMode = iota
-	// RunOnce runs the tasks that are runnable; if there were none and
-	// something keeps the loop alive, it first waits for I/O, a timer or
-	// a wake. Then it looks at I/O and timers, runs what they made
-	// runnable, and returns.
+	// RunOnce looks at I/O and timers, first waiting for one of them or
+	// a wake if no task is runnable and something keeps the loop alive,
+	// then polls once each task runnable at that moment, and returns.
 	RunOnce
 	// RunNoWait is RunOnce without the wait: it never blocks.
 	RunNoWait
@@ -73,14 +72,12 @@ func (l *Local) Run(mode RunMode) (alive bool, err error) {
 	return l.alive(), err
 }
 
-// runOnce is RunOnce (wait true) and RunNoWait.
+// runOnce is RunOnce (wait true) and RunNoWait: a look at I/O and timers
+// (a wait, for RunOnce with nothing runnable), then one batch, in which
+// each task runnable at that moment is polled once.
 func (l *Local) runOnce(wait bool) error {
-	ran := l.runnable(modeIdle)
-	if ran {
-		l.runBatch()
-	}
 	var timeout time.Duration
-	if wait && !ran && l.alive() && !l.stop.Load() {
+	if wait && !l.runnable(modeIdle) && l.alive() && !l.stop.Load() {
 		timeout = l.timerTimeout()
 		if timeout != 0 {
 			l.parked.Store(true)
@@ -95,9 +92,7 @@ func (l *Local) runOnce(wait bool) error {
 	if err := l.turn(timeout); err != nil {
 		return err
 	}
-	if l.runnable(modeIdle) {
-		l.runBatch()
-	}
+	l.runBatch()
 	return nil
 }
 

@@ -110,7 +110,9 @@ typedef int (*test_fn)(void);
 struct test {
     const char *name;
     test_fn fn;
-    int threaded_only; /* needs workers running in the background */
+    /* Run only with the threaded kind: the test needs workers running in the
+     * background, or makes the runtimes it needs itself. */
+    int threaded_pass_only;
 };
 
 /* The kinds of runtime the suite runs every test on (suite.c): threaded,

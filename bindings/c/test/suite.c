@@ -49,7 +49,7 @@ static void noop_clone(const void *data, async_waker *out) {
 static void noop_fn(const void *data) { (void)data; }
 const async_waker_vtable noop_vtable = {noop_clone, noop_fn, noop_fn, noop_fn};
 
-static const struct test *groups[] = {library_tests, task_tests, future_tests, notifier_tests, tcp_tests, stress_tests};
+static const struct test *groups[] = {library_tests, task_tests, future_tests, notifier_tests, tcp_tests, stress_tests, host_tests};
 
 static const struct runtime_kind kinds[] = {
     {"threaded", 0},
@@ -74,7 +74,7 @@ int main(int argc, char **argv) {
             for (const struct test *t = groups[g]; t->name != NULL; t++) {
                 char name[256];
                 snprintf(name, sizeof name, "%s/%s", kinds[k].name, t->name);
-                if ((filter != NULL && strstr(name, filter) == NULL) || (t->threaded_only && kinds[k].flags != 0)) {
+                if ((filter != NULL && strstr(name, filter) == NULL) || (t->threaded_pass_only && kinds[k].flags != 0)) {
                     continue;
                 }
                 int64_t start = now_ns();

@@ -24,10 +24,20 @@ async_runtime new_runtime(void) {
 
 _Atomic async_runtime last_runtime;
 
+async_runtime new_runtime_threaded(void) {
+    async_config cfg = {.size = sizeof cfg, .workers = 2};
+    async_runtime rt = 0;
+    if (async_runtime_new(&cfg, &rt) != ASYNC_OK) {
+        fprintf(stderr, "async_runtime_new failed\n");
+        abort();
+    }
+    return rt;
+}
+
 /* drive_a_little lets the runtime of the current kind progress while the
  * caller waits: a host-driven one is run (NOWAIT; another thread may be
  * running it, which is as good), a threaded one runs on its own. */
-static void drive_a_little(void) {
+void drive_a_little(void) {
 #ifdef ASYNC_HAS_HOST_DRIVEN
     if (current_kind->flags & ASYNC_RUNTIME_HOST_DRIVEN) {
         (void)async_runtime_run(atomic_load(&last_runtime), ASYNC_RUN_NOWAIT);
