@@ -5,7 +5,7 @@
 #   ci/capi.sh suite [CC-FLAGS...]  build the C suite into build/suite (after lib)
 #   ci/capi.sh asan              the suite built from the contract's verbatim header, under ASan
 #   ci/capi.sh valgrind          the suite under valgrind memcheck (200 threads)
-#   ci/capi.sh examples          build and run bindings/c/examples (tasks, echo -demo)
+#   ci/capi.sh examples          build and run bindings/c/examples (tasks, echo -demo, echo_host -demo)
 #   ci/capi.sh uv-echo           build/uv-echo, bindings/c/bench/uv_echo.c on libuv (Debian's
 #                                libuv1-dev, installed when missing; SKIP and why when it cannot be)
 #   ci/capi.sh fdlimit           a C and a Python host under a descriptor limit of 64,
@@ -126,11 +126,12 @@ host_program() {
 # examples: the C examples, built against the header and run.
 examples() {
 	local ex
-	for ex in tasks echo; do
+	for ex in tasks echo echo_host; do
 		host_program bindings/c/examples/$ex.c build/example-$ex
 	done
 	build/example-tasks
 	timeout 60 build/example-echo -demo
+	timeout 60 build/example-echo_host -demo
 }
 
 # uv_echo: the libuv echo server that ci/bench.sh measures the C servers
