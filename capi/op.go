@@ -48,11 +48,16 @@ type op struct {
 	rt *runtimeObj
 	hw ffi.HostWaker
 
-	mu      sync.Mutex
-	done    bool
-	res     result
-	freed   bool
-	waiters []chan struct{}
+	mu    sync.Mutex
+	done  bool
+	res   result
+	freed bool
+	// unfreed is closed when the free that set freed has finished; it is
+	// made by a second free that has to wait for that (most frees are
+	// the only one, and need none).
+	unfreed  chan struct{}
+	freeDone bool
+	waiters  []chan struct{}
 	// then are called once, after completion, outside mu.
 	then []func(result)
 	// cancel stops the op's work when it is freed unfinished.
@@ -239,12 +244,26 @@ func (o *op) wait() chan struct{} {
 // free implements async_future_free (and the release of a future that
 // another one owns): stops unfinished work, drops the host's waker clone
 // and waits until no vtable call on it is in flight.
+//
+// A second free (the owner's, while the first is a timeout's release on
+// a worker, or the other way round) returns only once the first finished:
+// the host may free what the future pointed to as soon as either returns.
 func (o *op) free(observed bool) {
 	o.mu.Lock()
 	if o.freed {
+		if o.freeDone {
+			o.mu.Unlock()
+			return
+		}
+		if o.unfreed == nil {
+			o.unfreed = make(chan struct{})
+		}
+		wait := o.unfreed
 		o.mu.Unlock()
+		<-wait
 		return
 	}
+	defer o.freeFinished()
 	o.freed = true
 	cancel, release := o.cancel, o.release
 	done := o.done
@@ -266,6 +285,17 @@ func (o *op) free(observed bool) {
 	// Again, for a poll that raced the free and set a clone meanwhile.
 	o.hw.Clear()
 	o.rt.removeOp(o)
+}
+
+// freeFinished releases the frees that wait for the first one.
+func (o *op) freeFinished() {
+	o.mu.Lock()
+	o.freeDone = true
+	wait := o.unfreed
+	o.mu.Unlock()
+	if wait != nil {
+		close(wait)
+	}
 }
 
 // opTask runs a Go future as a task whose outcome completes an op.

@@ -108,17 +108,19 @@ asan() {
 	suite build/suite-asan -I"$inc" "${flags[@]}"
 	rm -rf "$inc"
 	suite build/suite-asan-full "${flags[@]}"
-	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 ASYNC_TEST_THREADS=${ASYNC_TEST_THREADS:-200}
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 ASYNC_TEST_THREADS=${ASYNC_TEST_THREADS:-200} \
+		ASYNC_TEST_WRITES=${ASYNC_TEST_WRITES:-100}
 	build/suite-asan | sed 's/^[0-9]* passed, [0-9]* failed$/contract alone: &/' &&
 		ASYNC_TEST_KINDS=host build/suite-asan-full
 }
 
 # valgrind: the suite under memcheck, leaks included, with 200 threads in
-# the many-threads test. The suppressions cover errors whose innermost frame
+# the many-threads test and fewer tries in the free-at-expiry tests. The suppressions cover errors whose innermost frame
 # is in libasync.so (Go code on Go-managed stacks, see the file); an error
 # in host code fails the run.
 valgrind_suite() {
-	ASYNC_TEST_THREADS=200 valgrind --error-exitcode=3 --leak-check=full --show-leak-kinds=definite \
+	ASYNC_TEST_THREADS=200 ASYNC_TEST_EXPIRIES=${ASYNC_TEST_EXPIRIES:-2000} ASYNC_TEST_WRITES=${ASYNC_TEST_WRITES:-20} \
+		valgrind --error-exitcode=3 --leak-check=full --show-leak-kinds=definite \
 		--errors-for-leak-kinds=definite --suppressions=bindings/c/test/valgrind.supp -q build/suite 2> >(grep -v -e 'DW_FORM' -e 'debug info' >&2)
 }
 
