@@ -2,6 +2,7 @@ package executor
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -369,4 +370,18 @@ func TestBackendFDIsOfferedByPollableDrivers(t *testing.T) {
 		}
 	})
 	leakcheck.Check(t)
+}
+
+// A host program drives a Local from its own loop: Run with RunDefault
+// returns once no task is left.
+func ExampleLocal_Run() {
+	l, err := NewLocal()
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	h, _ := Spawn(l, future.Future[future.Result[struct{}]](Sleep(time.Millisecond)))
+	alive, err := l.Run(RunDefault)
+	fmt.Println(alive, err, h.IsFinished())
+	// Output: false <nil> true
 }

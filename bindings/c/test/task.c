@@ -577,9 +577,16 @@ static int test_free_during_join(void) {
         OK(async_task_free(t));
         pthread_create(&w, NULL, remote_waker_thread, &r);
         pthread_join(j, &res);
+        /* A host-driven runtime progresses only while run: with no joiner
+         * left to run it, this thread does. */
+        for (int i = 0; i < 10000 && !atomic_load(&r.has_saved); i++) {
+            drive_a_little();
+            sleep_ms(1);
+        }
         pthread_join(w, NULL);
         /* the task ends once woken, whoever joined it */
         for (int i = 0; i < 10000 && atomic_load(&r.drops) == 0; i++) {
+            drive_a_little();
             sleep_ms(1);
         }
         CHECK(atomic_load(&r.drops) == 1);
