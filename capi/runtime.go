@@ -50,9 +50,9 @@ type runtimeObj struct {
 
 	mu     sync.Mutex
 	closed bool
-	// ops are the live runtime futures, and sockets the open streams and
+	// futures are the live runtime futures, and sockets the open streams and
 	// listeners, whose host waker clones close drops.
-	ops     map[*op]struct{}
+	futures map[*futureObj]struct{}
 	sockets map[socketObj]struct{}
 	// closing is closed when async_runtime_close begins, releasing the
 	// host threads blocked in async_block_on.
@@ -62,19 +62,19 @@ type runtimeObj struct {
 // isClosed reports whether close began.
 func (r *runtimeObj) isClosed() bool { return isClosed(r.closing) }
 
-func (r *runtimeObj) addOp(o *op) bool {
+func (r *runtimeObj) addFuture(o *futureObj) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return false
 	}
-	r.ops[o] = struct{}{}
+	r.futures[o] = struct{}{}
 	return true
 }
 
-func (r *runtimeObj) removeOp(o *op) {
+func (r *runtimeObj) removeFuture(o *futureObj) {
 	r.mu.Lock()
-	delete(r.ops, o)
+	delete(r.futures, o)
 	r.mu.Unlock()
 }
 
@@ -187,7 +187,7 @@ func async_runtime_new(cfg unsafe.Pointer, out *C.uint64_t) (rc C.int32_t) {
 	if err != nil {
 		return fail(&ffi.Error{Code: ffi.EIO, Msg: "libasync: starting the runtime: " + err.Error(), Errno: ffi.ErrnoOf(err)})
 	}
-	r := &runtimeObj{ex: ex, driver: ex.DriverName(), ops: map[*op]struct{}{}, sockets: map[socketObj]struct{}{}, closing: make(chan struct{})}
+	r := &runtimeObj{ex: ex, driver: ex.DriverName(), futures: map[*futureObj]struct{}{}, sockets: map[socketObj]struct{}{}, closing: make(chan struct{})}
 	if hostDriven {
 		r.host = ex.(*executor.Local)
 	}
@@ -249,15 +249,15 @@ func async_runtime_close(rt C.uint64_t) (rc C.int32_t) {
 	err = r.ex.Close()
 	r.mu.Lock()
 	r.closed = true
-	ops := make([]*op, 0, len(r.ops))
-	for o := range r.ops {
-		ops = append(ops, o)
+	futs := make([]*futureObj, 0, len(r.futures))
+	for o := range r.futures {
+		futs = append(futs, o)
 	}
-	r.ops = nil
+	r.futures = nil
 	socks := r.sockets
 	r.sockets = nil
 	r.mu.Unlock()
-	for _, o := range ops {
+	for _, o := range futs {
 		o.complete(result{code: ffi.ECLOSED, msg: errRuntimeClosed.Msg})
 		o.hw.Clear()
 	}

@@ -263,7 +263,7 @@ func async_tcp_accept(lh C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
 		l.accepting = false
 		l.mu.Unlock()
 	}
-	o, err := newOp(l.rt)
+	o, err := newFuture(l.rt)
 	if err != nil {
 		idle(result{})
 		return fail(err)
@@ -281,7 +281,7 @@ func async_tcp_accept(lh C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
 		idle(result{})
 		return streamResult(l.rt, v)
 	}
-	if err := startOp(o, l.l.Accept(), conv); err != nil {
+	if err := startFuture(o, l.l.Accept(), conv); err != nil {
 		o.free(false)
 		return fail(err)
 	}
@@ -304,7 +304,7 @@ func async_tcp_connect(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32
 	if _, _, err := net.SplitHostPort(a); err != nil {
 		return failf(ffi.EINVAL, "libasync: malformed address %q: %v", a, err)
 	}
-	o, err := newOp(r)
+	o, err := newFuture(r)
 	if err != nil {
 		return fail(err)
 	}
@@ -315,7 +315,7 @@ func async_tcp_connect(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32
 	}
 	conv := func(v future.Result[*socket.Stream]) result { return streamResult(r, v) }
 	// The connect resolves names on a blocking goroutine, off the workers.
-	if err := startOp(o, socket.Connect(a), conv); err != nil {
+	if err := startFuture(o, socket.Connect(a), conv); err != nil {
 		o.free(false)
 		return fail(err)
 	}
@@ -419,7 +419,7 @@ func async_read(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) 
 		s.reading = false
 		s.mu.Unlock()
 	}
-	o, err := newOp(s.rt)
+	o, err := newFuture(s.rt)
 	if err != nil {
 		idle(result{})
 		return fail(err)
@@ -491,7 +491,7 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 		return fail(err)
 	}
 	idle := func(result) { s.endWrite() }
-	o, err := newOp(s.rt)
+	o, err := newFuture(s.rt)
 	if err != nil {
 		idle(result{})
 		return fail(err)
@@ -512,7 +512,7 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 		idle(result{})
 		return ioResult(uint64(v.Value), v.Err)
 	}
-	if err := startOp(o, future.Future[future.Result[int]](&guarded{b: hb, f: aio.WriteAll(s.s, hostBytes(buf, n))}), conv); err != nil {
+	if err := startFuture(o, future.Future[future.Result[int]](&guarded{b: hb, f: aio.WriteAll(s.s, hostBytes(buf, n))}), conv); err != nil {
 		o.free(false)
 		return fail(err)
 	}
