@@ -27,23 +27,23 @@ func init() {
 }
 
 // engine is the executor behind a runtime handle: a work-stealing
-// executor.Runtime.
-type engine struct {
-	*executor.Runtime
+// executor.Runtime (threaded), or an executor.Local that the host's thread
+// runs (host-driven). Either is also the services that its futures find
+// in the Context, which a poll made on a host thread lends them.
+type engine interface {
+	executor.Executor
+	DriverName() string
 }
 
-// newEngine starts an executor on driver name ("" for the default) with
-// workers workers (0: one per CPU, not one per P: the spare Ps are the
-// host threads').
-func newEngine(name string, workers int) (engine, error) {
+// newEngine starts an executor on driver name ("" for the default): a
+// Local when hostDriven, else a Runtime with workers workers (0: one per
+// CPU, not one per P: the spare Ps are the host threads').
+func newEngine(name string, workers int, hostDriven bool) (engine, error) {
+	if hostDriven {
+		return executor.NewLocal(executor.WithDriver(name))
+	}
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
-	rt, err := executor.NewRuntime(executor.WithDriver(name), executor.WithWorkers(workers))
-	return engine{rt}, err
+	return executor.NewRuntime(executor.WithDriver(name), executor.WithWorkers(workers))
 }
-
-// Services is what the executor lends to the futures it polls, for a poll
-// made on another thread that needs the runtime's reactor (a listen, which
-// completes in that one poll).
-func (e engine) Services() any { return e.Runtime }

@@ -17,10 +17,12 @@ import (
 	"github.com/libasync/libasync/future"
 )
 
-func lookupOp(h C.uint64_t) (*op, error) { return lookup[*op](h, ffi.KindFuture, "future") }
+func lookupFuture(h C.uint64_t) (*futureObj, error) {
+	return lookup[*futureObj](h, ffi.KindFuture, "future")
+}
 
 // publish gives o a handle in *out, or frees o and fails.
-func publish(o *op, out *C.uint64_t) C.int32_t {
+func publish(o *futureObj, out *C.uint64_t) C.int32_t {
 	h, err := ffi.Handles.Insert(ffi.KindFuture, o)
 	if err != nil {
 		o.free(false)
@@ -50,11 +52,11 @@ func async_sleep(rt C.uint64_t, ns C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
 	if out == nil {
 		return failf(ffi.EINVAL, "libasync: async_sleep: out is NULL")
 	}
-	o, err := newOp(r)
+	o, err := newFuture(r)
 	if err != nil {
 		return fail(err)
 	}
-	if err := startOp(o, executor.Sleep(duration(uint64(ns))), func(v future.Result[struct{}]) result { return resultOf(0, v.Err) }); err != nil {
+	if err := startFuture(o, executor.Sleep(duration(uint64(ns))), func(v future.Result[struct{}]) result { return resultOf(0, v.Err) }); err != nil {
 		o.free(false)
 		return fail(err)
 	}
@@ -73,11 +75,11 @@ func async_task_future(th C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
 	if out == nil {
 		return failf(ffi.EINVAL, "libasync: async_task_future: out is NULL")
 	}
-	o, err := newOp(t.rt)
+	o, err := newFuture(t.rt)
 	if err != nil {
 		// The runtime closed, so the task has its outcome, and the
 		// future has nothing for a close to drop: it stays unlisted.
-		o = &op{rt: t.rt}
+		o = &futureObj{rt: t.rt}
 	}
 	t.onDone(func(r result) { o.complete(r) })
 	return publish(o, out)
@@ -88,7 +90,7 @@ func async_task_future(th C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
 //export async_timeout
 func async_timeout(fh C.uint64_t, ns C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
 	defer guard(&rc)
-	f, err := take[*op](fh, ffi.KindFuture, "future")
+	f, err := take[*futureObj](fh, ffi.KindFuture, "future")
 	if err != nil {
 		return fail(err)
 	}
@@ -96,7 +98,7 @@ func async_timeout(fh C.uint64_t, ns C.uint64_t, out *C.uint64_t) (rc C.int32_t)
 		f.free(false)
 		return failf(ffi.EINVAL, "libasync: async_timeout: out is NULL")
 	}
-	g, err := newOp(f.rt)
+	g, err := newFuture(f.rt)
 	if err != nil {
 		f.free(false)
 		return fail(err)
@@ -108,7 +110,7 @@ func async_timeout(fh C.uint64_t, ns C.uint64_t, out *C.uint64_t) (rc C.int32_t)
 		}
 		return result{code: ffi.ETIMEDOUT, msg: "libasync: async_timeout: the time passed"}
 	}
-	if err := startOp(g, timer, expired); err != nil {
+	if err := startFuture(g, timer, expired); err != nil {
 		f.free(false)
 		g.free(false)
 		return fail(err)
@@ -147,7 +149,7 @@ func async_timeout(fh C.uint64_t, ns C.uint64_t, out *C.uint64_t) (rc C.int32_t)
 //export async_future_poll
 func async_future_poll(fh C.uint64_t, waker unsafe.Pointer, out *C.uint64_t) (rc C.int32_t) {
 	defer guard(&rc)
-	o, err := lookupOp(fh)
+	o, err := lookupFuture(fh)
 	if err != nil {
 		return fail(err)
 	}
@@ -167,7 +169,7 @@ func async_future_poll(fh C.uint64_t, waker unsafe.Pointer, out *C.uint64_t) (rc
 //export async_future_free
 func async_future_free(fh C.uint64_t) (rc C.int32_t) {
 	defer guard(&rc)
-	o, err := take[*op](fh, ffi.KindFuture, "future")
+	o, err := take[*futureObj](fh, ffi.KindFuture, "future")
 	if err != nil {
 		return fail(err)
 	}
@@ -187,7 +189,7 @@ func async_block_on(rt C.uint64_t, fh C.uint64_t, timeout C.int64_t, out *C.uint
 	if err != nil {
 		return fail(err)
 	}
-	o, err := lookupOp(fh)
+	o, err := lookupFuture(fh)
 	if err != nil {
 		return fail(err)
 	}
@@ -197,7 +199,7 @@ func async_block_on(rt C.uint64_t, fh C.uint64_t, timeout C.int64_t, out *C.uint
 	if o.rt != r {
 		return failf(ffi.EINVAL, "libasync: async_block_on: the future belongs to another runtime")
 	}
-	// A hot op completes on its own: wait for it. A cold one is driven
+	// A hot future completes on its own: wait for it. A cold one is driven
 	// here: wait for a wake (registered before the step, so none is
 	// lost), step again.
 	var deadline time.Time
@@ -214,7 +216,7 @@ func async_block_on(rt C.uint64_t, fh C.uint64_t, timeout C.int64_t, out *C.uint
 		if timeout > 0 {
 			left = max(int64(time.Until(deadline)), 0)
 		}
-		if !waitFor(done, left, r.closing) {
+		if !r.await(done, left, r.closing) {
 			if r.isClosed() {
 				return failf(ffi.ECANCELED, "libasync: async_block_on: the runtime closed")
 			}

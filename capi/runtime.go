@@ -14,6 +14,7 @@ import (
 
 	"github.com/libasync/libasync/capi/ffi"
 	"github.com/libasync/libasync/driver"
+	"github.com/libasync/libasync/executor"
 )
 
 // maxWorkers bounds async_config.workers (executor.NewRuntime's limit).
@@ -21,50 +22,85 @@ const maxWorkers = 65535
 
 // asyncConfig mirrors struct async_config of the header.
 type asyncConfig struct {
-	size    uint32
-	workers uint32
-	driver  *C.char
+	size     uint32
+	workers  uint32
+	driver   *C.char
+	flags    uint32
+	reserved uint32
 }
+
+// configV1Size is the size of ABI version 1's async_config (size, workers,
+// driver): a host built against that header passes it, and gets the
+// defaults for the fields added since.
+const configV1Size = unsafe.Offsetof(asyncConfig{}.flags)
+
+// The flags of async_config.
+const (
+	flagHostDriven = 1 << 0 // ASYNC_RUNTIME_HOST_DRIVEN
+	knownFlags     = flagHostDriven
+)
 
 // runtimeObj is the object behind a KindRuntime handle.
 type runtimeObj struct {
 	ex     engine
 	driver string
+	// host is the executor when the runtime is host-driven (the same
+	// object as ex), nil when it is threaded.
+	host *executor.Local
 
 	mu     sync.Mutex
 	closed bool
-	// ops are the live runtime futures, whose host waker clones close
-	// drops.
-	ops map[*op]struct{}
+	// futures are the live runtime futures, and sockets the open streams and
+	// listeners, whose host waker clones close drops.
+	futures map[*futureObj]struct{}
+	sockets map[socketObj]struct{}
 	// closing is closed when async_runtime_close begins, releasing the
 	// host threads blocked in async_block_on.
 	closing chan struct{}
 }
 
 // isClosed reports whether close began.
-func (r *runtimeObj) isClosed() bool {
-	select {
-	case <-r.closing:
-		return true
-	default:
-		return false
-	}
-}
+func (r *runtimeObj) isClosed() bool { return isClosed(r.closing) }
 
-func (r *runtimeObj) addOp(o *op) bool {
+func (r *runtimeObj) addFuture(o *futureObj) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return false
 	}
-	r.ops[o] = struct{}{}
+	r.futures[o] = struct{}{}
 	return true
 }
 
-func (r *runtimeObj) removeOp(o *op) {
+func (r *runtimeObj) removeFuture(o *futureObj) {
 	r.mu.Lock()
-	delete(r.ops, o)
+	delete(r.futures, o)
 	r.mu.Unlock()
+}
+
+// socketObj is a stream or listener, which may hold clones of host wakers
+// (its polls').
+type socketObj interface{ dropWakers() }
+
+// addSocket lists s, so that close drops its wakers; after close it drops
+// them at once (a socket made by a future that raced the close).
+func (r *runtimeObj) addSocket(s socketObj) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		s.dropWakers()
+		return
+	}
+	r.sockets[s] = struct{}{}
+	r.mu.Unlock()
+}
+
+// removeSocket unlists s after its close, dropping its wakers.
+func (r *runtimeObj) removeSocket(s socketObj) {
+	r.mu.Lock()
+	delete(r.sockets, s)
+	r.mu.Unlock()
+	s.dropWakers()
 }
 
 var errRuntimeClosed = ffi.Errorf(ffi.ECLOSED, "libasync: the runtime is closed")
@@ -116,17 +152,30 @@ func async_runtime_new(cfg unsafe.Pointer, out *C.uint64_t) (rc C.int32_t) {
 	if out == nil {
 		return failf(ffi.EINVAL, "libasync: async_runtime_new: out is NULL")
 	}
-	var workers uint32
+	var workers, flags uint32
 	name := ""
 	if cfg != nil {
 		c := (*asyncConfig)(cfg)
-		if c.size < uint32(unsafe.Sizeof(asyncConfig{})) {
-			return failf(ffi.EINVAL, "libasync: async_config.size is %d, want at least %d", c.size, unsafe.Sizeof(asyncConfig{}))
+		if uintptr(c.size) < configV1Size {
+			return failf(ffi.EINVAL, "libasync: async_config.size is %d, want at least %d", c.size, configV1Size)
 		}
 		workers = c.workers
 		if c.driver != nil {
 			name = C.GoString(c.driver)
 		}
+		if uintptr(c.size) >= unsafe.Sizeof(asyncConfig{}) {
+			flags = c.flags
+			if c.reserved != 0 {
+				return failf(ffi.EINVAL, "libasync: async_config.reserved is %d, want 0", c.reserved)
+			}
+		}
+	}
+	if flags&^knownFlags != 0 {
+		return failf(ffi.EINVAL, "libasync: async_config.flags has unknown bits %#x", flags&^knownFlags)
+	}
+	hostDriven := flags&flagHostDriven != 0
+	if hostDriven && workers != 0 {
+		return failf(ffi.EINVAL, "libasync: async_config.workers is %d, but a host-driven runtime has no workers (give 0)", workers)
 	}
 	if name != "" && !slices.Contains(driver.Names(), name) {
 		return failf(ffi.ENOTSUP, "libasync: unknown driver %q (this build has %v)", name, driver.Names())
@@ -134,11 +183,14 @@ func async_runtime_new(cfg unsafe.Pointer, out *C.uint64_t) (rc C.int32_t) {
 	if workers > maxWorkers {
 		return failf(ffi.EINVAL, "libasync: async_config.workers is %d, more than %d", workers, maxWorkers)
 	}
-	ex, err := newEngine(name, int(workers))
+	ex, err := newEngine(name, int(workers), hostDriven)
 	if err != nil {
 		return fail(&ffi.Error{Code: ffi.EIO, Msg: "libasync: starting the runtime: " + err.Error(), Errno: ffi.ErrnoOf(err)})
 	}
-	r := &runtimeObj{ex: ex, driver: ex.DriverName(), ops: map[*op]struct{}{}, closing: make(chan struct{})}
+	r := &runtimeObj{ex: ex, driver: ex.DriverName(), futures: map[*futureObj]struct{}{}, sockets: map[socketObj]struct{}{}, closing: make(chan struct{})}
+	if hostDriven {
+		r.host = ex.(*executor.Local)
+	}
 	h, err := ffi.Handles.Insert(ffi.KindRuntime, r)
 	if err != nil {
 		ex.Close()
@@ -197,15 +249,20 @@ func async_runtime_close(rt C.uint64_t) (rc C.int32_t) {
 	err = r.ex.Close()
 	r.mu.Lock()
 	r.closed = true
-	ops := make([]*op, 0, len(r.ops))
-	for o := range r.ops {
-		ops = append(ops, o)
+	futs := make([]*futureObj, 0, len(r.futures))
+	for o := range r.futures {
+		futs = append(futs, o)
 	}
-	r.ops = nil
+	r.futures = nil
+	socks := r.sockets
+	r.sockets = nil
 	r.mu.Unlock()
-	for _, o := range ops {
+	for _, o := range futs {
 		o.complete(result{code: ffi.ECLOSED, msg: errRuntimeClosed.Msg})
 		o.hw.Clear()
+	}
+	for s := range socks {
+		s.dropWakers()
 	}
 	if err != nil {
 		return failf(ffi.EIO, "libasync: closing the runtime: %v", err)

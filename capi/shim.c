@@ -83,10 +83,17 @@ typedef int32_t (*poll_fn)(void *, const void *, uint64_t *);
 typedef void (*call1_fn)(const void *);
 typedef void (*clone_fn)(const void *, void *);
 
+/* The host gets the waker and the output on this C stack, not in the Go
+ * heap where the runtime keeps them: the pointers are valid only during the
+ * call anyway, and memory checkers (valgrind) cannot follow the Go heap's
+ * reuse of goroutine stacks, so a host's write there looked invalid. */
 int32_t asyncgo_call_poll(uintptr_t fn, uintptr_t state, asyncgo_waker *waker, uint64_t *out) {
+    asyncgo_waker w = *waker;
+    uint64_t o = 0;
     host_depth++;
-    int32_t r = ((poll_fn)fn)((void *)state, waker, out);
+    int32_t r = ((poll_fn)fn)((void *)state, &w, &o);
     host_depth--;
+    *out = o;
     return r;
 }
 

@@ -66,6 +66,13 @@ func (t *taskObj) onDone(f func(result)) {
 	t.mu.Unlock()
 }
 
+// outcome returns the outcome if the task ended.
+func (t *taskObj) outcome() (result, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.res, t.ended
+}
+
 // ending returns the outcome if the task ended, or else a channel closed
 // when it does.
 func (t *taskObj) ending() (result, bool, <-chan struct{}) {
@@ -153,9 +160,20 @@ func async_task_join(th C.uint64_t, timeout C.int64_t, out *C.uint64_t) (rc C.in
 	if out == nil {
 		return failf(ffi.EINVAL, "libasync: async_task_join: out is NULL")
 	}
-	res, ended, done := t.ending()
+	res, ended := t.outcome()
+	if !ended && t.rt.host != nil && timeout != 0 {
+		// On a host-driven runtime the task most often ends in the next
+		// turn of the loop: run that before making a channel to wait on.
+		if _, err := t.rt.host.Run(executor.RunNoWait); err == nil {
+			res, ended = t.outcome()
+		}
+	}
 	if !ended {
-		if !waitFor(done, int64(timeout), nil) {
+		var done <-chan struct{}
+		if res, ended, done = t.ending(); ended {
+			return deliver(res, out)
+		}
+		if !t.rt.await(done, int64(timeout), nil) {
 			return failf(ffi.ETIMEDOUT, "libasync: async_task_join: timed out after %d ns", int64(timeout))
 		}
 		res, _, _ = t.ending()

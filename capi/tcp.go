@@ -30,7 +30,12 @@ type listenerObj struct {
 
 	mu        sync.Mutex
 	accepting bool // an accept future is pending
+
+	// acceptWaker holds the waker of the last async_tcp_poll_accept.
+	acceptWaker ffi.HostWaker
 }
+
+func (l *listenerObj) dropWakers() { l.acceptWaker.Clear() }
 
 // streamObj is the object behind a KindStream handle.
 type streamObj struct {
@@ -41,6 +46,15 @@ type streamObj struct {
 	reading     bool // a read future is pending (until done or freed)
 	writing     bool // a write future is pending (until done or freed)
 	writeBroken bool // a write was cancelled part-way
+
+	// readWaker and writeWaker hold the wakers of the last
+	// async_stream_poll_read and async_stream_poll_write.
+	readWaker, writeWaker ffi.HostWaker
+}
+
+func (s *streamObj) dropWakers() {
+	s.readWaker.Clear()
+	s.writeWaker.Clear()
 }
 
 // lookupSocket returns the listener or stream of h (what selects which).
@@ -133,7 +147,7 @@ func async_tcp_listen(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32_
 	}
 	// An IP literal opens at once: one poll, lending the runtime's
 	// services (its reactor), on the calling thread.
-	cx := future.NewContext(future.NoopWaker(), r.ex.Services())
+	cx := future.NewContext(future.NoopWaker(), r.ex)
 	res, ok := socket.Listen(a).Poll(cx).Value()
 	if !ok {
 		return failf(ffi.EIO, "libasync: async_tcp_listen: %s did not open at once", a)
@@ -141,11 +155,13 @@ func async_tcp_listen(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32_
 	if res.Err != nil {
 		return fail(ioError(res.Err))
 	}
-	h, err := ffi.Handles.Insert(ffi.KindListener, &listenerObj{rt: r, l: res.Value})
+	lo := &listenerObj{rt: r, l: res.Value}
+	h, err := ffi.Handles.Insert(ffi.KindListener, lo)
 	if err != nil {
 		res.Value.Close()
 		return fail(err)
 	}
+	r.addSocket(lo)
 	*out = C.uint64_t(h)
 	return C.int32_t(ffi.OK)
 }
@@ -200,11 +216,13 @@ func streamResult(r *runtimeObj, v future.Result[*socket.Stream]) result {
 	if v.Err != nil {
 		return ioResult(0, v.Err)
 	}
-	h, err := ffi.Handles.Insert(ffi.KindStream, &streamObj{rt: r, s: v.Value})
+	so := &streamObj{rt: r, s: v.Value}
+	h, err := ffi.Handles.Insert(ffi.KindStream, so)
 	if err != nil {
 		v.Value.Close()
 		return resultOf(0, err)
 	}
+	r.addSocket(so)
 	return result{code: ffi.OK, val: uint64(h)}
 }
 
@@ -215,7 +233,9 @@ func dropStream(res result) {
 		return
 	}
 	if obj, ok := ffi.Handles.Remove(ffi.Handle(res.val)); ok {
-		obj.(*streamObj).s.Close()
+		s := obj.(*streamObj)
+		s.s.Close()
+		s.rt.removeSocket(s)
 	}
 }
 
@@ -243,7 +263,7 @@ func async_tcp_accept(lh C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
 		l.accepting = false
 		l.mu.Unlock()
 	}
-	o, err := newOp(l.rt)
+	o, err := newFuture(l.rt)
 	if err != nil {
 		idle(result{})
 		return fail(err)
@@ -261,7 +281,7 @@ func async_tcp_accept(lh C.uint64_t, out *C.uint64_t) (rc C.int32_t) {
 		idle(result{})
 		return streamResult(l.rt, v)
 	}
-	if err := startOp(o, l.l.Accept(), conv); err != nil {
+	if err := startFuture(o, l.l.Accept(), conv); err != nil {
 		o.free(false)
 		return fail(err)
 	}
@@ -284,7 +304,7 @@ func async_tcp_connect(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32
 	if _, _, err := net.SplitHostPort(a); err != nil {
 		return failf(ffi.EINVAL, "libasync: malformed address %q: %v", a, err)
 	}
-	o, err := newOp(r)
+	o, err := newFuture(r)
 	if err != nil {
 		return fail(err)
 	}
@@ -295,7 +315,7 @@ func async_tcp_connect(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32
 	}
 	conv := func(v future.Result[*socket.Stream]) result { return streamResult(r, v) }
 	// The connect resolves names on a blocking goroutine, off the workers.
-	if err := startOp(o, socket.Connect(a), conv); err != nil {
+	if err := startFuture(o, socket.Connect(a), conv); err != nil {
 		o.free(false)
 		return fail(err)
 	}
@@ -399,7 +419,7 @@ func async_read(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) 
 		s.reading = false
 		s.mu.Unlock()
 	}
-	o, err := newOp(s.rt)
+	o, err := newFuture(s.rt)
 	if err != nil {
 		idle(result{})
 		return fail(err)
@@ -471,7 +491,7 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 		return fail(err)
 	}
 	idle := func(result) { s.endWrite() }
-	o, err := newOp(s.rt)
+	o, err := newFuture(s.rt)
 	if err != nil {
 		idle(result{})
 		return fail(err)
@@ -492,7 +512,7 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 		idle(result{})
 		return ioResult(uint64(v.Value), v.Err)
 	}
-	if err := startOp(o, future.Future[future.Result[int]](&guarded{b: hb, f: aio.WriteAll(s.s, hostBytes(buf, n))}), conv); err != nil {
+	if err := startFuture(o, future.Future[future.Result[int]](&guarded{b: hb, f: aio.WriteAll(s.s, hostBytes(buf, n))}), conv); err != nil {
 		o.free(false)
 		return fail(err)
 	}
@@ -512,24 +532,14 @@ func async_try_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, written *C.s
 	if err := checkBuf("async_try_write", buf, n, written == nil); err != nil {
 		return fail(err)
 	}
-	// Marked writing for the call, so that a write future made meanwhile
-	// on another thread is refused as a second pending write would be,
-	// and bytes never interleave.
-	if err := s.claimWrite("async_try_write"); err != nil {
+	took, err := s.pollWrite("async_try_write", hostBytes(buf, n), nil)
+	if err != nil {
 		return fail(err)
 	}
-	defer s.endWrite()
-	// The no-op waker is the zero one: a poll that would wait leaves no
-	// waiter behind in the reactor for a later write future to meet.
-	cx := future.NewContext(future.NoopWaker(), s.rt.ex.Services())
-	v, ok := s.s.PollWrite(cx, hostBytes(buf, n)).Value()
-	switch {
-	case !ok || (v.Err == nil && v.Value == 0):
+	if took == 0 {
 		return C.int32_t(ffi.Pending)
-	case v.Err != nil:
-		return fail(ioError(v.Err))
 	}
-	*written = C.size_t(v.Value)
+	*written = C.size_t(took)
 	return C.int32_t(ffi.OK)
 }
 
@@ -564,8 +574,10 @@ func async_close(h C.uint64_t) (rc C.int32_t) {
 	switch o := obj.(type) {
 	case *listenerObj:
 		err = o.l.Close()
+		o.rt.removeSocket(o)
 	case *streamObj:
 		err = o.s.Close()
+		o.rt.removeSocket(o)
 	}
 	// Closing a socket whose runtime closed is still a success: its
 	// registration is gone, and the descriptor is closed now.

@@ -11,7 +11,7 @@
 #         libuv        build/uv-echo (bindings/c/bench/uv_echo.c)
 #         c-echo       build/example-echo (bindings/c/examples/echo.c)
 #         c-echo-host  the host-driven runtime's echo, $ECHO_HOST (default
-#                      build/example-echo-host), when that file exists
+#                      build/example-echo_host), when that file exists
 #         libasync     the Go echo (examples/echo)
 #       Without libuv it says SKIP and why, and the ratios are to c-echo. FLAGS go
 #       to bench/echo after these defaults, so they override them (-runs 3,
@@ -21,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo_c() {
-	local host=${ECHO_HOST:-build/example-echo-host} ref=libuv out
+	local host=${ECHO_HOST:-build/example-echo_host} ref=libuv out
 	local servers=()
 	bash ci/capi.sh lib
 	bash ci/capi.sh examples

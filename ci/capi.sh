@@ -5,7 +5,7 @@
 #   ci/capi.sh suite [CC-FLAGS...]  build the C suite into build/suite (after lib)
 #   ci/capi.sh asan              the suite built from the contract's verbatim header, under ASan
 #   ci/capi.sh valgrind          the suite under valgrind memcheck (200 threads)
-#   ci/capi.sh examples          build and run bindings/c/examples (tasks, echo -demo)
+#   ci/capi.sh examples          build and run bindings/c/examples (tasks, echo -demo, echo_host -demo)
 #   ci/capi.sh uv-echo           build/uv-echo, bindings/c/bench/uv_echo.c on libuv (Debian's
 #                                libuv1-dev, installed when missing; SKIP and why when it cannot be)
 #   ci/capi.sh fdlimit           a C and a Python host under a descriptor limit of 64,
@@ -95,25 +95,32 @@ suite() {
 		bindings/c/test/*.c -Lbuild -lasync -lpthread -Wl,-rpath,"$PWD/build" -o "$out"
 }
 
-# asan: the suite written against the contract alone (its verbatim copy
-# stands in for the header) under AddressSanitizer and UBSan, leaks
-# included: any error on the host side fails it. Go's own memory is not
+# asan: the suite under AddressSanitizer and UBSan, leaks included: any
+# error on the host side fails it. Twice: written against the contract alone
+# (its verbatim copy stands in for the header; threaded runtimes only), then
+# against the library's header with its additions, on host-driven runtimes
+# (the first build ran the threaded ones). Go's own memory is not
 # instrumented; the library allocates nothing with malloc that it keeps.
 asan() {
-	local inc
+	local inc flags=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 	inc=$(mktemp -d)
 	cp capi/abi/libasync-v1.h "$inc/libasync.h"
-	suite build/suite-asan -I"$inc" -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+	suite build/suite-asan -I"$inc" "${flags[@]}"
 	rm -rf "$inc"
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 ASYNC_TEST_THREADS=${ASYNC_TEST_THREADS:-200} build/suite-asan
+	suite build/suite-asan-full "${flags[@]}"
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 ASYNC_TEST_THREADS=${ASYNC_TEST_THREADS:-200} \
+		ASYNC_TEST_WRITES=${ASYNC_TEST_WRITES:-100}
+	build/suite-asan | sed 's/^[0-9]* passed, [0-9]* failed$/contract alone: &/' &&
+		ASYNC_TEST_KINDS=host build/suite-asan-full
 }
 
 # valgrind: the suite under memcheck, leaks included, with 200 threads in
-# the many-threads test. The suppressions cover errors whose innermost frame
+# the many-threads test and fewer tries in the free-at-expiry tests. The suppressions cover errors whose innermost frame
 # is in libasync.so (Go code on Go-managed stacks, see the file); an error
 # in host code fails the run.
 valgrind_suite() {
-	ASYNC_TEST_THREADS=200 valgrind --error-exitcode=3 --leak-check=full --show-leak-kinds=definite \
+	ASYNC_TEST_THREADS=200 ASYNC_TEST_EXPIRIES=${ASYNC_TEST_EXPIRIES:-2000} ASYNC_TEST_WRITES=${ASYNC_TEST_WRITES:-20} \
+		valgrind --error-exitcode=3 --leak-check=full --show-leak-kinds=definite \
 		--errors-for-leak-kinds=definite --suppressions=bindings/c/test/valgrind.supp -q build/suite 2> >(grep -v -e 'DW_FORM' -e 'debug info' >&2)
 }
 
@@ -126,11 +133,12 @@ host_program() {
 # examples: the C examples, built against the header and run.
 examples() {
 	local ex
-	for ex in tasks echo; do
+	for ex in tasks echo echo_host; do
 		host_program bindings/c/examples/$ex.c build/example-$ex
 	done
 	build/example-tasks
 	timeout 60 build/example-echo -demo
+	timeout 60 build/example-echo_host -demo
 }
 
 # uv_echo: the libuv echo server that ci/bench.sh measures the C servers

@@ -116,6 +116,12 @@ leg_capi-valgrind() {
 	bash ci/capi.sh lib && bash ci/capi.sh suite && suite_passes 900 bash ci/capi.sh valgrind
 }
 
+# The fairness soak: the Go echo and the two C echo servers (host-driven,
+# threaded with the notifier) each hold 1,000 connections for 10 s; any
+# connection with a second without a round trip, or any failed request,
+# fails it. It prints the fewest round trips a connection made.
+leg_fairness() { bash ci/fairness.sh 1000 10; }
+
 # capi/ffi without cgo (purego's own trampolines, hence no -race): C futures
 # from a library gcc builds at test time, run on an executor.
 leg_ffi-nocgo() { CGO_ENABLED=0 LIBASYNC_REQUIRE_CC=1 go test -count=1 -timeout 5m ./capi/ffi/; }
@@ -133,7 +139,7 @@ leg_fdlimit() { bash ci/capi.sh lib && bash ci/capi.sh fdlimit; }
 
 # python and fdlimit come after the legs that build and check the library
 # they load.
-legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c capi-asan capi-valgrind ffi-nocgo capi-wine python fdlimit)
+legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c fairness capi-asan capi-valgrind ffi-nocgo capi-wine python fdlimit)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)

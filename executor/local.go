@@ -52,6 +52,16 @@ type Local struct {
 	parked atomic.Bool
 	main   mainWaker
 
+	// For Run (local_run.go). stop is a pending Stop, consumed by the Run
+	// it ends. owner is the goroutine that last entered Run: between Runs
+	// parked stays true, so that producers on other goroutines wake a host
+	// that waits on BackendFD, while the owner's own spawns and wakes need
+	// no wake-up (it is not waiting: it is making them). holds counts the
+	// outside work that keeps RunDefault going (KeepAlive).
+	stop  atomic.Bool
+	owner atomic.Uintptr
+	holds atomic.Int64
+
 	runMu sync.Mutex // held by whoever runs the loop
 
 	// Counters for Stats: each is a running total that orders nothing, so
@@ -103,9 +113,11 @@ func (l *Local) enter() bool {
 	return false
 }
 
-// kick wakes the driver if the loop waits in it (or is about to).
+// kick wakes the driver if the loop waits in it (or is about to), or if a
+// host may wait on BackendFD, unless the caller is the goroutine that runs
+// the loop, which waits for nothing while it is here.
 func (l *Local) kick() {
-	if l.parked.Load() && l.parked.CompareAndSwap(true, false) {
+	if l.parked.Load() && !l.isOwner() && l.parked.CompareAndSwap(true, false) {
 		l.wakes.Add(1)
 		// An error means the driver is closed, and then no loop waits.
 		_ = l.drv.Wake()
@@ -215,12 +227,21 @@ const (
 	modeMain  loopMode = iota // until the BlockOn future is ready or shutdown
 	modeIdle                  // until no task is runnable
 	modeGrace                 // until no task is left or the deadline passed
+	modeRun                   // until Stop, shutdown, or nothing keeps the loop alive
 )
 
 // runLoop is the executor: it polls the main future when woken, runs
 // batches of tasks, and waits in the driver when nothing is runnable.
 func (l *Local) runLoop(main func(*future.Context) bool, mode loopMode, deadline int64) error {
 	for {
+		if mode == modeRun {
+			if l.closedForWork() {
+				return future.ErrClosed
+			}
+			if l.stop.Load() || !l.alive() {
+				return nil
+			}
+		}
 		if mode == modeMain {
 			if l.closedForWork() {
 				return future.ErrClosed
@@ -254,7 +275,7 @@ func (l *Local) runLoop(main func(*future.Context) bool, mode loopMode, deadline
 			if timeout < 0 || left < timeout {
 				timeout = left
 			}
-		case modeMain:
+		case modeMain, modeRun:
 			timeout = l.timerTimeout()
 		}
 		if timeout != 0 {
@@ -276,9 +297,12 @@ func (l *Local) runLoop(main func(*future.Context) bool, mode loopMode, deadline
 	}
 }
 
-// runnable reports whether the loop has something to poll right now.
+// runnable reports whether the loop has something to do right now instead
+// of waiting: a task to poll, the BlockOn future to poll, or, for Run, a
+// Stop to obey or nothing left to keep it alive.
 func (l *Local) runnable(mode loopMode) bool {
-	return l.runq.len() > 0 || !l.inbox.empty() || (mode == modeMain && l.main.notified.Load())
+	return l.runq.len() > 0 || !l.inbox.empty() || (mode == modeMain && l.main.notified.Load()) ||
+		(mode == modeRun && (l.stop.Load() || !l.alive()))
 }
 
 // runBatch moves (part of) the inbox into the run queue and polls each task

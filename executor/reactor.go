@@ -251,7 +251,8 @@ func (g *Registration) FD() driver.FD { return g.fd }
 // the registration closes. It is ready with an error: ErrInvalid for a
 // direction not in the registration's interest; ErrWrongRuntime when cx
 // belongs to another executor; ErrBusy when a different waker already waits
-// on dir; future.ErrClosed after Deregister or executor shutdown. Readable,
+// on dir; future.ErrClosed after Deregister or executor shutdown. A zero
+// waker (future.NoopWaker) only looks: Pending leaves no waiter. Readable,
 // writable and error readiness stay set until ClearReady; read-closed and
 // write-closed until Deregister.
 func (g *Registration) PollReady(cx *future.Context, dir driver.Interest) future.Poll[future.Result[Ready]] {
@@ -262,11 +263,14 @@ func (g *Registration) PollReady(cx *future.Context, dir driver.Interest) future
 	if s, err := servicesOf(cx); err != nil || s.ioReactor() != g.reactor {
 		return future.Ready(future.Fail[Ready](ErrWrongRuntime))
 	}
-	if p, done := g.readyNow(mask, dir); done {
+	p, done := g.readyNow(mask, dir)
+	w := cx.Waker()
+	if done || w.IsZero() {
+		// A zero waker only looks (a try): it neither displaces the
+		// direction's waiter nor becomes one.
 		return p
 	}
 	i := dirIndex(dir)
-	w := cx.Waker()
 	g.mu.Lock()
 	if cur := g.waiters[i]; !cur.IsZero() && !cur.WillWake(w) {
 		g.mu.Unlock()
@@ -275,7 +279,7 @@ func (g *Registration) PollReady(cx *future.Context, dir driver.Interest) future
 	g.waiters[i] = w
 	// Re-check after storing the waiter: a delivery that set readiness
 	// before we stored it would not have found the waiter.
-	p, done := g.readyNow(mask, dir)
+	p, done = g.readyNow(mask, dir)
 	if done {
 		g.waiters[i] = future.Waker{}
 	}

@@ -195,7 +195,19 @@ typedef struct async_config {
     uint32_t workers;     /* 0: one per CPU                                    */
     const char *driver;   /* NULL or "": the build's default ("epoll", "poll",
                            * "kqueue", "iocp"); unknown name: ASYNC_ENOTSUP    */
+    /* libasync: the fields below are additions (read only when size covers
+     * them: a host built against version 1's struct gets their defaults). */
+    uint32_t flags;       /* ASYNC_RUNTIME_* bits; unknown bits: ASYNC_EINVAL  */
+    uint32_t reserved;    /* must be 0                                         */
 } async_config;
+
+/* libasync: async_config grows at its end, so fill it with designated
+ * initializers ({.size = sizeof cfg, .workers = 2}) or memset it to zero:
+ * a positional initializer warns under -Wextra when fields are added.
+ * async_config.flags: ASYNC_RUNTIME_HOST_DRIVEN asks for a runtime
+ * with no threads of its own, run by the host's threads with
+ * async_runtime_run (see "host-driven runtimes" below); workers must be 0. */
+#define ASYNC_RUNTIME_HOST_DRIVEN 0x1u
 
 int32_t async_runtime_new(const async_config *cfg /* NULL: defaults */, async_runtime *out);
 int32_t async_runtime_driver(async_runtime rt, char *buf, size_t len);
@@ -325,6 +337,113 @@ int32_t async_close(async_handle h);
  */
 #define ASYNC_HAS_TRY_WRITE 1
 int32_t async_try_write(async_handle stream, const void *buf, size_t len, size_t *written);
+
+/* ---- host-driven runtimes (libuv's uv_run) ------------------------------
+ *
+ * A runtime made with ASYNC_RUNTIME_HOST_DRIVEN has no threads of its own:
+ * nothing of it runs except inside async_runtime_run (and inside
+ * async_task_join and async_block_on, which run it on the calling thread
+ * while they wait, unless another thread is running it). There, on the
+ * calling thread, it polls the foreign futures spawned on it, does the I/O
+ * of its streams and listeners, fires its timers and makes its runtime
+ * futures progress (sleep, timeout, task futures, accept, connect, read,
+ * write), so that a completion reaches host code with no hop between
+ * threads. Every other call works as on a threaded runtime, from any
+ * thread; spawns and wakes from other threads are safe and wake a blocked
+ * run. One thread runs it at a time.
+ *
+ * Blocking calls from host code that the runtime runs (async_task_join,
+ * async_block_on, async_runtime_close, async_runtime_run itself) return
+ * ASYNC_EINVAL, as on threaded runtimes. async_runtime_close from another
+ * thread while one runs it makes that run return ASYNC_ECLOSED, waits for it
+ * to return, then closes as usual (the tasks' drops run on the closing
+ * thread).
+ */
+#define ASYNC_HAS_HOST_DRIVEN 1
+
+enum {
+    ASYNC_RUN_DEFAULT = 0, /* until async_runtime_stop, or nothing is pending */
+    ASYNC_RUN_ONCE    = 1, /* run what is ready; if nothing was, wait for I/O, a
+                              timer or a wake first; then return              */
+    ASYNC_RUN_NOWAIT  = 2  /* run what is ready, look at I/O and timers without
+                              waiting, return: never blocks                  */
+};
+
+/*
+ * Runs a host-driven runtime on the calling thread as mode says. "Pending"
+ * means a task not ended or a runtime future not finished and not freed.
+ * Returns ASYNC_OK when nothing is pending any more, ASYNC_PENDING when
+ * something still is (after a stop, or an ONCE or NOWAIT run), or:
+ * ASYNC_EINVAL for a threaded runtime, an unknown mode, a call from host
+ * code that a runtime runs (a run cannot be re-entered), or while another
+ * thread runs it; ASYNC_ECLOSED once the runtime is closing (also when a
+ * close from another thread ends this run).
+ */
+int32_t async_runtime_run(async_runtime rt, int32_t mode);
+/* Makes the run in progress return ASYNC_PENDING once the poll function it
+ * is in returned, or, if none is in progress, the next run return at once.
+ * Safe from any thread and from host code the runtime runs; stops coalesce
+ * until a run returns. ASYNC_EINVAL for a threaded runtime. */
+int32_t async_runtime_stop(async_runtime rt);
+/*
+ * For a host with an event loop of its own (libuv's uv_backend_fd and
+ * uv_backend_timeout): *fd gets a descriptor that turns readable when a
+ * NOWAIT run would find I/O or a wake from another thread to handle, and
+ * *timeout_ms how long the host may wait on it before it must run: 0 when
+ * work is ready now, the milliseconds until the timers next need the runtime
+ * (rounded up, at most INT32_MAX), or -1 for no timer. Ask for the timeout
+ * right before each wait: a spawn or wake made by the host on the thread
+ * that runs the runtime does not make the descriptor readable. The
+ * descriptor stays the runtime's (never read or close it; it is invalid
+ * after async_runtime_close); a level-triggered watch (epoll without
+ * EPOLLET, poll, select) suits it. async_runtime_backend_fd gives
+ * ASYNC_ENOTSUP where the driver has none (poll, iocp: run with a timeout
+ * instead); both give ASYNC_EINVAL for a threaded runtime, and
+ * async_runtime_backend_timeout while another thread runs it.
+ */
+int32_t async_runtime_backend_fd(async_runtime rt, int64_t *fd);
+int32_t async_runtime_backend_timeout(async_runtime rt, int32_t *timeout_ms);
+
+/* ---- polls on the calling thread: I/O with no future per operation ------
+ *
+ * As Rust's poll_read / poll_write / poll_accept: each does its I/O on the
+ * calling thread and returns ASYNC_OK when it did some, or ASYNC_PENDING when
+ * nothing could be done yet, after arranging for waker to be woken when the
+ * direction is ready (waker NULL: only try, arrange nothing). A connection
+ * that reads and writes in a loop makes one call per operation, creates no
+ * handle, and holds no buffer between calls: buf is used only during the
+ * call. On any runtime kind; on a host-driven one, the wake comes from the
+ * thread that runs it.
+ *
+ * Wakers: a stream holds at most one clone for reading and one for writing,
+ * a listener one for accepting. A poll with a waker equal to the held clone
+ * (same data and vtable) keeps it; another replaces it (the old clone is
+ * dropped). The clone is used up once: by a wake, or by a drop when it is
+ * replaced, when the stream or listener is closed, or when its runtime
+ * closes. It may stay held after ASYNC_OK (for the next ASYNC_PENDING), so a
+ * waker given here must stay valid until one of those: the wakers that
+ * poll functions receive (runtime-made) always do.
+ *
+ * They give ASYNC_EINVAL for len 0, NULL buf or out, a waker with a NULL
+ * vtable function, and while a future of the same direction (async_read,
+ * async_write, async_tcp_accept) is pending; ASYNC_ECLOSED once the stream
+ * or listener was closed by its runtime's close, or the write side shut
+ * down; ASYNC_EIO for an OS error (async_last_os_error tells which).
+ */
+#define ASYNC_HAS_POLL_IO 1
+/* ASYNC_OK with *n bytes read (1 to len), or *n = 0 at the end of the
+ * stream (and at every later call). */
+int32_t async_stream_poll_read(async_handle stream, void *buf, size_t len,
+                               const async_waker *waker, size_t *n);
+/* ASYNC_OK with *n bytes written (1 to len: write the rest in the next
+ * call); async_try_write is this call with a NULL waker. */
+int32_t async_stream_poll_write(async_handle stream, const void *buf, size_t len,
+                                const async_waker *waker, size_t *n);
+/* ASYNC_OK with *stream, a new stream handle the caller owns (close it with
+ * async_close). Call it until ASYNC_PENDING to take every connection the
+ * listener's queue holds in one turn. */
+int32_t async_tcp_poll_accept(async_handle listener, const async_waker *waker,
+                              async_handle *stream);
 
 #ifdef __cplusplus
 }

@@ -86,6 +86,9 @@ func Open() (driver.Driver, error) {
 
 func (p *poller) Name() string { return "epoll" }
 
+// PollFD returns the epoll descriptor (driver.Pollable).
+func (p *poller) PollFD() driver.FD { return p.epfd }
+
 // flags returns the epoll events for interest, always edge-triggered.
 // EPOLLERR and EPOLLHUP are reported by the kernel whatever is asked.
 func flags(interest driver.Interest) uint32 {

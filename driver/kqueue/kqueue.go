@@ -220,6 +220,9 @@ func (d *kqueueDriver) releaseFDs() error {
 // Name returns "kqueue".
 func (d *kqueueDriver) Name() string { return name }
 
+// PollFD returns the kqueue descriptor (driver.Pollable).
+func (d *kqueueDriver) PollFD() driver.FD { return d.kq }
+
 // checkArgs validates a descriptor and an interest.
 func (d *kqueueDriver) checkArgs(fd int, interest driver.Interest) error {
 	if fd < 0 || fd == d.wakeR || fd == d.wakeW {

@@ -2,7 +2,9 @@
  * (async_abi_version, a Go function that returns a constant) in the same
  * run. Prints ns per operation and the ratio to the plain call.
  *
- *   bench [-n N] [-workers W]
+ *   bench [-n N] [-workers W]   on a threaded runtime (W workers, 0: one per CPU)
+ *   bench [-n N] -host          on a host-driven runtime, run by this thread
+ *                               (the joins run it)
  */
 #define _GNU_SOURCE
 #include <stdatomic.h>
@@ -44,11 +46,17 @@ static const async_waker_vtable noop_vtable = {noop_clone, noop, noop, noop};
 int main(int argc, char **argv) {
     long n = 200000;
     uint32_t workers = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "-n") == 0) n = atol(argv[i + 1]);
-        if (strcmp(argv[i], "-workers") == 0) workers = (uint32_t)atoi(argv[i + 1]);
+    uint32_t flags = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-host") == 0) {
+            flags = ASYNC_RUNTIME_HOST_DRIVEN;
+        } else if (i + 1 < argc && strcmp(argv[i], "-n") == 0) {
+            n = atol(argv[++i]);
+        } else if (i + 1 < argc && strcmp(argv[i], "-workers") == 0) {
+            workers = (uint32_t)atoi(argv[++i]);
+        }
     }
-    async_config cfg = {sizeof cfg, workers, NULL};
+    async_config cfg = {.size = sizeof cfg, .workers = workers, .flags = flags};
     async_runtime rt;
     must(async_runtime_new(&cfg, &rt), "runtime_new");
     volatile int32_t sink = 0;
@@ -97,7 +105,11 @@ int main(int argc, char **argv) {
     async_future_free(f);
 
     async_runtime_close(rt);
-    printf("libasync C ABI, %ld iterations, %u workers (0: one per CPU)\n", n, workers);
+    if (flags != 0) {
+        printf("libasync C ABI, %ld iterations, host-driven runtime\n", n);
+    } else {
+        printf("libasync C ABI, %ld iterations, %u workers (0: one per CPU)\n", n, workers);
+    }
     printf("%-34s %9.1f ns/op %7.2fx\n", "plain exported call", plain, 1.0);
     printf("%-34s %9.1f ns/op %7.2fx\n", "spawn+join+free, one at a time", serial, serial / plain);
     printf("%-34s %9.1f ns/op %7.2fx\n", "spawn+join+free, batches of 1000", batched, batched / plain);

@@ -1,8 +1,13 @@
-/* echo: a TCP echo server whose connections are state machines polled by
- * the host's own epoll loop. The runtime does the I/O; the loop learns which
- * connection can make progress from the notifier's descriptor, drains the
- * woken tags, and polls those connections' futures with per-connection
- * notifier wakers. No host code runs on the runtime's threads.
+/* echo: a TCP echo server on a threaded runtime whose connections are
+ * driven by the host's own epoll loop. The runtime's workers wait for
+ * readiness; the loop learns which connection can make progress from the
+ * notifier's descriptor, drains the woken tags, and polls those
+ * connections on its own thread with per-connection notifier wakers:
+ * async_stream_poll_read into one buffer that all connections share (a
+ * poll uses it only during the call), async_stream_poll_write at once, and
+ * a buffer of a connection's own only while a write waits for room. No host
+ * code runs on the runtime's threads. (echo_host.c is the same server on a
+ * host-driven runtime, with no threads but the host's.)
  *
  *   echo [-addr HOST:PORT] [-workers N]   serve until killed
  *   echo -demo                            serve, run a blocking client against
@@ -22,20 +27,23 @@
 
 #include "libasync.h"
 
-enum { BUF = 4096, MAX_CONNS = 1 << 16, ACCEPT_TAG = 0 };
+/* READS_PER_DRIVE bounds the reads of one drive, so that a connection that
+ * always has bytes waiting yields to the others (it wakes its own tag). */
+enum { BUF = 65536, MAX_CONNS = 1 << 16, ACCEPT_TAG = 0, READS_PER_DRIVE = 16, BACKOFF_NS = 10000000 };
+
+static char shared_buf[BUF]; /* used only inside one poll at a time */
 
 typedef struct conn {
     async_handle stream;
-    async_future fut; /* the read or write in progress */
     async_waker waker;
-    int writing;
-    char buf[BUF];
+    char *unsent; /* bytes a write is waiting to send, or NULL */
+    size_t unsent_len, unsent_off;
 } conn;
 
 static async_runtime rt;
 static async_notifier notifier;
 static async_handle listener;
-static async_future accept_fut;
+static async_future backoff; /* a pause after a failed accept */
 static async_waker accept_waker;
 static conn *conns[MAX_CONNS];
 static uint32_t free_tags[MAX_CONNS];
@@ -50,70 +58,91 @@ static void die(const char *what, int32_t rc) {
 
 static void conn_close(uint32_t tag) {
     conn *c = conns[tag];
-    if (c->fut != 0) {
-        async_future_free(c->fut);
-    }
+    async_close(c->stream); /* drops the clones of c->waker it held */
     c->waker.vtable->drop(c->waker.data);
-    async_close(c->stream);
+    free(c->unsent);
     free(c);
     conns[tag] = NULL;
     free_tags[nfree++] = tag;
 }
 
-/* drive advances connection tag as far as it goes without waiting. */
+/* drive echoes on connection tag until it has nothing to read; it closes
+ * the connection at EOF or an error. */
 static void drive(uint32_t tag) {
     conn *c = conns[tag];
     if (c == NULL) {
         return; /* a tag woken after its connection closed */
     }
-    for (;;) {
-        if (c->fut == 0) {
-            int32_t rc = async_read(c->stream, c->buf, BUF, &c->fut);
+    size_t n;
+    int32_t rc;
+    for (int reads = 0;; reads++) {
+        while (c->unsent != NULL) {
+            rc = async_stream_poll_write(c->stream, c->unsent + c->unsent_off, c->unsent_len - c->unsent_off, &c->waker, &n);
+            if (rc == ASYNC_PENDING) {
+                return;
+            }
             if (rc != ASYNC_OK) {
                 conn_close(tag);
                 return;
             }
-            c->writing = 0;
+            if ((c->unsent_off += n) == c->unsent_len) {
+                free(c->unsent);
+                c->unsent = NULL;
+            }
         }
-        uint64_t n;
-        int32_t rc = async_future_poll(c->fut, &c->waker, &n);
+        if (reads == READS_PER_DRIVE) {
+            c->waker.vtable->wake_by_ref(c->waker.data);
+            return;
+        }
+        rc = async_stream_poll_read(c->stream, shared_buf, BUF, &c->waker, &n);
         if (rc == ASYNC_PENDING) {
             return;
         }
-        async_future_free(c->fut);
-        c->fut = 0;
-        if (rc != ASYNC_OK || (!c->writing && n == 0)) {
+        if (rc != ASYNC_OK || n == 0) {
             conn_close(tag); /* an error, or the peer's EOF */
             return;
         }
-        if (!c->writing) {
-            if (async_write(c->stream, c->buf, (size_t)n, &c->fut) != ASYNC_OK) {
+        size_t sent = 0;
+        rc = async_stream_poll_write(c->stream, shared_buf, n, &c->waker, &sent);
+        if (rc != ASYNC_OK && rc != ASYNC_PENDING) {
+            conn_close(tag);
+            return;
+        }
+        if (sent < n) {
+            c->unsent = malloc(n - sent);
+            if (c->unsent == NULL) {
                 conn_close(tag);
                 return;
             }
-            c->writing = 1;
+            memcpy(c->unsent, shared_buf + sent, n - sent);
+            c->unsent_len = n - sent;
+            c->unsent_off = 0;
         }
     }
 }
 
-/* accept_more takes every connection that is ready. */
+/* accept_more takes every connection the listener's queue holds; after a
+ * failed accept (the descriptor limit, say) it waits a moment. */
 static void accept_more(void) {
     for (;;) {
-        if (accept_fut == 0) {
-            int32_t rc = async_tcp_accept(listener, &accept_fut);
-            if (rc != ASYNC_OK) {
-                die("accept", rc);
+        if (backoff != 0) {
+            uint64_t v;
+            if (async_future_poll(backoff, &accept_waker, &v) == ASYNC_PENDING) {
+                return;
             }
+            async_future_free(backoff);
+            backoff = 0;
         }
-        uint64_t stream;
-        int32_t rc = async_future_poll(accept_fut, &accept_waker, &stream);
+        async_handle stream;
+        int32_t rc = async_tcp_poll_accept(listener, &accept_waker, &stream);
         if (rc == ASYNC_PENDING) {
             return;
         }
-        async_future_free(accept_fut);
-        accept_fut = 0;
         if (rc != ASYNC_OK) {
-            continue; /* a failed accept (a reset peer): take the next */
+            if (async_sleep(rt, BACKOFF_NS, &backoff) != ASYNC_OK) {
+                die("sleep", rc);
+            }
+            continue;
         }
         if (nfree == 0) {
             async_close(stream);
@@ -121,6 +150,11 @@ static void accept_more(void) {
         }
         uint32_t tag = free_tags[--nfree];
         conn *c = calloc(1, sizeof *c);
+        if (c == NULL) {
+            async_close(stream);
+            free_tags[nfree++] = tag;
+            continue;
+        }
         c->stream = stream;
         if (async_notifier_waker(notifier, tag, &c->waker) != ASYNC_OK) {
             die("notifier_waker", -1);
@@ -193,7 +227,7 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    async_config cfg = {sizeof cfg, workers, NULL};
+    async_config cfg = {.size = sizeof cfg, .workers = workers};
     int32_t rc;
     if ((rc = async_runtime_new(&cfg, &rt)) != ASYNC_OK) die("runtime_new", rc);
     if ((rc = async_notifier_new(rt, &notifier)) != ASYNC_OK) die("notifier_new", rc);
@@ -246,8 +280,8 @@ int main(int argc, char **argv) {
             conn_close(t);
         }
     }
-    if (accept_fut != 0) {
-        async_future_free(accept_fut);
+    if (backoff != 0) {
+        async_future_free(backoff);
     }
     accept_waker.vtable->drop(accept_waker.data);
     async_close(listener);

@@ -324,21 +324,21 @@ static int test_notifier_after_runtime_close(void) {
 }
 
 const struct test future_tests[] = {
-    {"sleep_not_early", test_sleep_not_early},
-    {"sleep_is_hot", test_sleep_is_hot},
-    {"poll_waker_clones", test_poll_waker_clones},
-    {"free_pending_drops_clone", test_free_pending_drops_clone},
-    {"stack_wakers", test_stack_wakers},
-    {"timeout", test_timeout},
-    {"block_on", test_block_on},
-    {"close_releases_block_on", test_close_releases_block_on},
-    {"task_future", test_task_future},
-    {NULL, NULL},
+    {"sleep_not_early", test_sleep_not_early, 0},
+    {"sleep_is_hot", test_sleep_is_hot, 1},
+    {"poll_waker_clones", test_poll_waker_clones, 0},
+    {"free_pending_drops_clone", test_free_pending_drops_clone, 0},
+    {"stack_wakers", test_stack_wakers, 0},
+    {"timeout", test_timeout, 0},
+    {"block_on", test_block_on, 0},
+    {"close_releases_block_on", test_close_releases_block_on, 0},
+    {"task_future", test_task_future, 0},
+    {NULL, NULL, 0},
 };
 
 const struct test notifier_tests[] = {
-    {"notifier_basics", test_notifier_basics},
-    {"notifier_with_future", test_notifier_with_future},
-    {"notifier_after_runtime_close", test_notifier_after_runtime_close},
-    {NULL, NULL},
+    {"notifier_basics", test_notifier_basics, 0},
+    {"notifier_with_future", test_notifier_with_future, 1},
+    {"notifier_after_runtime_close", test_notifier_after_runtime_close, 0},
+    {NULL, NULL, 0},
 };

@@ -110,6 +110,18 @@ typedef int (*test_fn)(void);
 struct test {
     const char *name;
     test_fn fn;
+    /* Run only with the threaded kind: the test needs workers running in the
+     * background, or makes the runtimes it needs itself. */
+    int threaded_pass_only;
 };
+
+/* The kinds of runtime the suite runs every test on (suite.c): threaded,
+ * and host-driven where the header has it. new_runtime makes one of the
+ * current kind. */
+struct runtime_kind {
+    const char *name;
+    uint32_t flags; /* async_config.flags */
+};
+extern const struct runtime_kind *current_kind;
 
 #endif

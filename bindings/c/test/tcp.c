@@ -543,24 +543,173 @@ static int test_descriptor_limit(void) {
 }
 #endif
 
+#ifdef ASYNC_HAS_POLL_IO
+/* woken_since waits until cw was woken after `seen` wakes, running a
+ * host-driven runtime meanwhile; 0 after 10 s. */
+static int woken_since(counted_waker *cw, int seen) {
+    int64_t deadline = now_ns() + 10000000000LL;
+    while (atomic_load(&cw->wakes) == seen) {
+        if (now_ns() > deadline) {
+            return 0;
+        }
+        drive_a_little();
+        sleep_ms(1);
+    }
+    return 1;
+}
+
+static int test_poll_io(void) {
+    async_runtime rt = new_runtime();
+    async_handle l, c, s;
+    CHECK(pair(rt, &l, &c, &s));
+    counted_waker cr = {0}, ca = {0};
+    async_waker wr = counted(&cr), wa = counted(&ca);
+    char buf[16];
+    size_t n = 99;
+    /* Nothing yet: PENDING, one clone held; a NULL waker only tries. */
+    CHECK_RC(async_stream_poll_read(s, buf, sizeof buf, &wr, &n), ASYNC_PENDING);
+    CHECK(atomic_load(&cr.live) == 1);
+    CHECK_RC(async_stream_poll_read(s, buf, sizeof buf, NULL, &n), ASYNC_PENDING);
+    CHECK_RC(async_stream_poll_read(s, buf, sizeof buf, &wr, &n), ASYNC_PENDING);
+    CHECK(atomic_load(&cr.live) == 1 && atomic_load(&cr.clones) == 1); /* the same waker is kept */
+    int seen = atomic_load(&cr.wakes);
+    OK(async_stream_poll_write(c, "ping", 4, NULL, &n));
+    CHECK(n == 4);
+    CHECK(woken_since(&cr, seen));
+    OK(async_stream_poll_read(s, buf, sizeof buf, &wr, &n));
+    CHECK(n == 4 && memcmp(buf, "ping", 4) == 0);
+    /* The other direction, with a waker. */
+    OK(async_stream_poll_write(s, "pong", 4, &wr, &n));
+    CHECK(n == 4);
+    for (int got = 0; got < 4;) {
+        seen = atomic_load(&cr.wakes);
+        int32_t rc = async_stream_poll_read(c, buf + got, sizeof buf - (size_t)got, &wr, &n);
+        if (rc == ASYNC_PENDING) {
+            CHECK(woken_since(&cr, seen));
+            continue;
+        }
+        OK(rc);
+        got += (int)n;
+    }
+    CHECK(memcmp(buf, "pong", 4) == 0);
+    /* Accept by polling: every queued connection in one turn. */
+    CHECK_RC(async_tcp_poll_accept(l, &wa, &s), ASYNC_PENDING);
+    char addr[64];
+    OK(async_tcp_local_addr(l, addr, sizeof addr));
+    async_future con[3];
+    async_handle client[3], server[3];
+    for (int i = 0; i < 3; i++) {
+        OK(async_tcp_connect(rt, addr, &con[i]));
+    }
+    for (int i = 0; i < 3; i++) {
+        uint64_t h;
+        OK(async_block_on(rt, con[i], 10000000000LL, &h));
+        client[i] = h;
+        OK(async_future_free(con[i]));
+    }
+    int accepted = 0;
+    while (accepted < 3) {
+        seen = atomic_load(&ca.wakes);
+        int32_t rc = async_tcp_poll_accept(l, &wa, &server[accepted]);
+        if (rc == ASYNC_PENDING) {
+            CHECK(woken_since(&ca, seen));
+            continue;
+        }
+        OK(rc);
+        accepted++;
+    }
+    for (int i = 0; i < 3; i++) {
+        OK(async_close(client[i]));
+        OK(async_close(server[i]));
+    }
+    /* Bad input. */
+    async_future f;
+    CHECK_ERR(async_stream_poll_read(s, buf, 0, &wr, &n), ASYNC_EINVAL);
+    CHECK_ERR(async_stream_poll_read(s, NULL, 4, &wr, &n), ASYNC_EINVAL);
+    CHECK_ERR(async_stream_poll_read(s, buf, 4, &wr, NULL), ASYNC_EINVAL);
+    CHECK_ERR(async_stream_poll_write(s, "x", 0, &wr, &n), ASYNC_EINVAL);
+    CHECK_ERR(async_stream_poll_read(l, buf, 4, &wr, &n), ASYNC_EINVAL);
+    CHECK_ERR(async_tcp_poll_accept(s, &wa, &c), ASYNC_EINVAL);
+    CHECK_ERR(async_tcp_poll_accept(l, &wa, NULL), ASYNC_EINVAL);
+    async_waker_vtable holey = counted_vtable;
+    holey.wake_by_ref = NULL;
+    async_waker bad = {&cr, &holey};
+    CHECK_ERR(async_stream_poll_read(s, buf, 4, &bad, &n), ASYNC_EINVAL);
+    OK(async_read(s, buf, sizeof buf, &f));
+    CHECK_ERR(async_stream_poll_read(s, buf, sizeof buf, &wr, &n), ASYNC_EINVAL); /* a read future is pending */
+    OK(async_future_free(f));
+    OK(async_tcp_accept(l, &f));
+    CHECK_ERR(async_tcp_poll_accept(l, &wa, &c), ASYNC_EINVAL); /* an accept future is pending */
+    OK(async_future_free(f));
+    /* The end of the stream, at every call. */
+    OK(async_shutdown_write(c));
+    for (int eofs = 0; eofs < 2;) {
+        seen = atomic_load(&cr.wakes);
+        int32_t rc = async_stream_poll_read(s, buf, sizeof buf, &wr, &n);
+        if (rc == ASYNC_PENDING) {
+            CHECK(woken_since(&cr, seen));
+            continue;
+        }
+        OK(rc);
+        CHECK(n == 0);
+        eofs++;
+    }
+    CHECK_ERR(async_stream_poll_write(c, "x", 1, &wr, &n), ASYNC_ECLOSED); /* shut down */
+    /* Closing drops the clones they hold. */
+    OK(async_close(c));
+    OK(async_close(s));
+    OK(async_close(l));
+    CHECK(atomic_load(&cr.live) == 0 && atomic_load(&ca.live) == 0);
+    CHECK_ERR(async_stream_poll_read(s, buf, 4, &wr, &n), ASYNC_EINVAL); /* freed */
+    OK(async_runtime_close(rt));
+    return 1;
+}
+
+/* A runtime's close drops the clones its streams hold, without waking. */
+static int test_poll_io_runtime_close(void) {
+    async_runtime rt = new_runtime();
+    async_handle l, c, s;
+    CHECK(pair(rt, &l, &c, &s));
+    counted_waker cw = {0};
+    async_waker w = counted(&cw);
+    char buf[8];
+    size_t n;
+    CHECK_RC(async_stream_poll_read(s, buf, sizeof buf, &w, &n), ASYNC_PENDING);
+    CHECK_RC(async_tcp_poll_accept(l, &w, &c), ASYNC_PENDING);
+    CHECK(atomic_load(&cw.live) == 2);
+    OK(async_runtime_close(rt));
+    CHECK(atomic_load(&cw.live) == 0);
+    CHECK_ERR(async_stream_poll_read(s, buf, sizeof buf, &w, &n), ASYNC_ECLOSED);
+    CHECK_ERR(async_tcp_poll_accept(l, &w, &c), ASYNC_ECLOSED);
+    OK(async_close(c));
+    OK(async_close(s));
+    OK(async_close(l));
+    return 1;
+}
+#endif
+
 const struct test tcp_tests[] = {
-    {"read_with_timeout", test_read_with_timeout},
-    {"hot_writes_cold_reads", test_hot_writes_cold_reads},
-    {"echo_roundtrip", test_echo_roundtrip},
-    {"ipv6_and_names", test_ipv6_and_names},
-    {"bad_addresses", test_bad_addresses},
-    {"read_write_rules", test_read_write_rules},
-    {"next_op_at_once", test_next_op_at_once},
-    {"freed_read_loses_nothing", test_freed_read_loses_nothing},
-    {"cancelled_write_breaks_stream", test_cancelled_write_breaks_stream},
-    {"close_with_pending", test_close_with_pending},
-    {"runtime_close_with_sockets", test_runtime_close_with_sockets},
-    {"freed_accept_closes_stream", test_freed_accept_closes_stream},
+    {"read_with_timeout", test_read_with_timeout, 0},
+    {"hot_writes_cold_reads", test_hot_writes_cold_reads, 0},
+    {"echo_roundtrip", test_echo_roundtrip, 0},
+    {"ipv6_and_names", test_ipv6_and_names, 0},
+    {"bad_addresses", test_bad_addresses, 0},
+    {"read_write_rules", test_read_write_rules, 0},
+    {"next_op_at_once", test_next_op_at_once, 0},
+    {"freed_read_loses_nothing", test_freed_read_loses_nothing, 0},
+    {"cancelled_write_breaks_stream", test_cancelled_write_breaks_stream, 0},
+    {"close_with_pending", test_close_with_pending, 0},
+    {"runtime_close_with_sockets", test_runtime_close_with_sockets, 0},
+    {"freed_accept_closes_stream", test_freed_accept_closes_stream, 0},
 #ifndef _WIN32
-    {"descriptor_limit", test_descriptor_limit},
+    {"descriptor_limit", test_descriptor_limit, 0},
 #endif
 #ifdef ASYNC_HAS_TRY_WRITE
-    {"try_write", test_try_write},
+    {"try_write", test_try_write, 0},
 #endif
-    {NULL, NULL},
+#ifdef ASYNC_HAS_POLL_IO
+    {"poll_io", test_poll_io, 0},
+    {"poll_io_runtime_close", test_poll_io_runtime_close, 0},
+#endif
+    {NULL, NULL, 0},
 };

@@ -2,6 +2,8 @@
 #ifndef TESTS_H
 #define TESTS_H
 
+#include <stdatomic.h>
+
 #include "harness.h"
 
 extern const struct test library_tests[];
@@ -10,9 +12,17 @@ extern const struct test future_tests[];
 extern const struct test notifier_tests[];
 extern const struct test tcp_tests[];
 extern const struct test stress_tests[];
+extern const struct test host_tests[];
 
-/* new_runtime starts a runtime on the default driver with 2 workers. */
+/* new_runtime starts a runtime of the current kind on the default driver
+ * (2 workers when threaded), and remembers it as last_runtime. */
 async_runtime new_runtime(void);
+extern _Atomic async_runtime last_runtime;
+/* new_runtime_threaded starts a threaded runtime with 2 workers. */
+async_runtime new_runtime_threaded(void);
+/* drive_a_little runs last_runtime once without waiting when it is
+ * host-driven (a host that waits for a wake runs its loop). */
+void drive_a_little(void);
 
 /* A future that is ready after `left` polls, waking itself by reference
  * each time; counts polls and drops. */

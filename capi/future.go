@@ -41,51 +41,72 @@ func resultOf(v uint64, err error) result {
 	return result{code: ffi.EIO, msg: err.Error(), errno: ffi.ErrnoOf(err)}
 }
 
-// op is the object behind a KindFuture handle: a runtime future. Its work
+// futureObj is the object behind a KindFuture handle: a runtime future. Its work
 // runs on its own (as a task of the runtime, or driven by another object)
 // and ends in complete; polls and async_block_on read the outcome.
-type op struct {
+type futureObj struct {
 	rt *runtimeObj
 	hw ffi.HostWaker
 
-	mu      sync.Mutex
-	done    bool
-	res     result
-	freed   bool
-	waiters []chan struct{}
+	mu    sync.Mutex
+	done  bool
+	res   result
+	freed bool
+	// unfreed is closed when the free that set freed has finished; it is
+	// made by a second free that has to wait for that (most frees are
+	// the only one, and need none).
+	unfreed  chan struct{}
+	freeDone bool
+	waiters  []chan struct{}
 	// then are called once, after completion, outside mu.
 	then []func(result)
-	// cancel stops the op's work when it is freed unfinished.
+	// cancel stops the future's work when it is freed unfinished.
 	cancel func()
-	// release runs when the op is freed; observed says whether the host
+	// release runs when the future is freed; observed says whether the host
 	// saw the outcome (an accept or connect that completed unseen closes
 	// the stream it made).
 	release func(observed bool)
 	// observed is set once the outcome was returned to the host.
 	observed bool
-	// drive is set for a cold op (a read): it makes progress only when
-	// polled, by whoever polls the op (async_future_poll, async_block_on,
-	// a timeout that owns it), with a Context whose waker is the op.
+	// drive is set for a cold future (a read): it makes progress only when
+	// polled, by whoever polls the future (async_future_poll, async_block_on,
+	// a timeout that owns it), with a Context whose waker is the future.
 	drive func(cx *future.Context) (result, bool)
+	// holding is set while the future keeps a host-driven runtime's default
+	// run going (from creation until it completes or is freed).
+	holding bool
 }
 
-// newOp registers a new op with rt, or fails if rt is closed.
-func newOp(rt *runtimeObj) (*op, error) {
-	o := &op{rt: rt}
-	if !rt.addOp(o) {
+// newFuture registers a new future with rt, or fails if rt is closed.
+func newFuture(rt *runtimeObj) (*futureObj, error) {
+	o := &futureObj{rt: rt, holding: rt.host != nil}
+	if !rt.addFuture(o) {
 		return nil, errRuntimeClosed
 	}
+	if o.holding {
+		rt.host.KeepAlive(1)
+	}
 	return o, nil
+}
+
+// letGo ends the future's hold on a host-driven runtime's default run, once;
+// the caller holds o.mu and calls the returned function after unlocking.
+func (o *futureObj) letGo() (release func()) {
+	if !o.holding {
+		return func() {}
+	}
+	o.holding = false
+	return func() { o.rt.host.KeepAlive(-1) }
 }
 
 // complete fixes the outcome (the first call wins, and reports true),
 // wakes the host's waker (drops it, once the runtime is closing) and runs
 // the continuations.
-func (o *op) complete(r result) bool { return o.settle(r, true) }
+func (o *futureObj) complete(r result) bool { return o.settle(r, true) }
 
 // settle is complete; wake false leaves the host's waker alone, for a
 // completion inside the host's own poll.
-func (o *op) settle(r result, wake bool) bool {
+func (o *futureObj) settle(r result, wake bool) bool {
 	o.mu.Lock()
 	if o.done {
 		o.mu.Unlock()
@@ -94,7 +115,9 @@ func (o *op) settle(r result, wake bool) bool {
 	o.done, o.res = true, r
 	waiters, then := o.waiters, o.then
 	o.waiters, o.then = nil, nil
+	release := o.letGo()
 	o.mu.Unlock()
+	release()
 	for _, w := range waiters {
 		close(w)
 	}
@@ -107,9 +130,9 @@ func (o *op) settle(r result, wake bool) bool {
 	return true
 }
 
-// Wake is the op as the waker of its own work (a cold op's reactor wait):
-// it releases the threads blocked on the op and wakes the host's waker.
-func (o *op) Wake() {
+// Wake is the future as the waker of its own work (a cold future's reactor wait):
+// it releases the threads blocked on the future and wakes the host's waker.
+func (o *futureObj) Wake() {
 	o.mu.Lock()
 	waiters := o.waiters
 	o.waiters = nil
@@ -122,7 +145,7 @@ func (o *op) Wake() {
 
 // wakeHost wakes the host's waker, or drops it once the runtime is closing
 // (a close drops the clones it holds rather than waking them).
-func (o *op) wakeHost() {
+func (o *futureObj) wakeHost() {
 	if o.rt.isClosed() {
 		o.hw.Clear()
 	} else {
@@ -130,18 +153,18 @@ func (o *op) wakeHost() {
 	}
 }
 
-// step drives a cold op once on the calling thread, completing it (quietly)
-// when its work is done; it does nothing for other ops.
-func (o *op) step() {
+// step drives a cold future once on the calling thread, completing it (quietly)
+// when its work is done; it does nothing for other futures.
+func (o *futureObj) step() {
 	if o.drive == nil {
 		return
 	}
-	o.stepWith(future.NewContext(future.NewWaker(o), o.rt.ex.Services()))
+	o.stepWith(future.NewContext(future.NewWaker(o), o.rt.ex))
 }
 
-// stepWith is step for a cold op, polled with cx (the context of a timeout
+// stepWith is step for a cold future, polled with cx (the context of a timeout
 // that owns it, whose waker is the timeout's).
-func (o *op) stepWith(cx *future.Context) {
+func (o *futureObj) stepWith(cx *future.Context) {
 	o.mu.Lock()
 	done := o.done
 	o.mu.Unlock()
@@ -153,9 +176,9 @@ func (o *op) stepWith(cx *future.Context) {
 	}
 }
 
-// onDone calls f with the outcome once the op completes (at once if it
+// onDone calls f with the outcome once the future completes (at once if it
 // has).
-func (o *op) onDone(f func(result)) {
+func (o *futureObj) onDone(f func(result)) {
 	o.mu.Lock()
 	if !o.done {
 		o.then = append(o.then, f)
@@ -168,14 +191,14 @@ func (o *op) onDone(f func(result)) {
 }
 
 // poll implements async_future_poll.
-func (o *op) poll(w *ffi.Waker) (result, bool) {
+func (o *futureObj) poll(w *ffi.Waker) (result, bool) {
 	if r, ok := o.outcome(); ok {
 		o.hw.Clear()
 		return r, true
 	}
 	o.hw.Set(w)
 	// A completion between the first look and Set found no clone to
-	// wake; looking again after Set catches it. A cold op does its work
+	// wake; looking again after Set catches it. A cold future does its work
 	// here, after Set, so that a wake of its wait is never lost.
 	o.step()
 	if r, ok := o.outcome(); ok {
@@ -185,8 +208,8 @@ func (o *op) poll(w *ffi.Waker) (result, bool) {
 	return result{code: ffi.Pending}, false
 }
 
-// outcome returns the result if the op completed, marking it observed.
-func (o *op) outcome() (result, bool) {
+// outcome returns the result if the future completed, marking it observed.
+func (o *futureObj) outcome() (result, bool) {
 	o.mu.Lock()
 	if !o.done {
 		o.mu.Unlock()
@@ -198,16 +221,16 @@ func (o *op) outcome() (result, bool) {
 	return r, true
 }
 
-// peek returns the result if the op completed, without marking it
+// peek returns the result if the future completed, without marking it
 // observed.
-func (o *op) peek() (result, bool) {
+func (o *futureObj) peek() (result, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.res, o.done
 }
 
 // wait returns a channel closed at completion (nil if completed).
-func (o *op) wait() chan struct{} {
+func (o *futureObj) wait() chan struct{} {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.done {
@@ -221,17 +244,33 @@ func (o *op) wait() chan struct{} {
 // free implements async_future_free (and the release of a future that
 // another one owns): stops unfinished work, drops the host's waker clone
 // and waits until no vtable call on it is in flight.
-func (o *op) free(observed bool) {
+//
+// A second free (the owner's, while the first is a timeout's release on
+// a worker, or the other way round) returns only once the first finished:
+// the host may free what the future pointed to as soon as either returns.
+func (o *futureObj) free(observed bool) {
 	o.mu.Lock()
 	if o.freed {
+		if o.freeDone {
+			o.mu.Unlock()
+			return
+		}
+		if o.unfreed == nil {
+			o.unfreed = make(chan struct{})
+		}
+		wait := o.unfreed
 		o.mu.Unlock()
+		<-wait
 		return
 	}
+	defer o.freeFinished()
 	o.freed = true
 	cancel, release := o.cancel, o.release
 	done := o.done
 	observed = observed || o.observed
+	letGo := o.letGo()
 	o.mu.Unlock()
+	letGo()
 	// The clone is dropped before the work is cancelled: the completion
 	// that the cancel causes on a worker then finds no clone to wake (a
 	// freed future's waker is dropped, not woken). Seen under Wine, where
@@ -245,17 +284,28 @@ func (o *op) free(observed bool) {
 	}
 	// Again, for a poll that raced the free and set a clone meanwhile.
 	o.hw.Clear()
-	o.rt.removeOp(o)
+	o.rt.removeFuture(o)
 }
 
-// opTask runs a Go future as a task whose outcome completes an op.
-type opTask[T any] struct {
-	o    *op
+// freeFinished releases the frees that wait for the first one.
+func (o *futureObj) freeFinished() {
+	o.mu.Lock()
+	o.freeDone = true
+	wait := o.unfreed
+	o.mu.Unlock()
+	if wait != nil {
+		close(wait)
+	}
+}
+
+// futureTask runs a Go future as a task whose outcome completes a future.
+type futureTask[T any] struct {
+	o    *futureObj
 	f    future.Future[T]
 	conv func(T) result
 }
 
-func (t *opTask[T]) Poll(cx *future.Context) (p future.Poll[struct{}]) {
+func (t *futureTask[T]) Poll(cx *future.Context) (p future.Poll[struct{}]) {
 	defer func() {
 		if r := recover(); r != nil {
 			future.Drop(t.f)
@@ -271,16 +321,16 @@ func (t *opTask[T]) Poll(cx *future.Context) (p future.Poll[struct{}]) {
 	return future.Ready(struct{}{})
 }
 
-// Drop abandons the work: the runtime closed or the op was freed.
-func (t *opTask[T]) Drop() {
+// Drop abandons the work: the runtime closed or the future was freed.
+func (t *futureTask[T]) Drop() {
 	future.Drop(t.f)
 	t.o.complete(result{code: ffi.ECLOSED, msg: errRuntimeClosed.Msg})
 }
 
-// startOp spawns f on o's runtime; its value, converted by conv, completes
+// startFuture spawns f on o's runtime; its value, converted by conv, completes
 // o. Freeing o unfinished aborts the task.
-func startOp[T any](o *op, f future.Future[T], conv func(T) result) error {
-	jh, err := executor.Spawn[struct{}](o.rt.ex, &opTask[T]{o: o, f: f, conv: conv})
+func startFuture[T any](o *futureObj, f future.Future[T], conv func(T) result) error {
+	jh, err := executor.Spawn[struct{}](o.rt.ex, &futureTask[T]{o: o, f: f, conv: conv})
 	if err != nil {
 		future.Drop(f)
 		return errRuntimeClosed
