@@ -11,15 +11,15 @@
 // re-checks the current state so that data that arrived after the EAGAIN is
 // still reported. A driver may report spurious events (the user's I/O then
 // answers EAGAIN, and the user rearms); it never loses one: a direction that
-// became ready after the last Rearm (or Register, or Modify) of the interest
-// that covers it is reported by a later Wait.
+// became ready after the last Rearm (or Register) of the interest that
+// covers it is reported by a later Wait.
 //
 // # Concurrency
 //
-// Register, Modify, Rearm, Deregister and Wake may be called from any
-// goroutine, also while another goroutine is blocked in Wait, and take effect
-// in that Wait. Wait is never called concurrently with itself. Close may be
-// called once no goroutine is in Wait and none will call in again; calls after
+// Register, Rearm, Deregister and Wake may be called from any goroutine,
+// also while another goroutine is blocked in Wait, and take effect in that
+// Wait. Wait is never called concurrently with itself. Close may be called
+// once no goroutine is in Wait and none will call in again; calls after
 // Close return an error wrapping ErrClosed.
 //
 // # Tokens
@@ -85,18 +85,13 @@ type Driver interface {
 	// ErrNotSupported (a kind of fd the facility cannot watch) or
 	// ErrRegistered.
 	Register(fd FD, token Token, interest Interest) error
-	// Modify replaces the token and interest of a registered fd. Directions
-	// that are ready are reported again by the next Wait. An event already
-	// in flight may carry either token. Errors wrap ErrNotRegistered or
-	// ErrInvalid.
-	Modify(fd FD, token Token, interest Interest) error
 	// Rearm re-enables reporting for interest after the user drained a
 	// direction to EAGAIN. Where edges are native (epoll, kqueue) it is a
 	// cheap no-op; drivers that emulate edges re-check the fd's state here,
 	// so readiness that arrived after the EAGAIN is reported. token and
 	// interest are the registration's (or the part of its interest that was
 	// drained); directions outside the registration's interest are ignored.
-	// Errors wrap ErrNotRegistered or ErrInvalid, as for Modify.
+	// Errors wrap ErrNotRegistered or ErrInvalid.
 	Rearm(fd FD, token Token, interest Interest) error
 	// Deregister stops watching fd. It must be called before fd is closed.
 	// Events for fd already taken by a concurrent Wait may still be
@@ -126,7 +121,7 @@ type Driver interface {
 var (
 	// ErrClosed: the driver was closed.
 	ErrClosed = errors.New("driver: closed")
-	// ErrNotRegistered: Modify, Rearm or Deregister of an fd not registered.
+	// ErrNotRegistered: Rearm or Deregister of an fd not registered.
 	ErrNotRegistered = errors.New("driver: fd not registered")
 	// ErrRegistered: Register of an fd already registered.
 	ErrRegistered = errors.New("driver: fd already registered")

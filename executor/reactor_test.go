@@ -15,7 +15,6 @@ import (
 type fakeDriver struct{ rearm func() error }
 
 func (*fakeDriver) Register(driver.FD, driver.Token, driver.Interest) error { return nil }
-func (*fakeDriver) Modify(driver.FD, driver.Token, driver.Interest) error   { return nil }
 func (f *fakeDriver) Rearm(driver.FD, driver.Token, driver.Interest) error {
 	if f.rearm != nil {
 		return f.rearm()

@@ -31,8 +31,7 @@ type registration struct {
 // poller implements driver.Driver on epoll. The kernel's epoll_event
 // carries the fd, not the token: the token is looked up in regs when the
 // event is delivered, so an event of an fd deregistered meanwhile is
-// dropped, and Modify's new token applies even to events already taken
-// from the kernel.
+// dropped.
 type poller struct {
 	epfd   int
 	wakefd int // eventfd, registered level-triggered
@@ -147,7 +146,7 @@ func ctlError(op string, fd driver.FD, err error) error {
 	return fmt.Errorf("epoll: %s fd %d: %w: %w", op, fd, kind, err)
 }
 
-// check validates the arguments common to Register, Modify and Rearm.
+// check validates the arguments common to Register and Rearm.
 func check(op string, fd driver.FD, interest driver.Interest) error {
 	if !interest.Valid() {
 		return fmt.Errorf("epoll: %s fd %d: interest %#x: %w", op, fd, interest, driver.ErrInvalid)
@@ -191,30 +190,6 @@ func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Inte
 		grown := make([]registration, max(fd+1, 2*len(p.regs), 64))
 		copy(grown, p.regs)
 		p.regs = grown
-	}
-	p.regs[fd] = registration{token: token, interest: interest, registered: true}
-	return nil
-}
-
-// Modify replaces the registration with EPOLL_CTL_MOD even when the interest
-// is unchanged, because MOD re-checks readiness and queues the fd again if it
-// is ready: that is how the contract's "ready directions are reported again"
-// is kept without an edge.
-func (p *poller) Modify(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := check("modify", fd, interest); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed.Load() {
-		return errClosed("modify")
-	}
-	if !p.registered(fd) {
-		return errNotRegistered("modify", fd)
-	}
-	ev := unix.EpollEvent{Events: flags(interest), Fd: int32(fd)}
-	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &ev); err != nil {
-		return ctlError("modify", fd, err)
 	}
 	p.regs[fd] = registration{token: token, interest: interest, registered: true}
 	return nil

@@ -11,8 +11,8 @@
 // armed. A completed poll is reported once and disarms the directions it
 // reported: that is the edge. Rearm arms them again and submits a new poll,
 // which completes at once if the direction is ready (so data that arrived
-// after the user's EAGAIN is reported). Modify and Deregister cancel a
-// pending poll whose events no longer fit; a socket's request memory is
+// after the user's EAGAIN is reported). Deregister cancels a pending poll,
+// and Rearm one that asks for too little; a socket's request memory is
 // reused only after the kernel delivered the completion of its last poll.
 //
 // AFD reports: RECEIVE and ACCEPT as Readable; DISCONNECT (the peer's FIN)
@@ -179,25 +179,6 @@ func (d *iocpDriver) lookup(op string, fd driver.FD) (*sock, error) {
 		return nil, fmt.Errorf("iocp: handle %#x: %w", uintptr(fd), driver.ErrNotRegistered)
 	}
 	return s, nil
-}
-
-// Modify replaces fd's token and interest and arms every direction of it,
-// so ready ones are reported again.
-func (d *iocpDriver) Modify(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := checkInterest(interest); err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	s, err := d.lookup("Modify", fd)
-	if err != nil {
-		return err
-	}
-	s.token, s.interest, s.armed = token, interest, interest
-	if err := d.update(s); err != nil {
-		return fmt.Errorf("iocp: handle %#x: %w", uintptr(fd), err)
-	}
-	return nil
 }
 
 // Rearm arms the directions of interest again, polling the socket's current

@@ -13,11 +13,11 @@
 //
 // # Batching
 //
-// Modify and Deregister do not call the kernel: they append to a change list
-// that the next Wait (or Register) hands to kevent together with its own
-// request, so they cost no system call of their own. Register applies its
-// changes at once, with the queued ones before them, so that it can return
-// the kernel's answer (EBADF for a descriptor that is not open).
+// Deregister does not call the kernel: it appends to a change list that the
+// next Wait (or Register) hands to kevent together with its own request, so
+// it costs no system call of its own. Register applies its changes at once,
+// with the queued ones before them, so that it can return the kernel's
+// answer (EBADF for a descriptor that is not open).
 //
 // Changes made while a Wait is blocked must take effect in that Wait. They
 // are applied at once with their own kevent call unless the Wait carries, or
@@ -246,33 +246,11 @@ func (d *kqueueDriver) Register(fd driver.FD, token driver.Token, interest drive
 		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrRegistered)
 	}
 	d.regs[fd] = registration{token, interest}
-	if err := d.change(fd, 0, interest, true); err != nil {
+	if err := d.change(fd, interest, true); err != nil {
 		delete(d.regs, fd)
 		if errors.Is(err, unix.EBADF) {
 			return fmt.Errorf("kqueue: fd %d: %w: %w", fd, driver.ErrInvalid, err)
 		}
-		return fmt.Errorf("kqueue: fd %d: %w", fd, err)
-	}
-	return nil
-}
-
-// Modify replaces fd's token and interest. Adding a filter again makes the
-// kernel evaluate it afresh, so directions that are ready are reported again.
-func (d *kqueueDriver) Modify(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := d.checkArgs(fd, interest); err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return fmt.Errorf("kqueue: Modify: %w", driver.ErrClosed)
-	}
-	old, ok := d.regs[fd]
-	if !ok {
-		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrNotRegistered)
-	}
-	d.regs[fd] = registration{token, interest}
-	if err := d.change(fd, old.interest, interest, false); err != nil {
 		return fmt.Errorf("kqueue: fd %d: %w", fd, err)
 	}
 	return nil
@@ -313,26 +291,26 @@ func (d *kqueueDriver) Deregister(fd driver.FD) error {
 	delete(d.regs, fd)
 	// The kernel's answer is of no interest: it refuses only when fd was
 	// closed, which removed its filters anyway.
-	d.change(fd, old.interest, 0, false)
+	d.change(fd, old.interest, false)
 	return nil
 }
 
-// change applies or queues the changes that turn interest from into to on
-// fd: every filter of to is added (again), every other filter of from
-// deleted. With now, or while a Wait is blocked (see the package comment),
-// they are applied at once and the kernel's refusal of one of them is
-// returned. Called with mu held.
-func (d *kqueueDriver) change(fd int, from, to driver.Interest, now bool) error {
+// change applies or queues the changes that add (or delete) fd's filters
+// for interest. Additions, or any change while a Wait is blocked (see the
+// package comment), are applied at once and the kernel's refusal of one of
+// them is returned. Called with mu held.
+func (d *kqueueDriver) change(fd int, interest driver.Interest, add bool) error {
+	flags := uint16(evDelete)
+	if add {
+		flags = evAdd | evClear
+	}
 	start := len(d.pending)
 	for _, dir := range [...]struct {
 		in driver.Interest
 		f  filter
 	}{{driver.Read, filterRead}, {driver.Write, filterWrite}} {
-		switch {
-		case to&dir.in != 0:
-			d.pending = append(d.pending, kev{ident: uint64(fd), filter: dir.f, flags: evAdd | evClear})
-		case from&dir.in != 0:
-			d.pending = append(d.pending, kev{ident: uint64(fd), filter: dir.f, flags: evDelete})
+		if interest&dir.in != 0 {
+			d.pending = append(d.pending, kev{ident: uint64(fd), filter: dir.f, flags: flags})
 		}
 	}
 	switch {
@@ -342,7 +320,7 @@ func (d *kqueueDriver) change(fd int, from, to driver.Interest, now bool) error 
 		return err
 	case d.waiting:
 		return d.nudge()
-	case now:
+	case add:
 		err := d.apply(d.pending, fd)
 		d.truncatePending(0)
 		return err

@@ -117,15 +117,12 @@ func TestReadiness(t *testing.T) {
 }
 
 // Register answers at once, carrying the queued changes before its own;
-// Modify and Deregister wait for the next Wait's kevent call.
+// Deregister waits for the next Wait's kevent call.
 func TestChangesBatched(t *testing.T) {
 	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
 		a, b := k.socket(), k.socket()
 		before, _ := k.snapshot()
-		if err := d.Register(a, 1, driver.Read); err != nil {
-			t.Fatal(err)
-		}
-		if err := d.Modify(a, 2, driver.Read|driver.Write); err != nil {
+		if err := d.Register(a, 1, driver.Read|driver.Write); err != nil {
 			t.Fatal(err)
 		}
 		if err := d.Deregister(a); err != nil {
@@ -133,7 +130,7 @@ func TestChangesBatched(t *testing.T) {
 		}
 		calls, _ := k.snapshot()
 		if got := len(calls) - len(before); got != 1 {
-			t.Fatalf("Register, Modify, Deregister made %d kevent calls, want 1 (Register's)", got)
+			t.Fatalf("Register, Deregister made %d kevent calls, want 1 (Register's)", got)
 		}
 		if err := d.Register(b, 3, driver.Write); err != nil {
 			t.Fatal(err)
@@ -141,8 +138,6 @@ func TestChangesBatched(t *testing.T) {
 		calls, _ = k.snapshot()
 		last := calls[len(calls)-1].changes
 		want := []kev{
-			{ident: uint64(a), filter: filterRead, flags: evAdd | evClear},
-			{ident: uint64(a), filter: filterWrite, flags: evAdd | evClear},
 			{ident: uint64(a), filter: filterRead, flags: evDelete},
 			{ident: uint64(a), filter: filterWrite, flags: evDelete},
 			{ident: uint64(b), filter: filterWrite, flags: evAdd | evClear},
@@ -156,14 +151,14 @@ func TestChangesBatched(t *testing.T) {
 				t.Fatalf("change %d = %+v, want %+v", i, last[i], want[i])
 			}
 		}
-		if err := d.Modify(b, 4, driver.Read); err != nil {
+		if err := d.Deregister(b); err != nil {
 			t.Fatal(err)
 		}
 		n := len(calls)
 		wait(t, d, 8, 0)
 		calls, _ = k.snapshot()
-		if len(calls) != n+1 || len(calls[n].changes) != 2 {
-			t.Fatalf("Wait(0) after Modify: %d calls, the last carrying %+v; want one call with 2 changes",
+		if len(calls) != n+1 || len(calls[n].changes) != 1 {
+			t.Fatalf("Wait(0) after Deregister: %d calls, the last carrying %+v; want one call with 1 change",
 				len(calls)-n, calls[len(calls)-1].changes)
 		}
 	})
@@ -179,8 +174,8 @@ func TestRegisterRefused(t *testing.T) {
 		if !errors.Is(err, driver.ErrInvalid) || !errors.Is(err, unix.EBADF) {
 			t.Fatalf("Register of a closed fd: %v, want ErrInvalid and EBADF", err)
 		}
-		if err := d.Modify(a, 1, driver.Read); !errors.Is(err, driver.ErrNotRegistered) {
-			t.Fatalf("Modify after a refused Register: %v, want ErrNotRegistered", err)
+		if err := d.Deregister(a); !errors.Is(err, driver.ErrNotRegistered) {
+			t.Fatalf("Deregister after a refused Register: %v, want ErrNotRegistered", err)
 		}
 		if evs := wait(t, d, 8, 0); len(evs) != 0 {
 			t.Fatalf("events after a refused Register: %+v", evs)
@@ -188,20 +183,27 @@ func TestRegisterRefused(t *testing.T) {
 	})
 }
 
-// A queued change the kernel refuses comes back as an Error event.
+// A queued change the kernel refuses comes back as an Error event: a
+// Register queued behind the deletion of the same descriptor that a blocked
+// Wait carries, the descriptor having been closed meanwhile.
 func TestQueuedChangeRefused(t *testing.T) {
 	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
 		a := k.socket()
 		if err := d.Register(a, 7, driver.Read); err != nil {
 			t.Fatal(err)
 		}
-		k.close(a) // closed while registered: the user's mistake
-		if err := d.Modify(a, 8, driver.Read|driver.Write); err != nil {
+		if err := d.Deregister(a); err != nil {
 			t.Fatal(err)
 		}
-		evs := wait(t, d, 8, 0)
+		ch := waitAsync(t, d) // carries the deletion of a's filter
+		k.waitBlocked(t)
+		k.close(a) // closed while registering: the user's mistake
+		if err := d.Register(a, 8, driver.Read|driver.Write); err != nil {
+			t.Fatalf("Register queued during Wait: %v", err)
+		}
+		evs := receive(t, ch)
 		if len(evs) == 0 || evs[0] != (driver.Event{Token: 8, Readiness: driver.Error}) {
-			t.Fatalf("refused Modify reported %+v, want Error events for token 8", evs)
+			t.Fatalf("refused Register reported %+v, want Error events for token 8", evs)
 		}
 	})
 }
@@ -236,8 +238,8 @@ func TestEdges(t *testing.T) {
 	})
 }
 
-// Events that do not fit stay for the next Wait, with the registration's
-// current token, and not at all once deregistered.
+// Events that do not fit stay for the next Wait, and do not come at all once
+// deregistered.
 func TestOverflowKept(t *testing.T) {
 	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
 		fds := make([]int, 5)
@@ -251,9 +253,6 @@ func TestOverflowKept(t *testing.T) {
 		if evs := wait(t, d, 2, time.Second); len(evs) != 2 || evs[0].Token != 0 || evs[1].Token != 1 {
 			t.Fatalf("first Wait: %+v", evs)
 		}
-		if err := d.Modify(fds[2], 20, driver.Read); err != nil {
-			t.Fatal(err)
-		}
 		if err := d.Deregister(fds[3]); err != nil {
 			t.Fatal(err)
 		}
@@ -263,9 +262,8 @@ func TestOverflowKept(t *testing.T) {
 				seen[ev.Token]++
 			}
 		}
-		// Modify adds fds[2]'s filter again, which may report it again.
-		if seen[20] == 0 || seen[4] != 1 || seen[2] != 0 || seen[3] != 0 {
-			t.Fatalf("later Waits saw %v; want token 20, and 4 once", seen)
+		if seen[2] != 1 || seen[4] != 1 || seen[3] != 0 {
+			t.Fatalf("later Waits saw %v; want tokens 2 and 4 once", seen)
 		}
 	})
 }
@@ -294,7 +292,7 @@ func TestManyChangesSmallSlice(t *testing.T) {
 	})
 }
 
-// Register, Modify and Deregister during a blocked Wait take effect in it.
+// Register and Deregister during a blocked Wait take effect in it.
 func TestChangesDuringBlockedWait(t *testing.T) {
 	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
 		a, b := k.socket(), k.socket()
@@ -314,11 +312,14 @@ func TestChangesDuringBlockedWait(t *testing.T) {
 		ch = waitAsync(t, d)
 		k.waitBlocked(t)
 		k.set(b, func(f *fakeFile) { f.writable = true })
-		if err := d.Modify(b, 3, driver.Write); err != nil {
+		if err := d.Deregister(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Register(b, 3, driver.Write); err != nil {
 			t.Fatal(err)
 		}
 		if evs := receive(t, ch); len(evs) != 1 || evs[0] != (driver.Event{Token: 3, Readiness: driver.Writable}) {
-			t.Fatalf("Modify during Wait: %+v", evs)
+			t.Fatalf("Deregister and Register during Wait: %+v", evs)
 		}
 
 		ch = waitAsync(t, d)

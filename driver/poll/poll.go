@@ -6,10 +6,10 @@
 // unix when built with the tag libasync_poll.
 //
 // poll(2) is level-triggered; the driver emulates the contract's edges: a
-// direction it reported stays out of the poll set until Rearm or Modify
-// puts it back, and being level-triggered, the next poll then reports data
-// that arrived in between. Each Wait costs O(registered fds) in the kernel,
-// as poll(2) does; prefer epoll or kqueue for many connections.
+// direction it reported stays out of the poll set until Rearm puts it back,
+// and being level-triggered, the next poll then reports data that arrived
+// in between. Each Wait costs O(registered fds) in the kernel, as poll(2)
+// does; prefer epoll or kqueue for many connections.
 //
 // The peer's shutdown of its write side is ReadClosed: Linux says so with
 // POLLRDHUP; elsewhere the driver peeks at a stream socket that polled
@@ -34,7 +34,7 @@ type entry struct {
 	token    driver.Token
 	interest driver.Interest
 	// armed is the part of interest that may be reported: a direction
-	// leaves it when reported, and comes back on Rearm or Modify.
+	// leaves it when reported, and comes back on Rearm.
 	armed driver.Interest
 	// slot is the entry's index in pfds, or -1 when it has none yet.
 	slot int
@@ -222,21 +222,6 @@ func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Inte
 		peek: pollRDHUP == 0 && isStream(fd)}
 	p.regs[fd] = e
 	p.list = append(p.list, e)
-	p.changed(e)
-	return nil
-}
-
-func (p *poller) Modify(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if !interest.Valid() {
-		return errInterest("modify", fd, interest)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	e, err := p.lookup("modify", fd)
-	if err != nil {
-		return err
-	}
-	e.token, e.interest, e.armed = token, interest, interest
 	p.changed(e)
 	return nil
 }
