@@ -18,7 +18,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func init() { driver.Provide("epoll", Open) }
+// name is the name the driver is provided under.
+const name = "epoll"
+
+func init() { driver.Provide(name, Open) }
 
 // registration is what the driver knows of one fd; the zero value means
 // not registered.
@@ -83,7 +86,7 @@ func Open() (driver.Driver, error) {
 	return &poller{epfd: epfd, wakefd: wakefd}, nil
 }
 
-func (p *poller) Name() string { return "epoll" }
+func (p *poller) Name() string { return name }
 
 // flags returns the epoll events for interest, always edge-triggered.
 // EPOLLERR and EPOLLHUP are reported by the kernel whatever is asked.
@@ -146,19 +149,6 @@ func ctlError(op string, fd driver.FD, err error) error {
 	return fmt.Errorf("epoll: %s fd %d: %w: %w", op, fd, kind, err)
 }
 
-// check validates the arguments common to Register and Rearm.
-func check(op string, fd driver.FD, interest driver.Interest) error {
-	if !interest.Valid() {
-		return fmt.Errorf("epoll: %s fd %d: interest %#x: %w", op, fd, interest, driver.ErrInvalid)
-	}
-	if fd < 0 || fd > math.MaxInt32 {
-		return fmt.Errorf("epoll: %s fd %d: %w", op, fd, driver.ErrInvalid)
-	}
-	return nil
-}
-
-func errClosed(op string) error { return fmt.Errorf("epoll: %s: %w", op, driver.ErrClosed) }
-
 func errNotRegistered(op string, fd driver.FD) error {
 	return fmt.Errorf("epoll: %s fd %d: %w", op, fd, driver.ErrNotRegistered)
 }
@@ -169,13 +159,13 @@ func (p *poller) registered(fd driver.FD) bool {
 }
 
 func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := check("register", fd, interest); err != nil {
+	if err := driver.CheckArgs(name, "register", fd, interest); err != nil {
 		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed.Load() {
-		return errClosed("register")
+		return driver.ClosedError(name, "register")
 	}
 	if p.registered(fd) {
 		return fmt.Errorf("epoll: register fd %d: %w", fd, driver.ErrRegistered)
@@ -199,13 +189,13 @@ func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Inte
 // next readiness change, data arriving after the EAGAIN included. The check
 // that fd is registered costs a read lock, and catches a reactor's misuse.
 func (p *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := check("rearm", fd, interest); err != nil {
+	if err := driver.CheckArgs(name, "rearm", fd, interest); err != nil {
 		return err
 	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed.Load() {
-		return errClosed("rearm")
+		return driver.ClosedError(name, "rearm")
 	}
 	if !p.registered(fd) {
 		return errNotRegistered("rearm", fd)
@@ -220,7 +210,7 @@ func (p *poller) Deregister(fd driver.FD) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed.Load() {
-		return errClosed("deregister")
+		return driver.ClosedError(name, "deregister")
 	}
 	if !p.registered(fd) {
 		return errNotRegistered("deregister", fd)
@@ -243,11 +233,11 @@ func msec(d time.Duration) int {
 }
 
 func (p *poller) Wait(events []driver.Event, timeout time.Duration) (int, error) {
-	if len(events) == 0 {
-		return 0, fmt.Errorf("epoll: wait: empty events slice: %w", driver.ErrInvalid)
+	if err := driver.CheckEvents(name, events); err != nil {
+		return 0, err
 	}
 	if p.closed.Load() {
-		return 0, errClosed("wait")
+		return 0, driver.ClosedError(name, "wait")
 	}
 	if cap(p.buf) < len(events) {
 		p.buf = make([]unix.EpollEvent, len(events))
@@ -327,7 +317,7 @@ func (p *poller) translate(in []unix.EpollEvent, out []driver.Event) (filled int
 // reused) under the write.
 func (p *poller) Wake() error {
 	if p.closed.Load() {
-		return errClosed("wake")
+		return driver.ClosedError(name, "wake")
 	}
 	if !p.wakePending.CompareAndSwap(0, 1) {
 		return nil
@@ -335,7 +325,7 @@ func (p *poller) Wake() error {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed.Load() {
-		return errClosed("wake")
+		return driver.ClosedError(name, "wake")
 	}
 	for {
 		_, err := unix.Write(p.wakefd, wakeValue[:])
@@ -355,7 +345,7 @@ func (p *poller) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed.Load() {
-		return errClosed("close")
+		return driver.ClosedError(name, "close")
 	}
 	// closed is set under the write lock so that every method that checks
 	// it under the lock sees either an open driver or a closed one.

@@ -119,32 +119,15 @@ func Open() (driver.Driver, error) {
 // Name returns "iocp".
 func (d *iocpDriver) Name() string { return name }
 
-func checkInterest(interest driver.Interest) error {
-	if !interest.Valid() {
-		return fmt.Errorf("iocp: interest %#x: %w", interest, driver.ErrInvalid)
-	}
-	return nil
-}
-
-func checkHandle(fd driver.FD) error {
-	if fd == 0 || fd == windows.InvalidHandle {
-		return fmt.Errorf("iocp: handle %#x: %w", uintptr(fd), driver.ErrInvalid)
-	}
-	return nil
-}
-
 // Register starts watching socket fd.
 func (d *iocpDriver) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := checkHandle(fd); err != nil {
-		return err
-	}
-	if err := checkInterest(interest); err != nil {
+	if err := driver.CheckArgs(name, "register", fd, interest); err != nil {
 		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return fmt.Errorf("iocp: Register: %w", driver.ErrClosed)
+		return driver.ClosedError(name, "register")
 	}
 	if _, ok := d.socks[fd]; ok {
 		return fmt.Errorf("iocp: handle %#x: %w", uintptr(fd), driver.ErrRegistered)
@@ -172,7 +155,7 @@ func (d *iocpDriver) Register(fd driver.FD, token driver.Token, interest driver.
 // held.
 func (d *iocpDriver) lookup(op string, fd driver.FD) (*sock, error) {
 	if d.closed {
-		return nil, fmt.Errorf("iocp: %s: %w", op, driver.ErrClosed)
+		return nil, driver.ClosedError(name, op)
 	}
 	s, ok := d.socks[fd]
 	if !ok {
@@ -184,12 +167,12 @@ func (d *iocpDriver) lookup(op string, fd driver.FD) (*sock, error) {
 // Rearm arms the directions of interest again, polling the socket's current
 // state.
 func (d *iocpDriver) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := checkInterest(interest); err != nil {
+	if err := driver.CheckArgs(name, "rearm", fd, interest); err != nil {
 		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s, err := d.lookup("Rearm", fd)
+	s, err := d.lookup("rearm", fd)
 	if err != nil {
 		return err
 	}
@@ -205,7 +188,7 @@ func (d *iocpDriver) Rearm(fd driver.FD, token driver.Token, interest driver.Int
 func (d *iocpDriver) Deregister(fd driver.FD) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s, err := d.lookup("Deregister", fd)
+	s, err := d.lookup("deregister", fd)
 	if err != nil {
 		return err
 	}
@@ -358,8 +341,8 @@ func (d *iocpDriver) complete(sl *slot) (driver.Event, bool) {
 
 // Wait takes completions from the port; see driver.Driver.
 func (d *iocpDriver) Wait(events []driver.Event, timeout time.Duration) (int, error) {
-	if len(events) == 0 {
-		return 0, fmt.Errorf("iocp: Wait with no room for events: %w", driver.ErrInvalid)
+	if err := driver.CheckEvents(name, events); err != nil {
+		return 0, err
 	}
 	var deadline time.Time
 	if timeout > 0 {
@@ -369,7 +352,7 @@ func (d *iocpDriver) Wait(events []driver.Event, timeout time.Duration) (int, er
 	closed := d.closed
 	d.mu.Unlock()
 	if closed {
-		return 0, fmt.Errorf("iocp: Wait: %w", driver.ErrClosed)
+		return 0, driver.ClosedError(name, "wait")
 	}
 	if cap(d.entries) < len(events) {
 		d.entries = make([]overlappedEntry, len(events))
@@ -423,7 +406,7 @@ func millis(d time.Duration) uint32 {
 // Wake makes the current or next Wait return.
 func (d *iocpDriver) Wake() error {
 	if d.shut.Load() {
-		return fmt.Errorf("iocp: Wake: %w", driver.ErrClosed)
+		return driver.ClosedError(name, "wake")
 	}
 	if d.woken.Load() || !d.woken.CompareAndSwap(false, true) {
 		return nil
@@ -431,7 +414,7 @@ func (d *iocpDriver) Wake() error {
 	d.wakeMu.RLock()
 	defer d.wakeMu.RUnlock()
 	if d.wakeGone {
-		return fmt.Errorf("iocp: Wake: %w", driver.ErrClosed)
+		return driver.ClosedError(name, "wake")
 	}
 	if err := windows.PostQueuedCompletionStatus(d.port, 0, wakeKey, nil); err != nil {
 		return fmt.Errorf("iocp: PostQueuedCompletionStatus: %w", err)
@@ -446,7 +429,7 @@ func (d *iocpDriver) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return fmt.Errorf("iocp: Close: %w", driver.ErrClosed)
+		return driver.ClosedError(name, "close")
 	}
 	d.closed = true
 	d.shut.Store(true)

@@ -220,13 +220,14 @@ func (d *kqueueDriver) releaseFDs() error {
 // Name returns "kqueue".
 func (d *kqueueDriver) Name() string { return name }
 
-// checkArgs validates a descriptor and an interest.
-func (d *kqueueDriver) checkArgs(fd int, interest driver.Interest) error {
-	if fd < 0 || fd == d.wakeR || fd == d.wakeW {
-		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrInvalid)
+// checkArgs validates the arguments of op, refusing the wake-up pipe's
+// descriptors too: take would swallow their records.
+func (d *kqueueDriver) checkArgs(op string, fd int, interest driver.Interest) error {
+	if err := driver.CheckArgs(name, op, fd, interest); err != nil {
+		return err
 	}
-	if !interest.Valid() {
-		return fmt.Errorf("kqueue: interest %#x: %w", interest, driver.ErrInvalid)
+	if fd == d.wakeR || fd == d.wakeW {
+		return fmt.Errorf("kqueue: %s fd %d: the wake-up pipe's: %w", op, fd, driver.ErrInvalid)
 	}
 	return nil
 }
@@ -234,13 +235,13 @@ func (d *kqueueDriver) checkArgs(fd int, interest driver.Interest) error {
 // Register starts watching fd. Its changes go to the kernel with the next
 // Wait, or at once if a Wait is blocked.
 func (d *kqueueDriver) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := d.checkArgs(fd, interest); err != nil {
+	if err := d.checkArgs("register", fd, interest); err != nil {
 		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return fmt.Errorf("kqueue: Register: %w", driver.ErrClosed)
+		return driver.ClosedError(name, "register")
 	}
 	if _, ok := d.regs[fd]; ok {
 		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrRegistered)
@@ -259,13 +260,13 @@ func (d *kqueueDriver) Register(fd driver.FD, token driver.Token, interest drive
 // Rearm does nothing but check its arguments: EV_CLEAR filters report every
 // new edge by themselves.
 func (d *kqueueDriver) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := d.checkArgs(fd, interest); err != nil {
+	if err := d.checkArgs("rearm", fd, interest); err != nil {
 		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return fmt.Errorf("kqueue: Rearm: %w", driver.ErrClosed)
+		return driver.ClosedError(name, "rearm")
 	}
 	if _, ok := d.regs[fd]; !ok {
 		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrNotRegistered)
@@ -276,13 +277,10 @@ func (d *kqueueDriver) Rearm(fd driver.FD, token driver.Token, interest driver.I
 // Deregister stops watching fd. Records of fd still queued in the driver are
 // dropped when delivered, since fd is no longer in the table.
 func (d *kqueueDriver) Deregister(fd driver.FD) error {
-	if fd < 0 {
-		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrInvalid)
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return fmt.Errorf("kqueue: Deregister: %w", driver.ErrClosed)
+		return driver.ClosedError(name, "deregister")
 	}
 	old, ok := d.regs[fd]
 	if !ok {
@@ -401,7 +399,7 @@ func (d *kqueueDriver) nudge() error {
 // Wake makes the current or next Wait return.
 func (d *kqueueDriver) Wake() error {
 	if d.shut.Load() {
-		return fmt.Errorf("kqueue: Wake: %w", driver.ErrClosed)
+		return driver.ClosedError(name, "wake")
 	}
 	if d.woken.Load() || !d.woken.CompareAndSwap(false, true) {
 		return nil
@@ -414,7 +412,7 @@ func (d *kqueueDriver) fire() error {
 	d.wakeMu.Lock()
 	defer d.wakeMu.Unlock()
 	if d.wakeGone {
-		return fmt.Errorf("kqueue: Wake: %w", driver.ErrClosed)
+		return driver.ClosedError(name, "wake")
 	}
 	if d.feat.userFilter {
 		if _, err := d.keventRetry(d.fireKev, nil, &noTimeout, &d.fireBuf); err != nil {
@@ -454,8 +452,8 @@ func (d *kqueueDriver) drainWake() {
 
 // Wait submits the queued changes and waits for events; see driver.Driver.
 func (d *kqueueDriver) Wait(events []driver.Event, timeout time.Duration) (int, error) {
-	if len(events) == 0 {
-		return 0, fmt.Errorf("kqueue: Wait with no room for events: %w", driver.ErrInvalid)
+	if err := driver.CheckEvents(name, events); err != nil {
+		return 0, err
 	}
 	var deadline time.Time
 	if timeout > 0 {
@@ -466,7 +464,7 @@ func (d *kqueueDriver) Wait(events []driver.Event, timeout time.Duration) (int, 
 		d.mu.Lock()
 		if d.closed {
 			d.mu.Unlock()
-			return n, fmt.Errorf("kqueue: Wait: %w", driver.ErrClosed)
+			return n, driver.ClosedError(name, "wait")
 		}
 		n += d.deliver(events[n:])
 		changes := d.pending
@@ -609,7 +607,7 @@ func (d *kqueueDriver) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return fmt.Errorf("kqueue: Close: %w", driver.ErrClosed)
+		return driver.ClosedError(name, "close")
 	}
 	d.closed = true
 	d.shut.Store(true)

@@ -26,7 +26,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func init() { driver.Provide("poll", Open) }
+// name is the name the driver is provided under.
+const name = "poll"
+
+func init() { driver.Provide(name, Open) }
 
 // entry is one registration.
 type entry struct {
@@ -97,7 +100,7 @@ func Open() (driver.Driver, error) {
 	return p, nil
 }
 
-func (p *poller) Name() string { return "poll" }
+func (p *poller) Name() string { return name }
 
 // events returns the poll events that watch the armed directions.
 func events(armed driver.Interest) uint16 {
@@ -181,16 +184,10 @@ func peekEOF(fd driver.FD) bool {
 	return err == nil && n == 0
 }
 
-func errClosed(op string) error { return fmt.Errorf("poll: %s: %w", op, driver.ErrClosed) }
-
-func errInterest(op string, fd driver.FD, interest driver.Interest) error {
-	return fmt.Errorf("poll: %s fd %d: interest %#x: %w", op, fd, interest, driver.ErrInvalid)
-}
-
 // lookup returns fd's entry, or the error for op; the caller holds mu.
 func (p *poller) lookup(op string, fd driver.FD) (*entry, error) {
 	if p.closed.Load() {
-		return nil, errClosed(op)
+		return nil, driver.ClosedError(name, op)
 	}
 	e := p.regs[fd]
 	if e == nil {
@@ -200,11 +197,8 @@ func (p *poller) lookup(op string, fd driver.FD) (*entry, error) {
 }
 
 func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if !interest.Valid() {
-		return errInterest("register", fd, interest)
-	}
-	if fd < 0 || int(int32(fd)) != fd {
-		return fmt.Errorf("poll: register fd %d: %w", fd, driver.ErrInvalid)
+	if err := driver.CheckArgs(name, "register", fd, interest); err != nil {
+		return err
 	}
 	// poll(2) would only say POLLNVAL later; catch a closed fd now.
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
@@ -213,7 +207,7 @@ func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Inte
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed.Load() {
-		return errClosed("register")
+		return driver.ClosedError(name, "register")
 	}
 	if p.regs[fd] != nil {
 		return fmt.Errorf("poll: register fd %d: %w", fd, driver.ErrRegistered)
@@ -229,8 +223,8 @@ func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Inte
 // Rearm puts the directions of interest that the registration watches back
 // into the poll set; directions it does not watch are ignored.
 func (p *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if !interest.Valid() {
-		return errInterest("rearm", fd, interest)
+	if err := driver.CheckArgs(name, "rearm", fd, interest); err != nil {
+		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -339,7 +333,7 @@ func (p *poller) signal() error {
 // drain takes a lock; the others see signalled set and return.
 func (p *poller) Wake() error {
 	if p.closed.Load() {
-		return errClosed("wake")
+		return driver.ClosedError(name, "wake")
 	}
 	p.woken.Store(true)
 	if p.signalled.Load() != 0 {
@@ -348,14 +342,14 @@ func (p *poller) Wake() error {
 	p.wakeMu.RLock()
 	defer p.wakeMu.RUnlock()
 	if p.closed.Load() {
-		return errClosed("wake")
+		return driver.ClosedError(name, "wake")
 	}
 	return p.signal()
 }
 
 func (p *poller) Wait(events []driver.Event, timeout time.Duration) (int, error) {
-	if len(events) == 0 {
-		return 0, fmt.Errorf("poll: wait: empty events slice: %w", driver.ErrInvalid)
+	if err := driver.CheckEvents(name, events); err != nil {
+		return 0, err
 	}
 	var deadline time.Time
 	if timeout > 0 {
@@ -365,7 +359,7 @@ func (p *poller) Wait(events []driver.Event, timeout time.Duration) (int, error)
 	defer p.mu.Unlock()
 	for {
 		if p.closed.Load() {
-			return 0, errClosed("wait")
+			return 0, driver.ClosedError(name, "wait")
 		}
 		left := timeout
 		if timeout > 0 {
@@ -385,7 +379,7 @@ func (p *poller) Wait(events []driver.Event, timeout time.Duration) (int, error)
 		if p.closed.Load() {
 			// Closed under a running Wait, against the contract: pfds
 			// and the entries are gone.
-			return 0, errClosed("wait")
+			return 0, driver.ClosedError(name, "wait")
 		}
 		if err == unix.EINTR {
 			continue
@@ -456,7 +450,7 @@ func (p *poller) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed.Load() {
-		return errClosed("close")
+		return driver.ClosedError(name, "close")
 	}
 	p.closed.Store(true)
 	p.regs, p.list, p.owners, p.pfds = nil, nil, nil, nil
