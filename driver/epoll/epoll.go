@@ -6,7 +6,6 @@
 package epoll
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/libasync/libasync/driver"
+	"github.com/libasync/libasync/driver/wakefd"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,16 +36,12 @@ type registration struct {
 // event is delivered, so an event of an fd deregistered meanwhile is
 // dropped.
 type poller struct {
-	epfd   int
-	wakefd int // eventfd, registered level-triggered
-	// wakePending is 1 from the Wake that writes the eventfd until the Wait
-	// that reads it, so repeated Wakes in between make no system call. Go's
-	// atomics are sequentially consistent, which the argument in Wake needs.
-	wakePending atomic.Uint32
+	epfd int
+	wake *wakefd.FD // registered level-triggered
 	// closed is stored under mu's write lock and read under either lock,
-	// which orders it; the reads outside a lock (Wait's entry, Wake's fast
-	// path) only fail early, and a stale false there leads to a check
-	// under the lock (Wake) or is a Close during Wait, against the contract.
+	// which orders it; the read outside a lock (Wait's entry) only fails
+	// early, and a stale false there is a Close during Wait, against the
+	// contract.
 	closed atomic.Bool
 
 	// mu guards regs and closed's transition; Wait holds it for reading only
@@ -53,16 +49,8 @@ type poller struct {
 	mu   sync.RWMutex
 	regs []registration // indexed by fd
 
-	// Owned by the one goroutine in Wait.
-	buf   []unix.EpollEvent
-	drain [8]byte
+	buf []unix.EpollEvent // owned by the one goroutine in Wait
 }
-
-// wakeValue is the 8-byte native-endian 1 that one Wake adds to the eventfd.
-var wakeValue = func() (b [8]byte) {
-	binary.NativeEndian.PutUint64(b[:], 1)
-	return b
-}()
 
 // Open creates an epoll driver.
 func Open() (driver.Driver, error) {
@@ -70,20 +58,20 @@ func Open() (driver.Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("epoll: epoll_create1: %w", err)
 	}
-	wakefd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	wake, err := wakefd.New()
 	if err != nil {
 		unix.Close(epfd)
-		return nil, fmt.Errorf("epoll: eventfd: %w", err)
+		return nil, fmt.Errorf("epoll: wake-up fd: %w", err)
 	}
-	// Level-triggered: the eventfd is reported until a Wait reads it, so a
-	// Wake is never lost to a Wait whose events slice had no room for it.
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
-		unix.Close(wakefd)
+	// Level-triggered: the wake-up fd is reported until a Wait drains it,
+	// so a Wake is never lost to a Wait whose events slice had no room.
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake.Fd())}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake.Fd(), &ev); err != nil {
+		wake.Close()
 		unix.Close(epfd)
-		return nil, fmt.Errorf("epoll: register eventfd: %w", err)
+		return nil, fmt.Errorf("epoll: register the wake-up fd: %w", err)
 	}
-	return &poller{epfd: epfd, wakefd: wakefd}, nil
+	return &poller{epfd: epfd, wake: wake}, nil
 }
 
 func (p *poller) Name() string { return name }
@@ -275,13 +263,13 @@ func (p *poller) Wait(events []driver.Event, timeout time.Duration) (int, error)
 	}
 }
 
-// translate turns kernel events into the contract's events, reading the
-// eventfd if a Wake is among them.
+// translate turns kernel events into the contract's events, draining the
+// wake-up fd if a Wake is among them.
 func (p *poller) translate(in []unix.EpollEvent, out []driver.Event) (filled int, woken bool) {
 	p.mu.RLock()
 	for i := range in {
 		fd := int(in[i].Fd)
-		if fd == p.wakefd {
+		if fd == p.wake.Fd() {
 			woken = true
 			continue
 		}
@@ -296,49 +284,17 @@ func (p *poller) translate(in []unix.EpollEvent, out []driver.Event) (filled int
 	}
 	p.mu.RUnlock()
 	if woken {
-		// Read first, then clear wakePending: a Wake that finds the flag
-		// still set (between the two) makes no write, and is served by this
-		// Wait returning; a Wake after the Store writes again and ends the
-		// next Wait. Either way no Wake is lost. EAGAIN (counter already 0)
-		// cannot happen while the eventfd was reported, and is harmless.
-		for {
-			_, err := unix.Read(p.wakefd, p.drain[:])
-			if err != unix.EINTR {
-				break
-			}
-		}
-		p.wakePending.Store(0)
+		// Wakes that overlap the drain are served by this Wait returning.
+		p.wake.Drain()
 	}
 	return filled, woken
 }
 
-// Wake writes the eventfd only if no earlier Wake's write is still unread.
-// The read lock keeps Close from closing the eventfd (and its number being
-// reused) under the write.
 func (p *poller) Wake() error {
-	if p.closed.Load() {
-		return driver.ClosedError(name, "wake")
+	if err := p.wake.Wake(); err != nil {
+		return fmt.Errorf("epoll: wake: %w", err)
 	}
-	if !p.wakePending.CompareAndSwap(0, 1) {
-		return nil
-	}
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.closed.Load() {
-		return driver.ClosedError(name, "wake")
-	}
-	for {
-		_, err := unix.Write(p.wakefd, wakeValue[:])
-		switch err {
-		case nil, unix.EAGAIN: // EAGAIN: the counter is full, so Wait wakes anyway
-			return nil
-		case unix.EINTR:
-			continue
-		default:
-			p.wakePending.Store(0)
-			return fmt.Errorf("epoll: wake: %w", err)
-		}
-	}
+	return nil
 }
 
 func (p *poller) Close() error {
@@ -351,5 +307,5 @@ func (p *poller) Close() error {
 	// it under the lock sees either an open driver or a closed one.
 	p.closed.Store(true)
 	p.regs = nil
-	return errors.Join(unix.Close(p.wakefd), unix.Close(p.epfd))
+	return errors.Join(p.wake.Close(), unix.Close(p.epfd))
 }

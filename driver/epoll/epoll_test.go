@@ -3,7 +3,6 @@
 package epoll
 
 import (
-	"encoding/binary"
 	"math"
 	"testing"
 	"time"
@@ -16,25 +15,6 @@ import (
 
 func TestConformance(t *testing.T) {
 	drivertest.Run(t, Open)
-}
-
-// Repeated Wakes before a Wait write the eventfd once.
-func TestWakeWritesOnce(t *testing.T) {
-	leakcheck.Check(t)
-	d := drivertest.Open(t, Open)
-	p := d.(*poller)
-	for range 1000 {
-		if err := d.Wake(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var buf [8]byte
-	if _, err := unix.Read(p.wakefd, buf[:]); err != nil {
-		t.Fatalf("read eventfd: %v", err)
-	}
-	if got := binary.NativeEndian.Uint64(buf[:]); got != 1 {
-		t.Fatalf("1000 Wakes wrote the eventfd %d times, want 1", got)
-	}
 }
 
 func TestReadiness(t *testing.T) {

@@ -8,8 +8,9 @@
 // costs nothing. An EV_EOF on the read filter is ReadClosed, on the write
 // filter WriteClosed; a socket error (EV_EOF with an error in fflags, or
 // EV_ERROR) is Error. Wait is woken by an EVFILT_USER event where the system
-// has one (darwin, freebsd, dragonfly) and through a pipe elsewhere (netbsd,
-// openbsd); calls to Wake coalesce through an atomic flag until Wait returns.
+// has one (darwin, freebsd, dragonfly) and through a wake-up descriptor (a
+// pipe, see package wakefd) elsewhere (netbsd, openbsd); calls to Wake
+// coalesce through an atomic flag until Wait returns.
 //
 // # Batching
 //
@@ -94,16 +95,24 @@ type kernel interface {
 	// kevent is kevent(2) on portable records; a nil timeout blocks. s holds
 	// conversion buffers and is used by one call at a time.
 	kevent(kq int, changes, events []kev, timeout *time.Duration, s *scratch) (int, error)
-	// pipe creates a non-blocking, close-on-exec pipe.
-	pipe() (r, w int, err error)
-	read(fd int, p []byte) (int, error)
-	write(fd int, p []byte) (int, error)
+	// wakeup creates the wake-up descriptor of the systems without
+	// EVFILT_USER.
+	wakeup() (wakeup, error)
 	close(fd int) error
+}
+
+// wakeup is a descriptor that Wake makes readable (a *wakefd.FD on the real
+// system).
+type wakeup interface {
+	Fd() int
+	Wake() error
+	Drain()
+	Close() error
 }
 
 // features says what a system's kqueue offers beyond the common core.
 type features struct {
-	userFilter bool // EVFILT_USER with NOTE_TRIGGER; else a pipe wakes Wait
+	userFilter bool // EVFILT_USER with NOTE_TRIGGER; else a wakeup wakes Wait
 	receipt    bool // EV_RECEIPT; else changes during a blocked Wait wake it
 }
 
@@ -118,8 +127,7 @@ type kqueueDriver struct {
 	k    kernel
 	feat features
 	kq   int
-	// wakeR and wakeW are the wake-up pipe's ends, -1 with EVFILT_USER.
-	wakeR, wakeW int
+	wake wakeup // nil with EVFILT_USER
 
 	// woken is set by the Wake that fires the wake-up and cleared by Wait
 	// when it returns; while set, Wake makes no system call. Sequentially
@@ -166,17 +174,17 @@ func open(k kernel, feat features) (*kqueueDriver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kqueue: %w", err)
 	}
-	d := &kqueueDriver{k: k, feat: feat, kq: kq, wakeR: -1, wakeW: -1, regs: make(map[int]registration)}
+	d := &kqueueDriver{k: k, feat: feat, kq: kq, regs: make(map[int]registration)}
 	var source kev
 	if feat.userFilter {
 		source = kev{filter: filterUser, flags: evAdd | evClear}
 		d.fireKev = []kev{{filter: filterUser, fflags: noteTrigger}}
 	} else {
-		if d.wakeR, d.wakeW, err = k.pipe(); err != nil {
+		if d.wake, err = k.wakeup(); err != nil {
 			k.close(kq)
-			return nil, fmt.Errorf("kqueue: wake-up pipe: %w", err)
+			return nil, fmt.Errorf("kqueue: wake-up fd: %w", err)
 		}
-		source = kev{ident: uint64(d.wakeR), filter: filterRead, flags: evAdd | evClear}
+		source = kev{ident: uint64(d.wake.Fd()), filter: filterRead, flags: evAdd | evClear}
 	}
 	// A new kqueue holds no events, so this call returns only the change's
 	// error, if any, whether or not EV_RECEIPT exists.
@@ -206,13 +214,11 @@ func (d *kqueueDriver) keventRetry(changes, events []kev, timeout *time.Duration
 	}
 }
 
-// releaseFDs closes the kqueue and the wake-up pipe.
+// releaseFDs closes the kqueue and the wake-up descriptor.
 func (d *kqueueDriver) releaseFDs() error {
 	err := d.k.close(d.kq)
-	for _, fd := range []int{d.wakeR, d.wakeW} {
-		if fd >= 0 {
-			err = errors.Join(err, d.k.close(fd))
-		}
+	if d.wake != nil {
+		err = errors.Join(err, d.wake.Close())
 	}
 	return err
 }
@@ -220,14 +226,14 @@ func (d *kqueueDriver) releaseFDs() error {
 // Name returns "kqueue".
 func (d *kqueueDriver) Name() string { return name }
 
-// checkArgs validates the arguments of op, refusing the wake-up pipe's
-// descriptors too: take would swallow their records.
+// checkArgs validates the arguments of op, refusing the wake-up descriptor
+// too: take would swallow its records.
 func (d *kqueueDriver) checkArgs(op string, fd int, interest driver.Interest) error {
 	if err := driver.CheckArgs(name, op, fd, interest); err != nil {
 		return err
 	}
-	if fd == d.wakeR || fd == d.wakeW {
-		return fmt.Errorf("kqueue: %s fd %d: the wake-up pipe's: %w", op, fd, driver.ErrInvalid)
+	if d.wake != nil && fd == d.wake.Fd() {
+		return fmt.Errorf("kqueue: %s fd %d: the wake-up descriptor: %w", op, fd, driver.ErrInvalid)
 	}
 	return nil
 }
@@ -420,34 +426,10 @@ func (d *kqueueDriver) fire() error {
 		}
 		return nil
 	}
-	for {
-		_, err := d.k.write(d.wakeW, wakeByte[:])
-		switch {
-		case err == nil, errors.Is(err, unix.EAGAIN):
-			// A full pipe is a wake-up already pending.
-			return nil
-		case !errors.Is(err, unix.EINTR):
-			return fmt.Errorf("kqueue: writing the wake-up pipe: %w", err)
-		}
+	if err := d.wake.Wake(); err != nil {
+		return fmt.Errorf("kqueue: writing the wake-up fd: %w", err)
 	}
-}
-
-// wakeByte is what Wake writes to the wake-up pipe.
-var wakeByte = [1]byte{1}
-
-// drainWake empties the wake-up pipe, so that its EV_CLEAR read filter
-// reports the next write as a new edge.
-func (d *kqueueDriver) drainWake() {
-	var buf [64]byte
-	for {
-		n, err := d.k.read(d.wakeR, buf[:])
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil || n < len(buf) {
-			return
-		}
-	}
+	return nil
 }
 
 // Wait submits the queued changes and waits for events; see driver.Driver.
@@ -528,13 +510,15 @@ func (d *kqueueDriver) Wait(events []driver.Event, timeout time.Duration) (int, 
 }
 
 // take moves a record from the kernel into raw, unless it is the wake-up's,
-// which it consumes (draining the pipe) and reports. Called with mu held.
+// which it consumes and reports: the wake-up descriptor is drained, so that
+// its EV_CLEAR read filter reports the next write as a new edge. Called with
+// mu held.
 func (d *kqueueDriver) take(r kev) (wake bool) {
 	switch {
 	case r.filter == filterUser:
 		return true
-	case d.wakeR >= 0 && r.filter == filterRead && r.ident == uint64(d.wakeR):
-		d.drainWake()
+	case d.wake != nil && r.filter == filterRead && r.ident == uint64(d.wake.Fd()):
+		d.wake.Drain()
 		return true
 	}
 	d.raw = append(d.raw, r)
@@ -602,7 +586,7 @@ func readiness(r kev, interest driver.Interest) (driver.Readiness, bool) {
 	return rd, true
 }
 
-// Close releases the kqueue and the wake-up pipe.
+// Close releases the kqueue and the wake-up descriptor.
 func (d *kqueueDriver) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -452,9 +452,9 @@ func TestBadInputAndClose(t *testing.T) {
 				t.Errorf("%s: %v, want ErrInvalid", what, err)
 			}
 		}
-		if d.wakeR >= 0 {
-			if err := d.Register(d.wakeR, 1, driver.Read); !errors.Is(err, driver.ErrInvalid) {
-				t.Errorf("the wake-up pipe: %v, want ErrInvalid", err)
+		if d.wake != nil {
+			if err := d.Register(d.wake.Fd(), 1, driver.Read); !errors.Is(err, driver.ErrInvalid) {
+				t.Errorf("the wake-up descriptor: %v, want ErrInvalid", err)
 			}
 		}
 		if _, err := d.Wait(nil, 0); !errors.Is(err, driver.ErrInvalid) {

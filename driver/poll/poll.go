@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/libasync/libasync/driver"
+	"github.com/libasync/libasync/driver/wakefd"
 	"golang.org/x/sys/unix"
 )
 
@@ -60,8 +61,6 @@ type entry struct {
 type poller struct {
 	mu sync.Mutex
 	// closed is stored under mu, which orders it for every reader under mu.
-	// Wake reads it without mu first, to fail early, then again under
-	// wakeMu, which Close also takes before closing the wake-up fd.
 	closed atomic.Bool
 	regs   map[driver.FD]*entry
 	list   []*entry // the entries, for rebuilding pfds in O(n)
@@ -71,30 +70,24 @@ type poller struct {
 	owners []*entry // owners[i] owns pfds[i]; owners[0] is nil (the wake fd)
 	cursor int      // where the next scan of poll results starts, for fairness
 
-	wake wakeFD
-	// signalled is 1 from the write on the wake fd until the Wait that
-	// drains it, so that Wakes and changes in between make no system call.
-	// woken records that a user Wake (not a change) is among them. Go's
-	// atomics are sequentially consistent, which the argument in Wait's
-	// drain needs.
-	signalled atomic.Uint32
-	woken     atomic.Bool
-	// wakeMu keeps Close from closing the wake-up fd under a Wake's write.
-	// Wake takes it, not mu, so that it never waits for a Wait that holds
-	// mu while it sorts poll results.
-	wakeMu sync.RWMutex
+	// wake interrupts poll(2), for a Wake or a change; woken records that
+	// a user Wake (not a change) is among them. Wake takes no lock, so
+	// that it never waits for a Wait that holds mu while it sorts poll
+	// results.
+	wake  *wakefd.FD
+	woken atomic.Bool
 
 	sys sysPoll // owned by the goroutine in Wait
 }
 
 // Open creates a poll driver.
 func Open() (driver.Driver, error) {
-	w, err := newWakeFD()
+	w, err := wakefd.New()
 	if err != nil {
 		return nil, fmt.Errorf("poll: wake-up fd: %w", err)
 	}
 	p := &poller{regs: make(map[driver.FD]*entry), wake: w}
-	p.pfds = append(p.pfds, unix.PollFd{Fd: int32(w.pollFD()), Events: unix.POLLIN})
+	p.pfds = append(p.pfds, unix.PollFd{Fd: int32(w.Fd()), Events: unix.POLLIN})
 	p.owners = append(p.owners, nil)
 	p.cursor = 1
 	return p, nil
@@ -315,35 +308,17 @@ func (p *poller) rebuild() {
 	p.dirty = false
 }
 
-// signal makes a poll(2) in progress return, writing the wake-up fd unless
-// a write is already pending. The caller holds mu or wakeMu, either of
-// which keeps Close from closing the fd under the write.
+// signal makes a poll(2) in progress, or the next one, return.
 func (p *poller) signal() error {
-	if !p.signalled.CompareAndSwap(0, 1) {
-		return nil
-	}
-	if err := p.wake.signal(); err != nil {
-		p.signalled.Store(0)
+	if err := p.wake.Wake(); err != nil {
 		return fmt.Errorf("poll: wake: %w", err)
 	}
 	return nil
 }
 
-// Wake marks a user wake-up, then signals. Only the first Wake after a
-// drain takes a lock; the others see signalled set and return.
+// Wake marks a user wake-up, then signals.
 func (p *poller) Wake() error {
-	if p.closed.Load() {
-		return driver.ClosedError(name, "wake")
-	}
 	p.woken.Store(true)
-	if p.signalled.Load() != 0 {
-		return nil
-	}
-	p.wakeMu.RLock()
-	defer p.wakeMu.RUnlock()
-	if p.closed.Load() {
-		return driver.ClosedError(name, "wake")
-	}
 	return p.signal()
 }
 
@@ -390,11 +365,11 @@ func (p *poller) Wait(events []driver.Event, timeout time.Duration) (int, error)
 		woken := false
 		if pfds[0].Revents != 0 {
 			n--
-			// Drain, then clear signalled, then take woken: a Wake that
-			// finds signalled still set has already stored woken, which
-			// the Swap then sees; a Wake after the Store writes again.
-			p.wake.drain()
-			p.signalled.Store(0)
+			// Drain, then take woken: a Wake whose write the drain
+			// took back, or that found it pending and wrote none, stored
+			// woken before, which the Swap sees (Go's atomics are
+			// sequentially consistent); a later one writes again.
+			p.wake.Drain()
 			woken = p.woken.Swap(false)
 		}
 		filled := p.collect(pfds, n, events)
@@ -454,7 +429,5 @@ func (p *poller) Close() error {
 	}
 	p.closed.Store(true)
 	p.regs, p.list, p.owners, p.pfds = nil, nil, nil, nil
-	p.wakeMu.Lock()
-	defer p.wakeMu.Unlock()
-	return p.wake.close()
+	return p.wake.Close()
 }
