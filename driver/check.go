@@ -6,11 +6,15 @@ import "fmt"
 // drivers agree on them and their errors read alike. name is the driver's
 // name and op the method's ("register", "rearm", ...), for the error text.
 
-// CheckArgs returns nil if fd may be a descriptor and interest is Valid, as
-// Register and Rearm require; otherwise an error wrapping ErrInvalid.
-func CheckArgs(name, op string, fd FD, interest Interest) error {
+// CheckArgs returns nil if fd may be a descriptor, token is not
+// ReservedToken and interest is Valid, as Register and Rearm require;
+// otherwise an error wrapping ErrInvalid.
+func CheckArgs(name, op string, fd FD, token Token, interest Interest) error {
 	if !validFD(fd) {
 		return fmt.Errorf("%s: %s fd %v: %w", name, op, fd, ErrInvalid)
+	}
+	if token == ReservedToken {
+		return fmt.Errorf("%s: %s fd %v: token %#x is reserved: %w", name, op, fd, token, ErrInvalid)
 	}
 	if !interest.Valid() {
 		return fmt.Errorf("%s: %s fd %v: interest %#x: %w", name, op, fd, interest, ErrInvalid)

@@ -24,11 +24,12 @@
 //
 // # Tokens
 //
-// A Token is the user's: the driver reports it back unchanged. The reactor
-// puts a generation in its tokens, so that an event of an fd that was
-// deregistered while the event was in flight (already taken from the kernel
-// by a Wait running concurrently with the Deregister) is recognised and
-// dropped. After Deregister returns, no Wait that starts later reports the fd.
+// A Token is the user's, any value but ReservedToken: the driver reports it
+// back unchanged. The reactor puts a generation in its tokens, so that an
+// event of an fd that was deregistered while the event was in flight
+// (already taken from the kernel by a Wait running concurrently with the
+// Deregister) is recognised and dropped. After Deregister returns, no Wait
+// that starts later reports the fd.
 package driver
 
 import (
@@ -38,6 +39,12 @@ import (
 
 // Token identifies a registration in the events a driver reports.
 type Token uint64
+
+// ReservedToken is the one Token a registration may not carry: a driver may
+// mark its own events with it (epoll keeps the token in the kernel's event,
+// and its wake-up's event carries this one). Register refuses it with an
+// error wrapping ErrInvalid.
+const ReservedToken = ^Token(0)
 
 // Interest says which directions of an fd a registration watches.
 type Interest uint8
@@ -69,8 +76,11 @@ const (
 )
 
 // Event is one readiness report: the registration's token and what became
-// ready. Readable and ReadClosed are reported only for registrations with the
-// Read interest, Writable and WriteClosed only for Write; Error for either.
+// ready. Readable is reported only for registrations with the Read interest
+// and Writable only for Write. ReadClosed, WriteClosed and Error may come for
+// a direction outside the interest, as kernels report hang-ups and errors
+// whatever was asked (epoll's EPOLLHUP and EPOLLERR, reported with a token
+// and nothing else); the user reads the bits of the directions it watches.
 type Event struct {
 	Token     Token
 	Readiness Readiness
@@ -81,7 +91,8 @@ type Driver interface {
 	// Register starts watching fd for interest (Read, Write or both),
 	// reporting token. The fd must be non-blocking and not registered yet.
 	// If fd is already ready, the first Wait reports it. Errors wrap
-	// ErrInvalid (an invalid or closed fd, an interest that is not Valid),
+	// ErrInvalid (an invalid or closed fd, an interest that is not Valid,
+	// ReservedToken),
 	// ErrNotSupported (a kind of fd the facility cannot watch) or
 	// ErrRegistered.
 	Register(fd FD, token Token, interest Interest) error

@@ -635,6 +635,7 @@ func testBadInput(t *testing.T, h *harness) {
 	check("Register of a closed fd", d.Register(closedFD, 1, driver.Read), invalid...)
 	check("Register with empty interest", d.Register(a, 1, 0), driver.ErrInvalid)
 	check("Register with unknown interest bits", d.Register(a, 1, 1<<5), driver.ErrInvalid)
+	check("Register with the reserved token", d.Register(a, driver.ReservedToken, driver.Read), driver.ErrInvalid)
 	check("Rearm of an unregistered fd", d.Rearm(other, 1, driver.Read), driver.ErrNotRegistered)
 	check("Deregister of an unregistered fd", d.Deregister(other), driver.ErrNotRegistered)
 	check("Rearm of an invalid fd", d.Rearm(invalidFD, 1, driver.Read), driver.ErrNotRegistered, driver.ErrInvalid)

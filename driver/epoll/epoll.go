@@ -23,31 +23,24 @@ const name = "epoll"
 
 func init() { driver.Provide(name, Open) }
 
-// registration is what the driver knows of one fd; the zero value means
-// not registered.
-type registration struct {
-	token      driver.Token
-	interest   driver.Interest
-	registered bool
-}
-
 // poller implements driver.Driver on epoll. The kernel's epoll_event
-// carries the fd, not the token: the token is looked up in regs when the
-// event is delivered, so an event of an fd deregistered meanwhile is
-// dropped.
+// carries the token, as mio keeps it, so Wait translates events without a
+// lookup; an event of an fd deregistered meanwhile carries its old token,
+// which the user's generations recognise (see driver's Tokens).
 type poller struct {
 	epfd int
-	wake *wakefd.FD // registered level-triggered
+	wake *wakefd.FD // registered level-triggered, with driver.ReservedToken
 	// closed is stored under mu's write lock and read under either lock,
-	// which orders it; the read outside a lock (Wait's entry) only fails
-	// early, and a stale false there is a Close during Wait, against the
-	// contract.
+	// so that Close never closes epfd under an epoll_ctl (its number could
+	// be reused by then). Wait reads it without: a stale false there is a
+	// Close during Wait, against the contract.
 	closed atomic.Bool
 
-	// mu guards regs and closed's transition; Wait holds it for reading only
-	// while translating a batch, never while blocked in the kernel.
-	mu   sync.RWMutex
-	regs []registration // indexed by fd
+	// mu guards registered and closed's transition.
+	mu sync.RWMutex
+	// registered[fd] says whether fd is registered, for Rearm, which makes
+	// no system call yet must refuse an fd that is not. Wait never reads it.
+	registered []bool
 
 	buf []unix.EpollEvent // owned by the one goroutine in Wait
 }
@@ -65,7 +58,8 @@ func Open() (driver.Driver, error) {
 	}
 	// Level-triggered: the wake-up fd is reported until a Wait drains it,
 	// so a Wake is never lost to a Wait whose events slice had no room.
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake.Fd())}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN}
+	setToken(&ev, driver.ReservedToken)
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake.Fd(), &ev); err != nil {
 		wake.Close()
 		unix.Close(epfd)
@@ -75,6 +69,17 @@ func Open() (driver.Driver, error) {
 }
 
 func (p *poller) Name() string { return name }
+
+// setToken stores t in the 64 bits of user data of the kernel's event,
+// which x/sys splits into Fd and Pad; token reads it back. Only these two
+// functions interpret the halves, so the byte order does not matter.
+func setToken(ev *unix.EpollEvent, t driver.Token) {
+	ev.Fd, ev.Pad = int32(uint32(t)), int32(uint32(t>>32))
+}
+
+func token(ev *unix.EpollEvent) driver.Token {
+	return driver.Token(uint32(ev.Fd)) | driver.Token(uint32(ev.Pad))<<32
+}
 
 // flags returns the epoll events for interest, always edge-triggered.
 // EPOLLERR and EPOLLHUP are reported by the kernel whatever is asked.
@@ -89,28 +94,27 @@ func flags(interest driver.Interest) uint32 {
 	return f
 }
 
-// readiness maps epoll events to the contract's bits, keeping only those
-// the interest allows. As in mio: EPOLLRDHUP is the peer's shutdown of its
-// write side (read-closed); EPOLLHUP means both directions are finished;
-// EPOLLERR is a pending error, and also ends writing (it is all a pipe's
-// write end gets when the reader goes away).
-func readiness(ev uint32, interest driver.Interest) driver.Readiness {
+// readiness maps epoll events to the contract's bits. As in mio: EPOLLRDHUP
+// is the peer's shutdown of its write side (read-closed); EPOLLHUP means
+// both directions are finished; EPOLLERR is a pending error, and also ends
+// writing (it is all a pipe's write end gets when the reader goes away).
+// EPOLLIN, EPOLLRDHUP and EPOLLOUT come only when asked for, so Readable
+// and Writable follow the interest; the closed bits and Error of a hang-up
+// or an error may concern a direction not watched, which the contract
+// allows.
+func readiness(ev uint32) driver.Readiness {
 	var r driver.Readiness
-	if interest&driver.Read != 0 {
-		if ev&unix.EPOLLIN != 0 {
-			r |= driver.Readable
-		}
-		if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
-			r |= driver.ReadClosed
-		}
+	if ev&unix.EPOLLIN != 0 {
+		r |= driver.Readable
 	}
-	if interest&driver.Write != 0 {
-		if ev&unix.EPOLLOUT != 0 {
-			r |= driver.Writable
-		}
-		if ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-			r |= driver.WriteClosed
-		}
+	if ev&unix.EPOLLOUT != 0 {
+		r |= driver.Writable
+	}
+	if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
+		r |= driver.ReadClosed
+	}
+	if ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		r |= driver.WriteClosed
 	}
 	if ev&unix.EPOLLERR != 0 {
 		r |= driver.Error
@@ -141,13 +145,13 @@ func errNotRegistered(op string, fd driver.FD) error {
 	return fmt.Errorf("epoll: %s fd %d: %w", op, fd, driver.ErrNotRegistered)
 }
 
-// registered reports whether fd is registered; the caller holds mu.
-func (p *poller) registered(fd driver.FD) bool {
-	return fd >= 0 && fd < len(p.regs) && p.regs[fd].registered
+// isRegistered reports whether fd is registered; the caller holds mu.
+func (p *poller) isRegistered(fd driver.FD) bool {
+	return fd >= 0 && fd < len(p.registered) && p.registered[fd]
 }
 
 func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := driver.CheckArgs(name, "register", fd, interest); err != nil {
+	if err := driver.CheckArgs(name, "register", fd, token, interest); err != nil {
 		return err
 	}
 	p.mu.Lock()
@@ -155,21 +159,21 @@ func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Inte
 	if p.closed.Load() {
 		return driver.ClosedError(name, "register")
 	}
-	if p.registered(fd) {
+	if p.isRegistered(fd) {
 		return fmt.Errorf("epoll: register fd %d: %w", fd, driver.ErrRegistered)
 	}
-	ev := unix.EpollEvent{Events: flags(interest), Fd: int32(fd)}
+	ev := unix.EpollEvent{Events: flags(interest)}
+	setToken(&ev, token)
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		return ctlError("register", fd, err)
 	}
-	if fd >= len(p.regs) {
-		// Wait reads regs under the read lock, so growing it here (under
-		// the write lock) is safe; doubling keeps Register amortised O(1).
-		grown := make([]registration, max(fd+1, 2*len(p.regs), 64))
-		copy(grown, p.regs)
-		p.regs = grown
+	if fd >= len(p.registered) {
+		// Doubling keeps Register amortised O(1).
+		grown := make([]bool, max(fd+1, 2*len(p.registered), 64))
+		copy(grown, p.registered)
+		p.registered = grown
 	}
-	p.regs[fd] = registration{token: token, interest: interest, registered: true}
+	p.registered[fd] = true
 	return nil
 }
 
@@ -177,7 +181,7 @@ func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Inte
 // next readiness change, data arriving after the EAGAIN included. The check
 // that fd is registered costs a read lock, and catches a reactor's misuse.
 func (p *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := driver.CheckArgs(name, "rearm", fd, interest); err != nil {
+	if err := driver.CheckArgs(name, "rearm", fd, token, interest); err != nil {
 		return err
 	}
 	p.mu.RLock()
@@ -185,7 +189,7 @@ func (p *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interes
 	if p.closed.Load() {
 		return driver.ClosedError(name, "rearm")
 	}
-	if !p.registered(fd) {
+	if !p.isRegistered(fd) {
 		return errNotRegistered("rearm", fd)
 	}
 	return nil
@@ -200,10 +204,10 @@ func (p *poller) Deregister(fd driver.FD) error {
 	if p.closed.Load() {
 		return driver.ClosedError(name, "deregister")
 	}
-	if !p.registered(fd) {
+	if !p.isRegistered(fd) {
 		return errNotRegistered("deregister", fd)
 	}
-	p.regs[fd] = registration{}
+	p.registered[fd] = false
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil); err != nil {
 		return ctlError("deregister", fd, err)
 	}
@@ -257,32 +261,25 @@ func (p *poller) Wait(events []driver.Event, timeout time.Duration) (int, error)
 		if filled > 0 || woken || timeout == 0 {
 			return filled, nil
 		}
-		// Nothing for the user: the timeout passed (Wait checks the clock
-		// again, as the kernel's rounding may differ from ours), or every
-		// event was of an fd deregistered since it was queued.
+		// Nothing: the timeout passed (Wait checks the clock again, as
+		// the kernel's rounding may differ from ours).
 	}
 }
 
 // translate turns kernel events into the contract's events, draining the
 // wake-up fd if a Wake is among them.
 func (p *poller) translate(in []unix.EpollEvent, out []driver.Event) (filled int, woken bool) {
-	p.mu.RLock()
 	for i := range in {
-		fd := int(in[i].Fd)
-		if fd == p.wake.Fd() {
+		tok := token(&in[i])
+		if tok == driver.ReservedToken {
 			woken = true
 			continue
 		}
-		if !p.registered(fd) {
-			continue
-		}
-		reg := &p.regs[fd]
-		if r := readiness(in[i].Events, reg.interest); r != 0 {
-			out[filled] = driver.Event{Token: reg.token, Readiness: r}
+		if r := readiness(in[i].Events); r != 0 {
+			out[filled] = driver.Event{Token: tok, Readiness: r}
 			filled++
 		}
 	}
-	p.mu.RUnlock()
 	if woken {
 		// Wakes that overlap the drain are served by this Wait returning.
 		p.wake.Drain()
@@ -303,9 +300,7 @@ func (p *poller) Close() error {
 	if p.closed.Load() {
 		return driver.ClosedError(name, "close")
 	}
-	// closed is set under the write lock so that every method that checks
-	// it under the lock sees either an open driver or a closed one.
 	p.closed.Store(true)
-	p.regs = nil
+	p.registered = nil
 	return errors.Join(p.wake.Close(), unix.Close(p.epfd))
 }

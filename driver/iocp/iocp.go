@@ -121,7 +121,7 @@ func (d *iocpDriver) Name() string { return name }
 
 // Register starts watching socket fd.
 func (d *iocpDriver) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := driver.CheckArgs(name, "register", fd, interest); err != nil {
+	if err := driver.CheckArgs(name, "register", fd, token, interest); err != nil {
 		return err
 	}
 	d.mu.Lock()
@@ -167,7 +167,7 @@ func (d *iocpDriver) lookup(op string, fd driver.FD) (*sock, error) {
 // Rearm arms the directions of interest again, polling the socket's current
 // state.
 func (d *iocpDriver) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := driver.CheckArgs(name, "rearm", fd, interest); err != nil {
+	if err := driver.CheckArgs(name, "rearm", fd, token, interest); err != nil {
 		return err
 	}
 	d.mu.Lock()

@@ -228,8 +228,8 @@ func (d *kqueueDriver) Name() string { return name }
 
 // checkArgs validates the arguments of op, refusing the wake-up descriptor
 // too: take would swallow its records.
-func (d *kqueueDriver) checkArgs(op string, fd int, interest driver.Interest) error {
-	if err := driver.CheckArgs(name, op, fd, interest); err != nil {
+func (d *kqueueDriver) checkArgs(op string, fd int, token driver.Token, interest driver.Interest) error {
+	if err := driver.CheckArgs(name, op, fd, token, interest); err != nil {
 		return err
 	}
 	if d.wake != nil && fd == d.wake.Fd() {
@@ -241,7 +241,7 @@ func (d *kqueueDriver) checkArgs(op string, fd int, interest driver.Interest) er
 // Register starts watching fd. Its changes go to the kernel with the next
 // Wait, or at once if a Wait is blocked.
 func (d *kqueueDriver) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := d.checkArgs("register", fd, interest); err != nil {
+	if err := d.checkArgs("register", fd, token, interest); err != nil {
 		return err
 	}
 	d.mu.Lock()
@@ -266,7 +266,7 @@ func (d *kqueueDriver) Register(fd driver.FD, token driver.Token, interest drive
 // Rearm does nothing but check its arguments: EV_CLEAR filters report every
 // new edge by themselves.
 func (d *kqueueDriver) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := d.checkArgs("rearm", fd, interest); err != nil {
+	if err := d.checkArgs("rearm", fd, token, interest); err != nil {
 		return err
 	}
 	d.mu.Lock()

@@ -190,7 +190,7 @@ func (p *poller) lookup(op string, fd driver.FD) (*entry, error) {
 }
 
 func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := driver.CheckArgs(name, "register", fd, interest); err != nil {
+	if err := driver.CheckArgs(name, "register", fd, token, interest); err != nil {
 		return err
 	}
 	// poll(2) would only say POLLNVAL later; catch a closed fd now.
@@ -216,7 +216,7 @@ func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Inte
 // Rearm puts the directions of interest that the registration watches back
 // into the poll set; directions it does not watch are ignored.
 func (p *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := driver.CheckArgs(name, "rearm", fd, interest); err != nil {
+	if err := driver.CheckArgs(name, "rearm", fd, token, interest); err != nil {
 		return err
 	}
 	p.mu.Lock()
