@@ -62,8 +62,8 @@ type sock struct {
 	gone     bool            // the socket was closed: never poll it again
 }
 
-// iocpDriver implements driver.Driver on a completion port.
-type iocpDriver struct {
+// poller implements driver.Driver on a completion port.
+type poller struct {
 	port windows.Handle
 	afd  windows.Handle
 
@@ -113,14 +113,14 @@ func Open() (driver.Driver, error) {
 		windows.CloseHandle(port)
 		return nil, fmt.Errorf("iocp: SetFileCompletionNotificationModes: %w", err)
 	}
-	return &iocpDriver{port: port, afd: afd, socks: make(map[windows.Handle]*sock), bySlot: make(map[*slot]*sock)}, nil
+	return &poller{port: port, afd: afd, socks: make(map[windows.Handle]*sock), bySlot: make(map[*slot]*sock)}, nil
 }
 
 // Name returns "iocp".
-func (d *iocpDriver) Name() string { return name }
+func (d *poller) Name() string { return name }
 
 // Register starts watching socket fd.
-func (d *iocpDriver) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
+func (d *poller) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
 	if err := driver.CheckArgs(name, "register", fd, token, interest); err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func (d *iocpDriver) Register(fd driver.FD, token driver.Token, interest driver.
 
 // lookup returns fd's state, or the error for a call on fd. Called with mu
 // held.
-func (d *iocpDriver) lookup(op string, fd driver.FD) (*sock, error) {
+func (d *poller) lookup(op string, fd driver.FD) (*sock, error) {
 	if d.closed {
 		return nil, driver.ClosedError(name, op)
 	}
@@ -166,7 +166,7 @@ func (d *iocpDriver) lookup(op string, fd driver.FD) (*sock, error) {
 
 // Rearm arms the directions of interest again, polling the socket's current
 // state.
-func (d *iocpDriver) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
+func (d *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
 	if err := driver.CheckArgs(name, "rearm", fd, token, interest); err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func (d *iocpDriver) Rearm(fd driver.FD, token driver.Token, interest driver.Int
 
 // Deregister stops watching fd. A pending poll is cancelled; its memory is
 // reused once its completion has been taken from the port.
-func (d *iocpDriver) Deregister(fd driver.FD) error {
+func (d *poller) Deregister(fd driver.FD) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s, err := d.lookup("deregister", fd)
@@ -266,7 +266,7 @@ func disarm(armed driver.Interest, r driver.Readiness) driver.Interest {
 // deregistered socket once no poll is pending. A pending poll that asks for
 // more than needed is left alone; what it reports beyond the armed
 // directions is dropped. Called with mu held.
-func (d *iocpDriver) update(s *sock) error {
+func (d *poller) update(s *sock) error {
 	if s.deleted {
 		switch {
 		case !s.pending:
@@ -301,14 +301,14 @@ func (d *iocpDriver) update(s *sock) error {
 
 // cancelPoll asks for s's pending poll to be cancelled. If it completed
 // already (STATUS_NOT_FOUND), its completion is on its way all the same.
-func (d *iocpDriver) cancelPoll(s *sock) {
+func (d *poller) cancelPoll(s *sock) {
 	cancelAFD(d.afd, s.sl)
 	s.cancel = true
 }
 
 // complete takes the completion of the poll in sl and returns the event it
 // gives, if any. Called with mu held.
-func (d *iocpDriver) complete(sl *slot) (driver.Event, bool) {
+func (d *poller) complete(sl *slot) (driver.Event, bool) {
 	s, ok := d.bySlot[sl]
 	if !ok || !s.pending {
 		return driver.Event{}, false
@@ -340,7 +340,7 @@ func (d *iocpDriver) complete(sl *slot) (driver.Event, bool) {
 }
 
 // Wait takes completions from the port; see driver.Driver.
-func (d *iocpDriver) Wait(events []driver.Event, timeout time.Duration) (int, error) {
+func (d *poller) Wait(events []driver.Event, timeout time.Duration) (int, error) {
 	if err := driver.CheckEvents(name, events); err != nil {
 		return 0, err
 	}
@@ -404,7 +404,7 @@ func millis(d time.Duration) uint32 {
 }
 
 // Wake makes the current or next Wait return.
-func (d *iocpDriver) Wake() error {
+func (d *poller) Wake() error {
 	if d.shut.Load() {
 		return driver.ClosedError(name, "wake")
 	}
@@ -425,7 +425,7 @@ func (d *iocpDriver) Wake() error {
 // Close cancels every pending poll, waits for their completions so that no
 // request memory is freed under the kernel, and releases the port, the AFD
 // handle and that memory.
-func (d *iocpDriver) Close() error {
+func (d *poller) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {

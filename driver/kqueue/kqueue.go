@@ -122,8 +122,8 @@ type registration struct {
 	interest driver.Interest
 }
 
-// kqueueDriver implements driver.Driver on a kernel.
-type kqueueDriver struct {
+// poller implements driver.Driver on a kernel.
+type poller struct {
 	k    kernel
 	feat features
 	kq   int
@@ -169,12 +169,12 @@ type kqueueDriver struct {
 var noTimeout time.Duration
 
 // open creates a driver on k.
-func open(k kernel, feat features) (*kqueueDriver, error) {
+func open(k kernel, feat features) (*poller, error) {
 	kq, err := k.kqueue()
 	if err != nil {
 		return nil, fmt.Errorf("kqueue: %w", err)
 	}
-	d := &kqueueDriver{k: k, feat: feat, kq: kq, regs: make(map[int]registration)}
+	d := &poller{k: k, feat: feat, kq: kq, regs: make(map[int]registration)}
 	var source kev
 	if feat.userFilter {
 		source = kev{filter: filterUser, flags: evAdd | evClear}
@@ -202,7 +202,7 @@ func open(k kernel, feat features) (*kqueueDriver, error) {
 
 // keventRetry calls kevent, retrying when a signal interrupts it. Only the
 // calls that do not block use it: a blocking Wait recomputes its timeout.
-func (d *kqueueDriver) keventRetry(changes, events []kev, timeout *time.Duration, s *scratch) (int, error) {
+func (d *poller) keventRetry(changes, events []kev, timeout *time.Duration, s *scratch) (int, error) {
 	for {
 		n, err := d.k.kevent(d.kq, changes, events, timeout, s)
 		if !errors.Is(err, unix.EINTR) {
@@ -215,7 +215,7 @@ func (d *kqueueDriver) keventRetry(changes, events []kev, timeout *time.Duration
 }
 
 // releaseFDs closes the kqueue and the wake-up descriptor.
-func (d *kqueueDriver) releaseFDs() error {
+func (d *poller) releaseFDs() error {
 	err := d.k.close(d.kq)
 	if d.wake != nil {
 		err = errors.Join(err, d.wake.Close())
@@ -224,11 +224,11 @@ func (d *kqueueDriver) releaseFDs() error {
 }
 
 // Name returns "kqueue".
-func (d *kqueueDriver) Name() string { return name }
+func (d *poller) Name() string { return name }
 
 // checkArgs validates the arguments of op, refusing the wake-up descriptor
 // too: take would swallow its records.
-func (d *kqueueDriver) checkArgs(op string, fd int, token driver.Token, interest driver.Interest) error {
+func (d *poller) checkArgs(op string, fd int, token driver.Token, interest driver.Interest) error {
 	if err := driver.CheckArgs(name, op, fd, token, interest); err != nil {
 		return err
 	}
@@ -240,7 +240,7 @@ func (d *kqueueDriver) checkArgs(op string, fd int, token driver.Token, interest
 
 // Register starts watching fd. Its changes go to the kernel with the next
 // Wait, or at once if a Wait is blocked.
-func (d *kqueueDriver) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
+func (d *poller) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
 	if err := d.checkArgs("register", fd, token, interest); err != nil {
 		return err
 	}
@@ -265,7 +265,7 @@ func (d *kqueueDriver) Register(fd driver.FD, token driver.Token, interest drive
 
 // Rearm does nothing but check its arguments: EV_CLEAR filters report every
 // new edge by themselves.
-func (d *kqueueDriver) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
+func (d *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
 	if err := d.checkArgs("rearm", fd, token, interest); err != nil {
 		return err
 	}
@@ -282,7 +282,7 @@ func (d *kqueueDriver) Rearm(fd driver.FD, token driver.Token, interest driver.I
 
 // Deregister stops watching fd. Records of fd still queued in the driver are
 // dropped when delivered, since fd is no longer in the table.
-func (d *kqueueDriver) Deregister(fd driver.FD) error {
+func (d *poller) Deregister(fd driver.FD) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
@@ -303,7 +303,7 @@ func (d *kqueueDriver) Deregister(fd driver.FD) error {
 // for interest. Additions, or any change while a Wait is blocked (see the
 // package comment), are applied at once and the kernel's refusal of one of
 // them is returned. Called with mu held.
-func (d *kqueueDriver) change(fd int, interest driver.Interest, add bool) error {
+func (d *poller) change(fd int, interest driver.Interest, add bool) error {
 	flags := uint16(evDelete)
 	if add {
 		flags = evAdd | evClear
@@ -343,7 +343,7 @@ func concerns(changes []kev, fd int) bool {
 }
 
 // truncatePending drops the queued changes from n on.
-func (d *kqueueDriver) truncatePending(n int) {
+func (d *poller) truncatePending(n int) {
 	clear(d.pending[n:])
 	d.pending = d.pending[:n]
 }
@@ -354,7 +354,7 @@ func (d *kqueueDriver) truncatePending(n int) {
 // changes, and events the call took from the queue (only where EV_RECEIPT
 // is missing), go to raw for Wait to deliver; a blocked Wait is woken for
 // them. Called with mu held.
-func (d *kqueueDriver) apply(changes []kev, fd int) error {
+func (d *poller) apply(changes []kev, fd int) error {
 	if d.feat.receipt {
 		// The kernel answers every change and returns without taking
 		// events from the queue.
@@ -394,7 +394,7 @@ func (d *kqueueDriver) apply(changes []kev, fd int) error {
 // nudge wakes the blocked Wait so that it submits the queued changes or
 // reports failures; the Wait does not return to its caller for it. Called
 // with mu held.
-func (d *kqueueDriver) nudge() error {
+func (d *poller) nudge() error {
 	if d.nudged {
 		return nil
 	}
@@ -403,7 +403,7 @@ func (d *kqueueDriver) nudge() error {
 }
 
 // Wake makes the current or next Wait return.
-func (d *kqueueDriver) Wake() error {
+func (d *poller) Wake() error {
 	if d.shut.Load() {
 		return driver.ClosedError(name, "wake")
 	}
@@ -414,7 +414,7 @@ func (d *kqueueDriver) Wake() error {
 }
 
 // fire triggers the wake-up event.
-func (d *kqueueDriver) fire() error {
+func (d *poller) fire() error {
 	d.wakeMu.Lock()
 	defer d.wakeMu.Unlock()
 	if d.wakeGone {
@@ -433,7 +433,7 @@ func (d *kqueueDriver) fire() error {
 }
 
 // Wait submits the queued changes and waits for events; see driver.Driver.
-func (d *kqueueDriver) Wait(events []driver.Event, timeout time.Duration) (int, error) {
+func (d *poller) Wait(events []driver.Event, timeout time.Duration) (int, error) {
 	if err := driver.CheckEvents(name, events); err != nil {
 		return 0, err
 	}
@@ -513,7 +513,7 @@ func (d *kqueueDriver) Wait(events []driver.Event, timeout time.Duration) (int, 
 // which it consumes and reports: the wake-up descriptor is drained, so that
 // its EV_CLEAR read filter reports the next write as a new edge. Called with
 // mu held.
-func (d *kqueueDriver) take(r kev) (wake bool) {
+func (d *poller) take(r kev) (wake bool) {
 	switch {
 	case r.filter == filterUser:
 		return true
@@ -529,7 +529,7 @@ func (d *kqueueDriver) take(r kev) (wake bool) {
 // the rest. Records of descriptors or directions no longer registered are
 // dropped, the others carry the registration's current token. Called with mu
 // held.
-func (d *kqueueDriver) deliver(events []driver.Event) int {
+func (d *poller) deliver(events []driver.Event) int {
 	n, used := 0, 0
 	for _, r := range d.raw {
 		if n == len(events) {
@@ -587,7 +587,7 @@ func readiness(r kev, interest driver.Interest) (driver.Readiness, bool) {
 }
 
 // Close releases the kqueue and the wake-up descriptor.
-func (d *kqueueDriver) Close() error {
+func (d *poller) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {

@@ -23,7 +23,7 @@ var featureSets = []struct {
 	{"pipe", features{}},                                        // netbsd
 }
 
-func openFake(t *testing.T, feat features) (*kqueueDriver, *fakeKernel) {
+func openFake(t *testing.T, feat features) (*poller, *fakeKernel) {
 	t.Helper()
 	k := newFake(feat)
 	d, err := open(k, feat)
@@ -39,7 +39,7 @@ func openFake(t *testing.T, feat features) (*kqueueDriver, *fakeKernel) {
 }
 
 // forEach runs fn as a subtest for every feature set.
-func forEach(t *testing.T, fn func(t *testing.T, d *kqueueDriver, k *fakeKernel)) {
+func forEach(t *testing.T, fn func(t *testing.T, d *poller, k *fakeKernel)) {
 	for _, fs := range featureSets {
 		t.Run(fs.name, func(t *testing.T) {
 			leakcheck.Check(t)
@@ -49,7 +49,7 @@ func forEach(t *testing.T, fn func(t *testing.T, d *kqueueDriver, k *fakeKernel)
 	}
 }
 
-func wait(t *testing.T, d *kqueueDriver, size int, timeout time.Duration) []driver.Event {
+func wait(t *testing.T, d *poller, size int, timeout time.Duration) []driver.Event {
 	t.Helper()
 	events := make([]driver.Event, size)
 	n, err := d.Wait(events, timeout)
@@ -60,7 +60,7 @@ func wait(t *testing.T, d *kqueueDriver, size int, timeout time.Duration) []driv
 }
 
 // waitAsync runs Wait(-1) on a goroutine and returns its result channel.
-func waitAsync(t *testing.T, d *kqueueDriver) <-chan []driver.Event {
+func waitAsync(t *testing.T, d *poller) <-chan []driver.Event {
 	ch := make(chan []driver.Event, 1)
 	go func() {
 		events := make([]driver.Event, 8)
@@ -119,7 +119,7 @@ func TestReadiness(t *testing.T) {
 // Register answers at once, carrying the queued changes before its own;
 // Deregister waits for the next Wait's kevent call.
 func TestChangesBatched(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		a, b := k.socket(), k.socket()
 		before, _ := k.snapshot()
 		if err := d.Register(a, 1, driver.Read|driver.Write); err != nil {
@@ -167,7 +167,7 @@ func TestChangesBatched(t *testing.T) {
 // The kernel's refusal of Register's change is Register's error, and the
 // registration is undone.
 func TestRegisterRefused(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		a := k.socket()
 		k.close(a)
 		err := d.Register(a, 1, driver.Read)
@@ -187,7 +187,7 @@ func TestRegisterRefused(t *testing.T) {
 // Register queued behind the deletion of the same descriptor that a blocked
 // Wait carries, the descriptor having been closed meanwhile.
 func TestQueuedChangeRefused(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		a := k.socket()
 		if err := d.Register(a, 7, driver.Read); err != nil {
 			t.Fatal(err)
@@ -210,7 +210,7 @@ func TestQueuedChangeRefused(t *testing.T) {
 
 // EV_CLEAR: one event per edge; EOF and socket errors are translated.
 func TestEdges(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		a := k.socket()
 		if err := d.Register(a, 5, driver.Read|driver.Write); err != nil {
 			t.Fatal(err)
@@ -241,7 +241,7 @@ func TestEdges(t *testing.T) {
 // Events that do not fit stay for the next Wait, and do not come at all once
 // deregistered.
 func TestOverflowKept(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		fds := make([]int, 5)
 		for i := range fds {
 			fds[i] = k.socket()
@@ -271,7 +271,7 @@ func TestOverflowKept(t *testing.T) {
 // More queued changes than the events slice holds: the kernel still finds a
 // slot for every refusal.
 func TestManyChangesSmallSlice(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		fds := make([]int, 6)
 		for i := range fds {
 			fds[i] = k.socket()
@@ -294,7 +294,7 @@ func TestManyChangesSmallSlice(t *testing.T) {
 
 // Register and Deregister during a blocked Wait take effect in it.
 func TestChangesDuringBlockedWait(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		a, b := k.socket(), k.socket()
 		k.set(a, func(f *fakeFile) { f.readable = true })
 		ch := waitAsync(t, d)
@@ -342,7 +342,7 @@ func TestChangesDuringBlockedWait(t *testing.T) {
 // for it: a descriptor number deregistered, closed, reused and registered
 // again while a Wait that deletes the old filters blocks.
 func TestReuseDuringWaitKeepsOrder(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		a := k.socket()
 		if err := d.Register(a, 1, driver.Read); err != nil {
 			t.Fatal(err)
@@ -365,7 +365,7 @@ func TestReuseDuringWaitKeepsOrder(t *testing.T) {
 // Wakes coalesce into one system call until Wait returns, and each Wait
 // returns for them once.
 func TestWakeCoalesces(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		fired := func() int {
 			calls, _ := k.snapshot()
 			n := 0
@@ -412,7 +412,7 @@ func TestWakeCoalesces(t *testing.T) {
 // An interrupted kevent is retried, and a timer that ends early does not end
 // Wait early.
 func TestInterruptedAndEarly(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		k.mu.Lock()
 		k.eintr, k.early = 2, 3
 		k.mu.Unlock()
@@ -441,7 +441,7 @@ func TestInterruptedAndEarly(t *testing.T) {
 }
 
 func TestBadInputAndClose(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		a := k.socket()
 		for what, err := range map[string]error{
 			"negative fd":    d.Register(-1, 1, driver.Read),
