@@ -55,12 +55,24 @@ type sock struct {
 	interest driver.Interest
 	armed    driver.Interest // directions not reported since their last arming
 	sl       *slot           // request memory, outside Go's heap
-	pending  bool            // a poll was submitted and its completion not yet taken
-	polled   uint32          // the events that poll asks for
-	cancel   bool            // that poll is being cancelled
-	deleted  bool            // deregistered: free sl once no poll is pending
-	gone     bool            // the socket was closed: never poll it again
+	life     life
+	polled   uint32 // the events of the pending poll
 }
+
+// life is where a socket is between its Register and the moment its request
+// memory can be reused; one value, so that no two states hold at once.
+type life uint8
+
+const (
+	idle       life = iota // no poll pending
+	polling                // a poll is pending, for the events in polled
+	cancelling             // that poll is being cancelled, to ask for more
+	gone                   // closed under its registration: never polled again
+	draining               // deregistered; its memory waits for the poll's completion
+)
+
+// pending reports whether the kernel owes a completion on the socket's slot.
+func (l life) pending() bool { return l == polling || l == cancelling || l == draining }
 
 // poller implements driver.Driver on a completion port.
 type poller struct {
@@ -73,14 +85,14 @@ type poller struct {
 	// the clearing, hence before that Wait returned, which is all a Wake
 	// promises; a Wake after the clearing sets it and posts again.
 	woken atomic.Bool
-	// shut mirrors closed for Wake, which takes no lock on its fast path.
-	shut atomic.Bool
-	// wakeMu keeps Close from closing the port under a posting Wake.
-	wakeMu   sync.RWMutex
-	wakeGone bool
+	// wakeMu keeps Close from closing the port under a posting Wake, which
+	// checks closed again under it.
+	wakeMu sync.RWMutex
 
-	mu     sync.Mutex
-	closed bool
+	mu sync.Mutex
+	// closed is stored under mu, before Close takes wakeMu; Wake reads it
+	// without mu.
+	closed atomic.Bool
 	socks  map[windows.Handle]*sock // registered sockets, by the user's handle
 	bySlot map[*slot]*sock          // every socket with request memory, deregistered ones too
 	slab   slab
@@ -126,7 +138,7 @@ func (d *poller) Register(fd driver.FD, token driver.Token, interest driver.Inte
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
+	if d.closed.Load() {
 		return driver.ClosedError(name, "register")
 	}
 	if _, ok := d.socks[fd]; ok {
@@ -154,7 +166,7 @@ func (d *poller) Register(fd driver.FD, token driver.Token, interest driver.Inte
 // lookup returns fd's state, or the error for a call on fd. Called with mu
 // held.
 func (d *poller) lookup(op string, fd driver.FD) (*sock, error) {
-	if d.closed {
+	if d.closed.Load() {
 		return nil, driver.ClosedError(name, op)
 	}
 	s, ok := d.socks[fd]
@@ -193,8 +205,8 @@ func (d *poller) Deregister(fd driver.FD) error {
 		return err
 	}
 	delete(d.socks, fd)
-	s.deleted = true
-	return d.update(s)
+	d.release(s)
+	return nil
 }
 
 // afdEvents returns the AFD events that report the directions of armed.
@@ -260,32 +272,19 @@ func disarm(armed driver.Interest, r driver.Readiness) driver.Interest {
 	return armed
 }
 
-// update brings s's pending poll in line with its state: it submits a poll
-// for the armed directions, cancels one that asks for too little (the
-// cancelled completion then leads here again), and frees the memory of a
-// deregistered socket once no poll is pending. A pending poll that asks for
-// more than needed is left alone; what it reports beyond the armed
-// directions is dropped. Called with mu held.
+// update brings the poll of a registered socket in line with its armed
+// directions: it submits a poll for them, or cancels one that asks for too
+// little (the cancelled completion then leads here again). A pending poll
+// that asks for more than needed is left alone; what it reports beyond the
+// armed directions is dropped. Called with mu held.
 func (d *poller) update(s *sock) error {
-	if s.deleted {
-		switch {
-		case !s.pending:
-			delete(d.bySlot, s.sl)
-			d.slab.put(s.sl)
-			s.sl = nil
-		case !s.cancel:
-			d.cancelPoll(s)
-		}
-		return nil
-	}
 	want := afdEvents(s.armed)
 	switch {
-	case s.gone || want == 0:
+	case s.life == polling && want&^s.polled != 0:
+		cancelAFD(d.afd, s.sl)
+		s.life = cancelling
 		return nil
-	case s.pending:
-		if !s.cancel && want&^s.polled != 0 {
-			d.cancelPoll(s)
-		}
+	case s.life != idle || want == 0:
 		return nil
 	}
 	s.sl.info = afdPollInfo{timeout: math.MaxInt64, numberOfHandles: 1, handle: s.base, events: want}
@@ -295,36 +294,56 @@ func (d *poller) update(s *sock) error {
 		return fmt.Errorf("AFD poll: %w", st)
 	}
 	// Pending or already done: either way a completion will be posted.
-	s.pending, s.polled = true, want
+	s.life, s.polled = polling, want
 	return nil
 }
 
-// cancelPoll asks for s's pending poll to be cancelled. If it completed
-// already (STATUS_NOT_FOUND), its completion is on its way all the same.
-func (d *poller) cancelPoll(s *sock) {
-	cancelAFD(d.afd, s.sl)
-	s.cancel = true
+// release ends s's registration: its request memory is reused at once if
+// no poll is pending, else once the poll, cancelled here, has completed.
+// (A poll that completed already, STATUS_NOT_FOUND to the cancel, has its
+// completion on the way all the same.) Called with mu held.
+func (d *poller) release(s *sock) {
+	switch s.life {
+	case polling:
+		cancelAFD(d.afd, s.sl)
+		s.life = draining
+	case cancelling:
+		s.life = draining
+	case idle, gone:
+		d.free(s)
+	}
+}
+
+// free returns s's request memory to the slab. Called with mu held.
+func (d *poller) free(s *sock) {
+	delete(d.bySlot, s.sl)
+	d.slab.put(s.sl)
+	s.sl = nil
 }
 
 // complete takes the completion of the poll in sl and returns the event it
 // gives, if any. Called with mu held.
 func (d *poller) complete(sl *slot) (driver.Event, bool) {
 	s, ok := d.bySlot[sl]
-	if !ok || !s.pending {
+	if !ok || !s.life.pending() {
 		return driver.Event{}, false
 	}
-	s.pending, s.cancel = false, false
+	if s.life == draining {
+		d.free(s)
+		return driver.Event{}, false
+	}
+	s.life = idle
 	var r driver.Readiness
 	status := windows.NTStatus(sl.iosb.status)
 	switch {
-	case s.deleted || status == windows.STATUS_CANCELLED:
+	case status == windows.STATUS_CANCELLED:
 	case failed(status):
 		// The request failed: the socket is unusable.
 		r = driver.Error
 	case sl.info.numberOfHandles == 0:
 	case sl.info.events&afdPollLocalClose != 0:
 		// Closed without Deregister: nothing more to watch.
-		s.gone = true
+		s.life = gone
 	default:
 		r = readiness(sl.info.events, s.armed)
 	}
@@ -333,7 +352,7 @@ func (d *poller) complete(sl *slot) (driver.Event, bool) {
 		r |= driver.Error
 		s.armed = 0
 	}
-	if r == 0 || s.deleted {
+	if r == 0 {
 		return driver.Event{}, false
 	}
 	return driver.Event{Token: s.token, Readiness: r}, true
@@ -348,10 +367,7 @@ func (d *poller) Wait(events []driver.Event, timeout time.Duration) (int, error)
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
 	}
-	d.mu.Lock()
-	closed := d.closed
-	d.mu.Unlock()
-	if closed {
+	if d.closed.Load() {
 		return 0, driver.ClosedError(name, "wait")
 	}
 	if cap(d.entries) < len(events) {
@@ -405,7 +421,7 @@ func millis(d time.Duration) uint32 {
 
 // Wake makes the current or next Wait return.
 func (d *poller) Wake() error {
-	if d.shut.Load() {
+	if d.closed.Load() {
 		return driver.ClosedError(name, "wake")
 	}
 	if d.woken.Load() || !d.woken.CompareAndSwap(false, true) {
@@ -413,7 +429,7 @@ func (d *poller) Wake() error {
 	}
 	d.wakeMu.RLock()
 	defer d.wakeMu.RUnlock()
-	if d.wakeGone {
+	if d.closed.Load() {
 		return driver.ClosedError(name, "wake")
 	}
 	if err := windows.PostQueuedCompletionStatus(d.port, 0, wakeKey, nil); err != nil {
@@ -428,45 +444,34 @@ func (d *poller) Wake() error {
 func (d *poller) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
+	if d.closed.Load() {
 		return driver.ClosedError(name, "close")
 	}
-	d.closed = true
-	d.shut.Store(true)
-	pending := 0
+	d.closed.Store(true)
+	// Every socket is released; those left in bySlot wait for a completion.
+	// (Deleting from a map while ranging over it is allowed.)
 	for _, s := range d.bySlot {
-		s.deleted = true
-		if s.pending {
-			pending++
-			if !s.cancel {
-				d.cancelPoll(s)
-			}
-		}
+		d.release(s)
 	}
 	d.socks = nil
 	entries := make([]overlappedEntry, 64)
 	deadline := time.Now().Add(closeDrain)
-	for pending > 0 && time.Now().Before(deadline) {
+	for len(d.bySlot) > 0 && time.Now().Before(deadline) {
 		got, err := getCompletions(d.port, entries, 50, &d.removed)
 		if err != nil && !errors.Is(err, windows.WAIT_TIMEOUT) {
 			break
 		}
 		for _, e := range entries[:got] {
-			if e.key != afdKey || e.overlapped == 0 {
-				continue
-			}
-			if s, ok := d.bySlot[slotAt(e.overlapped)]; ok && s.pending {
-				s.pending = false
-				pending--
+			if e.key == afdKey && e.overlapped != 0 {
+				d.complete(slotAt(e.overlapped))
 			}
 		}
 	}
 	err := windows.CloseHandle(d.afd)
 	d.wakeMu.Lock()
-	d.wakeGone = true
 	err = errors.Join(err, windows.CloseHandle(d.port))
 	d.wakeMu.Unlock()
-	if pending == 0 {
+	if len(d.bySlot) == 0 {
 		err = errors.Join(err, d.slab.release())
 	}
 	d.bySlot = nil

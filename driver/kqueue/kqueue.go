@@ -135,19 +135,18 @@ type poller struct {
 	// the clearing, hence before that Wait returned, which is all a Wake
 	// promises; a Wake after the clearing sets it again and fires.
 	woken atomic.Bool
-	// shut mirrors closed for Wake, which takes no lock on its fast path.
-	shut atomic.Bool
 
 	// wakeMu serialises firing the wake-up (which uses fireBuf) and keeps
-	// Close from closing the descriptors it uses under it. Order: mu, then
-	// wakeMu.
-	wakeMu   sync.Mutex
-	fireBuf  scratch
-	fireKev  []kev // the EVFILT_USER trigger, built once
-	wakeGone bool  // Close released the wake-up's descriptors
+	// Close from closing the descriptors it uses under it: fire checks
+	// closed under it, and Close stores closed before it takes it. Order:
+	// mu, then wakeMu.
+	wakeMu  sync.Mutex
+	fireBuf scratch
+	fireKev []kev // the EVFILT_USER trigger, built once
 
-	mu        sync.Mutex
-	closed    bool
+	mu sync.Mutex
+	// closed is stored under mu; Wake reads it without, to fail early.
+	closed    atomic.Bool
 	regs      map[int]registration
 	pending   []kev // changes for the next Wait's kevent call
 	spare     []kev // the previous change list, reused
@@ -246,7 +245,7 @@ func (d *poller) Register(fd driver.FD, token driver.Token, interest driver.Inte
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
+	if d.closed.Load() {
 		return driver.ClosedError(name, "register")
 	}
 	if _, ok := d.regs[fd]; ok {
@@ -271,7 +270,7 @@ func (d *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interes
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
+	if d.closed.Load() {
 		return driver.ClosedError(name, "rearm")
 	}
 	if _, ok := d.regs[fd]; !ok {
@@ -285,7 +284,7 @@ func (d *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interes
 func (d *poller) Deregister(fd driver.FD) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
+	if d.closed.Load() {
 		return driver.ClosedError(name, "deregister")
 	}
 	old, ok := d.regs[fd]
@@ -404,7 +403,7 @@ func (d *poller) nudge() error {
 
 // Wake makes the current or next Wait return.
 func (d *poller) Wake() error {
-	if d.shut.Load() {
+	if d.closed.Load() {
 		return driver.ClosedError(name, "wake")
 	}
 	if d.woken.Load() || !d.woken.CompareAndSwap(false, true) {
@@ -417,7 +416,7 @@ func (d *poller) Wake() error {
 func (d *poller) fire() error {
 	d.wakeMu.Lock()
 	defer d.wakeMu.Unlock()
-	if d.wakeGone {
+	if d.closed.Load() {
 		return driver.ClosedError(name, "wake")
 	}
 	if d.feat.userFilter {
@@ -444,7 +443,7 @@ func (d *poller) Wait(events []driver.Event, timeout time.Duration) (int, error)
 	n := 0
 	for {
 		d.mu.Lock()
-		if d.closed {
+		if d.closed.Load() {
 			d.mu.Unlock()
 			return n, driver.ClosedError(name, "wait")
 		}
@@ -590,17 +589,15 @@ func readiness(r kev, interest driver.Interest) (driver.Readiness, bool) {
 func (d *poller) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
+	if d.closed.Load() {
 		return driver.ClosedError(name, "close")
 	}
-	d.closed = true
-	d.shut.Store(true)
+	d.closed.Store(true)
 	d.regs = nil
 	d.raw = nil
 	d.pending = nil
 	d.wakeMu.Lock()
 	defer d.wakeMu.Unlock()
-	d.wakeGone = true
 	if err := d.releaseFDs(); err != nil {
 		return fmt.Errorf("kqueue: Close: %w", err)
 	}

@@ -31,7 +31,7 @@ func openFake(t *testing.T, feat features) (*poller, *fakeKernel) {
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(func() {
-		if !d.closed {
+		if !d.closed.Load() {
 			d.Close()
 		}
 	})
