@@ -208,3 +208,30 @@ func TestReactorDispatchRacesRegister(t *testing.T) {
 	<-done
 	r.close()
 }
+
+// BenchmarkReactorDispatch measures dispatch's cost per event, from token to
+// registration to delivered readiness, in batches of 64 events over 1,000
+// registrations (no waiter to wake): the reactor's share of each event a
+// Wait returns.
+func BenchmarkReactorDispatch(b *testing.B) {
+	r := newReactor(&fakeDriver{})
+	regs := make([]*Registration, 1000)
+	for i := range regs {
+		reg, err := r.Register(driver.FD(i), driver.Read)
+		if err != nil {
+			b.Fatal(err)
+		}
+		regs[i] = reg
+	}
+	events := make([]driver.Event, 64)
+	for i := range events {
+		events[i] = driver.Event{Token: regs[i*15].token, Readiness: driver.Readable}
+	}
+	b.ResetTimer()
+	for range b.N {
+		r.dispatch(events)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
+	b.StopTimer()
+	r.close()
+}
