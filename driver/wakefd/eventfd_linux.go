@@ -30,18 +30,7 @@ var one = func() (b [8]byte) {
 
 func (e eventfd) fd() driver.FD { return int(e) }
 
-func (e eventfd) signal() error {
-	for {
-		_, err := unix.Write(int(e), one[:])
-		switch err {
-		case nil, unix.EAGAIN: // EAGAIN: the counter is full, hence readable
-			return nil
-		case unix.EINTR:
-		default:
-			return err
-		}
-	}
-}
+func (e eventfd) signal() error { return write(int(e), one[:]) }
 
 func (e eventfd) drain() {
 	var b [8]byte

@@ -3,6 +3,7 @@
 package wakefd
 
 import (
+	"errors"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -39,11 +40,16 @@ func (p pipe) fd() driver.FD { return p.r }
 
 var oneByte = []byte{1}
 
-func (p pipe) signal() error {
+func (p pipe) signal() error { return write(p.w, oneByte) }
+
+// write writes b to fd, retrying when a signal interrupts it. EAGAIN is no
+// error: the buffer (a pipe's, an eventfd's counter) is full, so the
+// descriptor is readable already.
+func write(fd int, b []byte) error {
 	for {
-		_, err := unix.Write(p.w, oneByte)
+		_, err := unix.Write(fd, b)
 		switch err {
-		case nil, unix.EAGAIN: // EAGAIN: the pipe is full, hence readable
+		case nil, unix.EAGAIN:
 			return nil
 		case unix.EINTR:
 		default:
@@ -65,10 +71,4 @@ func (p pipe) drain() {
 	}
 }
 
-func (p pipe) close() error {
-	err := unix.Close(p.r)
-	if werr := unix.Close(p.w); err == nil {
-		err = werr
-	}
-	return err
-}
+func (p pipe) close() error { return errors.Join(unix.Close(p.r), unix.Close(p.w)) }

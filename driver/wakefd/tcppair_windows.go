@@ -153,9 +153,5 @@ func (p tcpPair) drain() {
 }
 
 func (p tcpPair) close() error {
-	err := windows.Closesocket(p.r)
-	if werr := windows.Closesocket(p.w); err == nil {
-		err = werr
-	}
-	return err
+	return errors.Join(windows.Closesocket(p.r), windows.Closesocket(p.w))
 }

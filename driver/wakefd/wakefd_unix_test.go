@@ -7,34 +7,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/libasync/libasync/driver"
 	"github.com/libasync/libasync/internal/leakcheck"
 )
 
 // kinds are the descriptors to test: the system's own, and the pipe, which
 // other systems use, wherever it builds.
 var kinds = map[string]func() (descriptor, error){"default": open, "pipe": newPipe}
-
-// readable reports whether fd is readable, or, with wait, becomes so
-// within 5 s.
-func readable(t *testing.T, fd driver.FD, wait bool) bool {
-	t.Helper()
-	ms := 0
-	if wait {
-		ms = 5000
-	}
-	p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	for {
-		n, err := unix.Poll(p, ms)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n == 1
-	}
-}
 
 // Every descriptor is non-blocking and close-on-exec.
 func TestFlags(t *testing.T) {
