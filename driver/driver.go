@@ -11,24 +11,25 @@
 // re-checks the current state so that data that arrived after the EAGAIN is
 // still reported. A driver may report spurious events (the user's I/O then
 // answers EAGAIN, and the user rearms); it never loses one: a direction that
-// became ready after the last Rearm (or Register, or Modify) of the interest
-// that covers it is reported by a later Wait.
+// became ready after the last Rearm (or Register) of the interest that
+// covers it is reported by a later Wait.
 //
 // # Concurrency
 //
-// Register, Modify, Rearm, Deregister and Wake may be called from any
-// goroutine, also while another goroutine is blocked in Wait, and take effect
-// in that Wait. Wait is never called concurrently with itself. Close may be
-// called once no goroutine is in Wait and none will call in again; calls after
+// Register, Rearm, Deregister and Wake may be called from any goroutine,
+// also while another goroutine is blocked in Wait, and take effect in that
+// Wait. Wait is never called concurrently with itself. Close may be called
+// once no goroutine is in Wait and none will call in again; calls after
 // Close return an error wrapping ErrClosed.
 //
 // # Tokens
 //
-// A Token is the user's: the driver reports it back unchanged. The reactor
-// puts a generation in its tokens, so that an event of an fd that was
-// deregistered while the event was in flight (already taken from the kernel
-// by a Wait running concurrently with the Deregister) is recognised and
-// dropped. After Deregister returns, no Wait that starts later reports the fd.
+// A Token is the user's, any value but ReservedToken: the driver reports it
+// back unchanged. The reactor puts a generation in its tokens, so that an
+// event of an fd that was deregistered while the event was in flight
+// (already taken from the kernel by a Wait running concurrently with the
+// Deregister) is recognised and dropped. After Deregister returns, no Wait
+// that starts later reports the fd.
 package driver
 
 import (
@@ -38,6 +39,12 @@ import (
 
 // Token identifies a registration in the events a driver reports.
 type Token uint64
+
+// ReservedToken is the one Token a registration may not carry: a driver may
+// mark its own events with it (epoll keeps the token in the kernel's event,
+// and its wake-up's event carries this one). Register refuses it with an
+// error wrapping ErrInvalid.
+const ReservedToken = ^Token(0)
 
 // Interest says which directions of an fd a registration watches.
 type Interest uint8
@@ -69,8 +76,11 @@ const (
 )
 
 // Event is one readiness report: the registration's token and what became
-// ready. Readable and ReadClosed are reported only for registrations with the
-// Read interest, Writable and WriteClosed only for Write; Error for either.
+// ready. Readable is reported only for registrations with the Read interest
+// and Writable only for Write. ReadClosed, WriteClosed and Error may come for
+// a direction outside the interest, as kernels report hang-ups and errors
+// whatever was asked (epoll's EPOLLHUP and EPOLLERR, reported with a token
+// and nothing else); the user reads the bits of the directions it watches.
 type Event struct {
 	Token     Token
 	Readiness Readiness
@@ -81,22 +91,18 @@ type Driver interface {
 	// Register starts watching fd for interest (Read, Write or both),
 	// reporting token. The fd must be non-blocking and not registered yet.
 	// If fd is already ready, the first Wait reports it. Errors wrap
-	// ErrInvalid (an invalid or closed fd, an interest that is not Valid),
+	// ErrInvalid (an invalid or closed fd, an interest that is not Valid,
+	// ReservedToken),
 	// ErrNotSupported (a kind of fd the facility cannot watch) or
 	// ErrRegistered.
 	Register(fd FD, token Token, interest Interest) error
-	// Modify replaces the token and interest of a registered fd. Directions
-	// that are ready are reported again by the next Wait. An event already
-	// in flight may carry either token. Errors wrap ErrNotRegistered or
-	// ErrInvalid.
-	Modify(fd FD, token Token, interest Interest) error
 	// Rearm re-enables reporting for interest after the user drained a
 	// direction to EAGAIN. Where edges are native (epoll, kqueue) it is a
 	// cheap no-op; drivers that emulate edges re-check the fd's state here,
 	// so readiness that arrived after the EAGAIN is reported. token and
 	// interest are the registration's (or the part of its interest that was
 	// drained); directions outside the registration's interest are ignored.
-	// Errors wrap ErrNotRegistered or ErrInvalid, as for Modify.
+	// Errors wrap ErrNotRegistered or ErrInvalid.
 	Rearm(fd FD, token Token, interest Interest) error
 	// Deregister stops watching fd. It must be called before fd is closed.
 	// Events for fd already taken by a concurrent Wait may still be
@@ -126,7 +132,7 @@ type Driver interface {
 var (
 	// ErrClosed: the driver was closed.
 	ErrClosed = errors.New("driver: closed")
-	// ErrNotRegistered: Modify, Rearm or Deregister of an fd not registered.
+	// ErrNotRegistered: Rearm or Deregister of an fd not registered.
 	ErrNotRegistered = errors.New("driver: fd not registered")
 	// ErrRegistered: Register of an fd already registered.
 	ErrRegistered = errors.New("driver: fd already registered")

@@ -33,8 +33,16 @@ type Reactor struct {
 	// turn, and the blocking waits always enter the driver.
 	live atomic.Int32
 
+	// table maps a token's low 32 bits, its slot, to the registration that
+	// holds the slot; dispatch reads it without mu (see lookup). Chunks
+	// never move once published, so a table loaded before a growth still
+	// shows the current registration of every slot it has.
+	table atomic.Pointer[[]*slotChunk]
+
+	// mu guards next, free, closed, the slots' generations and the
+	// table's growth.
 	mu     sync.Mutex
-	slots  []regSlot // index: the low 32 bits of a token
+	next   uint32 // slots handed out so far
 	free   []uint32
 	closed bool
 
@@ -44,9 +52,27 @@ type Reactor struct {
 	tick uint16
 }
 
+// The table's chunks: 256 slots each, so that the table holds one pointer
+// per 256 slots.
+const (
+	chunkBits = 8
+	chunkMask = 1<<chunkBits - 1
+)
+
+type slotChunk [1 << chunkBits]regSlot
+
 type regSlot struct {
-	reg *Registration
-	gen uint32 // bumped at each Deregister, so stale tokens miss
+	reg atomic.Pointer[Registration]
+	gen uint32 // under mu; bumped at each release, so stale tokens miss
+}
+
+// slotAt returns slot idx of table t, or nil if t has no such slot.
+func slotAt(t []*slotChunk, idx uint32) *regSlot {
+	c := idx >> chunkBits
+	if c >= uint32(len(t)) {
+		return nil
+	}
+	return &t[c][idx&chunkMask]
 }
 
 // The layout of Registration.state: readiness bits, the dispatch tick at
@@ -96,7 +122,11 @@ func ReactorOf(cx *future.Context) (*Reactor, error) {
 	return s.ioReactor(), nil
 }
 
-func newReactor(drv driver.Driver) *Reactor { return &Reactor{drv: drv} }
+func newReactor(drv driver.Driver) *Reactor {
+	r := &Reactor{drv: drv}
+	r.table.Store(new([]*slotChunk))
+	return r
+}
 
 // Register starts watching fd (non-blocking, not registered yet) for
 // interest (driver.Read, driver.Write or both). The Registration belongs to
@@ -117,13 +147,22 @@ func (r *Reactor) Register(fd driver.FD, interest driver.Interest) (*Registratio
 		idx = r.free[n-1]
 		r.free = r.free[:n-1]
 	} else {
-		idx = uint32(len(r.slots))
-		r.slots = append(r.slots, regSlot{})
+		// Slot 2^32-1 is never reached (it would take 2^32 live
+		// registrations), so no token is driver.ReservedToken.
+		idx = r.next
+		r.next++
+		if t := *r.table.Load(); idx>>chunkBits == uint32(len(t)) {
+			// Appending to t's array is safe: readers of t never index
+			// past its length.
+			grown := append(t, new(slotChunk))
+			r.table.Store(&grown)
+		}
 	}
-	s := &r.slots[idx]
-	s.reg = reg
-	r.live.Add(1)
+	s := slotAt(*r.table.Load(), idx)
 	reg.token = driver.Token(uint64(s.gen)<<32 | uint64(idx))
+	// Published after the token is set, which lookup reads.
+	s.reg.Store(reg)
+	r.live.Add(1)
 	r.mu.Unlock()
 	// Registering with the driver outside the lock is safe: no event can
 	// carry the token before the driver knows the fd.
@@ -140,13 +179,34 @@ func (r *Reactor) release(reg *Registration) bool {
 	idx := uint32(reg.token)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if int(idx) >= len(r.slots) || r.slots[idx].reg != reg {
+	s := slotAt(*r.table.Load(), idx)
+	if s == nil || s.reg.Load() != reg {
 		return false
 	}
-	r.slots[idx] = regSlot{gen: r.slots[idx].gen + 1}
+	s.reg.Store(nil)
+	s.gen++
 	r.free = append(r.free, idx)
 	r.live.Add(-1)
 	return true
+}
+
+// lookup returns the registration that tok names in table t, or nil if
+// none does any more: its slot is free, or holds a later registration,
+// whose token (another generation) differs. It takes no lock: slots are
+// atomic pointers to registrations whose token never changes once
+// published. A registration being released concurrently may still be
+// returned, as it could be when dispatch read the slot under the mutex and
+// delivered after unlocking: the delivery is a wake like any other, and
+// Deregister's shut follows it.
+func lookup(t []*slotChunk, tok driver.Token) *Registration {
+	s := slotAt(t, uint32(tok))
+	if s == nil {
+		return nil
+	}
+	if reg := s.reg.Load(); reg != nil && reg.token == tok {
+		return reg
+	}
+	return nil
 }
 
 // active reports whether any fd is registered.
@@ -161,18 +221,15 @@ func (r *Reactor) dispatch(events []driver.Event) {
 	}
 	r.tick++
 	tick := uint32(r.tick) << tickShift
+	// One load serves the batch: the registrations its events name were
+	// published before their fds reached the driver, hence before the Wait
+	// that returned them.
+	t := *r.table.Load()
 	for _, ev := range events {
-		idx, gen := uint32(ev.Token), uint32(uint64(ev.Token)>>32)
-		r.mu.Lock()
-		var reg *Registration
-		if int(idx) < len(r.slots) && r.slots[idx].gen == gen {
-			reg = r.slots[idx].reg
+		if reg := lookup(t, ev.Token); reg != nil {
+			reg.deliver(ev.Readiness, tick)
 		}
-		r.mu.Unlock()
-		if reg == nil {
-			continue // deregistered while the event was in flight
-		}
-		reg.deliver(ev.Readiness, tick)
+		// Else deregistered while the event was in flight.
 	}
 }
 
@@ -181,13 +238,20 @@ func (r *Reactor) dispatch(events []driver.Event) {
 func (r *Reactor) close() {
 	r.mu.Lock()
 	r.closed = true
-	slots := r.slots
-	r.slots, r.free = nil, nil
-	r.mu.Unlock()
-	for _, s := range slots {
-		if s.reg != nil {
-			s.reg.shut()
+	t := *r.table.Load()
+	var regs []*Registration
+	for _, c := range t {
+		for i := range c {
+			if reg := c[i].reg.Swap(nil); reg != nil {
+				regs = append(regs, reg)
+			}
 		}
+	}
+	r.table.Store(new([]*slotChunk))
+	r.free = nil
+	r.mu.Unlock()
+	for _, reg := range regs {
+		reg.shut()
 	}
 }
 

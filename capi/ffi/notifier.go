@@ -2,7 +2,11 @@
 
 package ffi
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/libasync/libasync/driver/wakefd"
+)
 
 // Notifier lets a host's event loop learn which of its runtime-made wakers
 // fired: each waker carries a tag, a wake queues the tag once (wakes of a
@@ -10,7 +14,7 @@ import "sync"
 // queued. Drain moves tags out without blocking.
 type Notifier struct {
 	mu     sync.Mutex
-	sig    signal
+	fd     *wakefd.FD
 	queued map[uint64]struct{}
 	order  []uint64
 	closed bool
@@ -18,16 +22,16 @@ type Notifier struct {
 
 // NewNotifier returns a notifier with its descriptor open.
 func NewNotifier() (*Notifier, error) {
-	sig, err := newSignal()
+	fd, err := wakefd.New()
 	if err != nil {
 		return nil, &Error{Code: EIO, Msg: "libasync: notifier: " + err.Error(), Errno: ErrnoOf(err)}
 	}
-	return &Notifier{sig: sig, queued: make(map[uint64]struct{})}, nil
+	return &Notifier{fd: fd, queued: make(map[uint64]struct{})}, nil
 }
 
 // Fd returns the descriptor that is readable while tags are queued: on
 // Windows a SOCKET, for WSAPoll or select.
-func (n *Notifier) Fd() int { return n.sig.fd() }
+func (n *Notifier) Fd() int { return int(n.fd.Fd()) }
 
 // NewWaker returns a new runtime-made waker reference that queues tag on n
 // when woken. The caller owns it: wake or drop it once.
@@ -54,7 +58,9 @@ func (n *Notifier) Notify(tag uint64) {
 	n.queued[tag] = struct{}{}
 	n.order = append(n.order, tag)
 	if len(n.order) == 1 {
-		n.sig.raise()
+		// It fails only when the descriptor is closed, or broken by the
+		// host; Notify has no caller to tell either way.
+		_ = n.fd.Wake()
 	}
 }
 
@@ -77,7 +83,7 @@ func (n *Notifier) Drain(tags []uint64) int {
 	// connection when an earlier clear runs, and then makes the descriptor
 	// readable with nothing queued; the host's next drain clears it.
 	if rest == 0 {
-		n.sig.clear()
+		n.fd.Drain()
 	}
 	return k
 }
@@ -91,5 +97,5 @@ func (n *Notifier) Close() error {
 	}
 	n.closed = true
 	n.queued, n.order = nil, nil
-	return n.sig.close()
+	return n.fd.Close()
 }

@@ -4,9 +4,12 @@ package ffi_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/libasync/libasync/capi/ffi"
+	"github.com/libasync/libasync/driver"
 	"github.com/libasync/libasync/internal/leakcheck"
+	"github.com/libasync/libasync/internal/readable"
 )
 
 func TestNotifier(t *testing.T) {
@@ -15,7 +18,7 @@ func TestNotifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if readable(t, n.Fd()) {
+	if readableNow(t, n.Fd()) {
 		t.Fatal("readable with nothing queued")
 	}
 	n.Notify(1)
@@ -35,7 +38,7 @@ func TestNotifier(t *testing.T) {
 	if k := n.Drain(tags); k != 1 || tags[0] != 2 {
 		t.Fatalf("Drain = %d %v, want [2]", k, tags[:k])
 	}
-	if readable(t, n.Fd()) {
+	if readableNow(t, n.Fd()) {
 		t.Fatal("readable after draining everything")
 	}
 	if err := n.Close(); err != nil {
@@ -66,20 +69,20 @@ func TestNotifierManyRounds(t *testing.T) {
 		if k := n.Drain(tags); k != 1 || tags[0] != i {
 			t.Fatalf("round %d: Drain = %d %v", i, k, tags[:k])
 		}
-		if readable(t, n.Fd()) {
+		if readableNow(t, n.Fd()) {
 			t.Fatalf("round %d: readable after the drain", i)
 		}
 	}
 }
 
-func readable(t *testing.T, fd int) bool {
+func readableNow(t *testing.T, fd int) bool {
 	t.Helper()
-	return waitReadable(t, fd, 0)
+	return readable.Within(t, driver.FD(fd), 0)
 }
 
 // becomesReadable waits up to 5 s: on Windows the notifier's byte crosses a
 // loopback connection, which need not have happened when Notify returns.
 func becomesReadable(t *testing.T, fd int) bool {
 	t.Helper()
-	return waitReadable(t, fd, 5000)
+	return readable.Within(t, driver.FD(fd), 5*time.Second)
 }

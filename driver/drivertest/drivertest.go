@@ -38,7 +38,6 @@ func Run(t *testing.T, open func() (driver.Driver, error)) {
 		{"ListenerReadable", testListenerReadable},
 		{"ReadClosedOnShutdown", testReadClosedOnShutdown},
 		{"ResetGivesWriteClosedAndError", testReset},
-		{"ModifyChangesInterestAndToken", testModify},
 		{"DeregisterSilences", testDeregister},
 		{"CloseAfterDeregisterDuringWait", testCloseDuringWait},
 		{"ChangesTakeEffectInBlockedWait", testChangesDuringWait},
@@ -204,38 +203,6 @@ func testReset(t *testing.T, h *harness) {
 	}, has(9, driver.WriteClosed|driver.Error))
 }
 
-// Modify replaces the interest and the token; ready directions of the new
-// interest are reported again.
-func testModify(t *testing.T, h *harness) {
-	a, b := h.pair()
-	h.register(a, 1, driver.Read)
-	h.quiet("idle, read interest", nil)
-	if err := h.d.Modify(a, 2, driver.Write); err != nil {
-		t.Fatalf("Modify: %v", err)
-	}
-	seen := h.until("writable after Modify to Write", has(2, driver.Writable))
-	if seen[1] != 0 {
-		t.Fatalf("old token reported after Modify: %b", seen[1])
-	}
-	if seen[2]&(driver.Readable|driver.ReadClosed) != 0 {
-		t.Fatalf("read readiness %b for Write interest", seen[2])
-	}
-	if err := h.d.Modify(a, 3, driver.Read); err != nil {
-		t.Fatalf("Modify: %v", err)
-	}
-	h.quiet("idle after Modify back to Read", nil)
-	h.write(b, []byte("x"))
-	seen = h.until("readable after Modify to Read", has(3, driver.Readable))
-	if seen[3]&(driver.Writable|driver.WriteClosed) != 0 {
-		t.Fatalf("write readiness %b for Read interest", seen[3])
-	}
-	// Modify re-reports a direction that is still ready without a new edge.
-	if err := h.d.Modify(a, 4, driver.Read|driver.Write); err != nil {
-		t.Fatalf("Modify: %v", err)
-	}
-	h.until("ready directions after Modify", has(4, driver.Readable|driver.Writable))
-}
-
 // A deregistered fd is never reported, and can be registered again.
 func testDeregister(t *testing.T, h *harness) {
 	a, b := h.pair()
@@ -292,8 +259,8 @@ func testCloseDuringWait(t *testing.T, h *harness) {
 	<-ch
 }
 
-// Register, Modify and Rearm called while another goroutine is blocked in
-// Wait take effect in that Wait, with no Wake.
+// Register, Deregister and Rearm called while another goroutine is blocked
+// in Wait take effect in that Wait, with no Wake.
 func testChangesDuringWait(t *testing.T, h *harness) {
 	a, b := h.pair()
 	h.write(b, []byte("x"))
@@ -308,6 +275,14 @@ func testChangesDuringWait(t *testing.T, h *harness) {
 		// must then see it.
 		h.until(what, has(tok, r))
 	}
+	// reregister replaces a's registration with another token and interest.
+	reregister := func(tok driver.Token, in driver.Interest) {
+		t.Helper()
+		if err := h.d.Deregister(a); err != nil {
+			t.Fatalf("Deregister: %v", err)
+		}
+		h.register(a, tok, in)
+	}
 
 	events := make([]driver.Event, 8)
 	ch := h.blockingWait(t, events)
@@ -317,14 +292,10 @@ func testChangesDuringWait(t *testing.T, h *harness) {
 
 	ch = h.blockingWait(t, events)
 	time.Sleep(20 * time.Millisecond)
-	if err := h.d.Modify(a, 2, driver.Write); err != nil {
-		t.Fatalf("Modify: %v", err)
-	}
-	wantIn("Modify during Wait", ch, 2, driver.Writable)
+	reregister(2, driver.Write)
+	wantIn("Deregister and Register during Wait", ch, 2, driver.Writable)
 
-	if err := h.d.Modify(a, 3, driver.Read); err != nil {
-		t.Fatalf("Modify: %v", err)
-	}
+	reregister(3, driver.Read)
 	h.until("readable", has(3, driver.Readable))
 	// The edge is reported and the data read to EAGAIN, but not rearmed:
 	// a driver that emulates edges does not watch the fd in the next Wait
@@ -558,7 +529,7 @@ func testManySockets(t *testing.T, h *harness) {
 	}
 }
 
-// Wakes, registrations, modifications and rearms from several goroutines
+// Wakes, registrations, rearms and deregistrations from several goroutines
 // while one goroutine loops in Wait: no error, no race, no event with a
 // token never used, and the driver still works afterwards.
 func testStorms(t *testing.T, h *harness) {
@@ -609,8 +580,9 @@ func testStorms(t *testing.T, h *harness) {
 					}{
 						{"Register", h.d.Register(as[i], tok, driver.Read)},
 						{"Rearm", h.d.Rearm(as[i], tok, driver.Read)},
-						{"Modify", h.d.Modify(as[i], tok+1, driver.Read|driver.Write)},
 						{"Deregister", h.d.Deregister(as[i])},
+						{"Register again", h.d.Register(as[i], tok+1, driver.Read|driver.Write)},
+						{"Deregister again", h.d.Deregister(as[i])},
 					}
 					for _, s := range steps {
 						if s.err != nil {
@@ -663,10 +635,10 @@ func testBadInput(t *testing.T, h *harness) {
 	check("Register of a closed fd", d.Register(closedFD, 1, driver.Read), invalid...)
 	check("Register with empty interest", d.Register(a, 1, 0), driver.ErrInvalid)
 	check("Register with unknown interest bits", d.Register(a, 1, 1<<5), driver.ErrInvalid)
-	check("Modify of an unregistered fd", d.Modify(other, 1, driver.Read), driver.ErrNotRegistered)
+	check("Register with the reserved token", d.Register(a, driver.ReservedToken, driver.Read), driver.ErrInvalid)
 	check("Rearm of an unregistered fd", d.Rearm(other, 1, driver.Read), driver.ErrNotRegistered)
 	check("Deregister of an unregistered fd", d.Deregister(other), driver.ErrNotRegistered)
-	check("Modify of an invalid fd", d.Modify(invalidFD, 1, driver.Read), driver.ErrNotRegistered, driver.ErrInvalid)
+	check("Rearm of an invalid fd", d.Rearm(invalidFD, 1, driver.Read), driver.ErrNotRegistered, driver.ErrInvalid)
 	check("Deregister of an invalid fd", d.Deregister(invalidFD), driver.ErrNotRegistered, driver.ErrInvalid)
 	if _, err := d.Wait(nil, 0); err == nil || !errors.Is(err, driver.ErrInvalid) {
 		t.Fatalf("Wait with no room for events: %v, want ErrInvalid", err)
@@ -674,7 +646,6 @@ func testBadInput(t *testing.T, h *harness) {
 
 	h.register(a, 1, driver.Read)
 	check("double Register", d.Register(a, 2, driver.Read), driver.ErrRegistered)
-	check("Modify with empty interest", d.Modify(a, 1, 0), driver.ErrInvalid)
 	check("Rearm with empty interest", d.Rearm(a, 1, 0), driver.ErrInvalid)
 	// The registration survives the rejected calls.
 	h.quiet("after rejected calls", nil)
@@ -697,7 +668,6 @@ func testUseAfterClose(t *testing.T, h *harness) {
 	}
 	for what, err := range map[string]error{
 		"Register":   d.Register(a, 2, driver.Read),
-		"Modify":     d.Modify(a, 2, driver.Read),
 		"Rearm":      d.Rearm(a, 2, driver.Read),
 		"Deregister": d.Deregister(a),
 		"Wake":       d.Wake(),

@@ -271,11 +271,6 @@ func has(tok driver.Token, want driver.Readiness) func(map[driver.Token]driver.R
 	return func(seen map[driver.Token]driver.Readiness) bool { return seen[tok]&want == want }
 }
 
-// isToken returns an event filter for quiet.
-func isToken(tok driver.Token) func(driver.Event) bool {
-	return func(ev driver.Event) bool { return ev.Token == tok }
-}
-
 // blockingWait runs Wait with no time limit on its own goroutine and returns
 // a channel that delivers its events when it returns. Should the Wait never
 // return, a watchdog fails the test after patience and calls Wake, so that

@@ -6,7 +6,6 @@
 package epoll
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -15,52 +14,36 @@ import (
 	"time"
 
 	"github.com/libasync/libasync/driver"
+	"github.com/libasync/libasync/driver/wakefd"
 	"golang.org/x/sys/unix"
 )
 
-func init() { driver.Provide("epoll", Open) }
+// name is the name the driver is provided under.
+const name = "epoll"
 
-// registration is what the driver knows of one fd; the zero value means
-// not registered.
-type registration struct {
-	token      driver.Token
-	interest   driver.Interest
-	registered bool
-}
+func init() { driver.Provide(name, Open) }
 
 // poller implements driver.Driver on epoll. The kernel's epoll_event
-// carries the fd, not the token: the token is looked up in regs when the
-// event is delivered, so an event of an fd deregistered meanwhile is
-// dropped, and Modify's new token applies even to events already taken
-// from the kernel.
+// carries the token, as mio keeps it, so Wait translates events without a
+// lookup; an event of an fd deregistered meanwhile carries its old token,
+// which the user's generations recognise (see driver's Tokens).
 type poller struct {
-	epfd   int
-	wakefd int // eventfd, registered level-triggered
-	// wakePending is 1 from the Wake that writes the eventfd until the Wait
-	// that reads it, so repeated Wakes in between make no system call. Go's
-	// atomics are sequentially consistent, which the argument in Wake needs.
-	wakePending atomic.Uint32
+	epfd int
+	wake *wakefd.FD // registered level-triggered, with driver.ReservedToken
 	// closed is stored under mu's write lock and read under either lock,
-	// which orders it; the reads outside a lock (Wait's entry, Wake's fast
-	// path) only fail early, and a stale false there leads to a check
-	// under the lock (Wake) or is a Close during Wait, against the contract.
+	// so that Close never closes epfd under an epoll_ctl (its number could
+	// be reused by then). Wait reads it without: a stale false there is a
+	// Close during Wait, against the contract.
 	closed atomic.Bool
 
-	// mu guards regs and closed's transition; Wait holds it for reading only
-	// while translating a batch, never while blocked in the kernel.
-	mu   sync.RWMutex
-	regs []registration // indexed by fd
+	// mu guards registered and closed's transition.
+	mu sync.RWMutex
+	// registered[fd] says whether fd is registered, for Rearm, which makes
+	// no system call yet must refuse an fd that is not. Wait never reads it.
+	registered []bool
 
-	// Owned by the one goroutine in Wait.
-	buf   []unix.EpollEvent
-	drain [8]byte
+	buf []unix.EpollEvent // owned by the one goroutine in Wait
 }
-
-// wakeValue is the 8-byte native-endian 1 that one Wake adds to the eventfd.
-var wakeValue = func() (b [8]byte) {
-	binary.NativeEndian.PutUint64(b[:], 1)
-	return b
-}()
 
 // Open creates an epoll driver.
 func Open() (driver.Driver, error) {
@@ -68,23 +51,35 @@ func Open() (driver.Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("epoll: epoll_create1: %w", err)
 	}
-	wakefd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	wake, err := wakefd.New()
 	if err != nil {
 		unix.Close(epfd)
-		return nil, fmt.Errorf("epoll: eventfd: %w", err)
+		return nil, fmt.Errorf("epoll: wake-up fd: %w", err)
 	}
-	// Level-triggered: the eventfd is reported until a Wait reads it, so a
-	// Wake is never lost to a Wait whose events slice had no room for it.
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
-		unix.Close(wakefd)
+	// Level-triggered: the wake-up fd is reported until a Wait drains it,
+	// so a Wake is never lost to a Wait whose events slice had no room.
+	ev := unix.EpollEvent{Events: unix.EPOLLIN}
+	setToken(&ev, driver.ReservedToken)
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake.Fd(), &ev); err != nil {
+		wake.Close()
 		unix.Close(epfd)
-		return nil, fmt.Errorf("epoll: register eventfd: %w", err)
+		return nil, fmt.Errorf("epoll: register the wake-up fd: %w", err)
 	}
-	return &poller{epfd: epfd, wakefd: wakefd}, nil
+	return &poller{epfd: epfd, wake: wake}, nil
 }
 
-func (p *poller) Name() string { return "epoll" }
+func (p *poller) Name() string { return name }
+
+// setToken stores t in the 64 bits of user data of the kernel's event,
+// which x/sys splits into Fd and Pad; token reads it back. Only these two
+// functions interpret the halves, so the byte order does not matter.
+func setToken(ev *unix.EpollEvent, t driver.Token) {
+	ev.Fd, ev.Pad = int32(uint32(t)), int32(uint32(t>>32))
+}
+
+func token(ev *unix.EpollEvent) driver.Token {
+	return driver.Token(uint32(ev.Fd)) | driver.Token(uint32(ev.Pad))<<32
+}
 
 // PollFD returns the epoll descriptor (driver.Pollable).
 func (p *poller) PollFD() driver.FD { return p.epfd }
@@ -102,28 +97,27 @@ func flags(interest driver.Interest) uint32 {
 	return f
 }
 
-// readiness maps epoll events to the contract's bits, keeping only those
-// the interest allows. As in mio: EPOLLRDHUP is the peer's shutdown of its
-// write side (read-closed); EPOLLHUP means both directions are finished;
-// EPOLLERR is a pending error, and also ends writing (it is all a pipe's
-// write end gets when the reader goes away).
-func readiness(ev uint32, interest driver.Interest) driver.Readiness {
+// readiness maps epoll events to the contract's bits. As in mio: EPOLLRDHUP
+// is the peer's shutdown of its write side (read-closed); EPOLLHUP means
+// both directions are finished; EPOLLERR is a pending error, and also ends
+// writing (it is all a pipe's write end gets when the reader goes away).
+// EPOLLIN, EPOLLRDHUP and EPOLLOUT come only when asked for, so Readable
+// and Writable follow the interest; the closed bits and Error of a hang-up
+// or an error may concern a direction not watched, which the contract
+// allows.
+func readiness(ev uint32) driver.Readiness {
 	var r driver.Readiness
-	if interest&driver.Read != 0 {
-		if ev&unix.EPOLLIN != 0 {
-			r |= driver.Readable
-		}
-		if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
-			r |= driver.ReadClosed
-		}
+	if ev&unix.EPOLLIN != 0 {
+		r |= driver.Readable
 	}
-	if interest&driver.Write != 0 {
-		if ev&unix.EPOLLOUT != 0 {
-			r |= driver.Writable
-		}
-		if ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-			r |= driver.WriteClosed
-		}
+	if ev&unix.EPOLLOUT != 0 {
+		r |= driver.Writable
+	}
+	if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
+		r |= driver.ReadClosed
+	}
+	if ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		r |= driver.WriteClosed
 	}
 	if ev&unix.EPOLLERR != 0 {
 		r |= driver.Error
@@ -150,76 +144,39 @@ func ctlError(op string, fd driver.FD, err error) error {
 	return fmt.Errorf("epoll: %s fd %d: %w: %w", op, fd, kind, err)
 }
 
-// check validates the arguments common to Register, Modify and Rearm.
-func check(op string, fd driver.FD, interest driver.Interest) error {
-	if !interest.Valid() {
-		return fmt.Errorf("epoll: %s fd %d: interest %#x: %w", op, fd, interest, driver.ErrInvalid)
-	}
-	if fd < 0 || fd > math.MaxInt32 {
-		return fmt.Errorf("epoll: %s fd %d: %w", op, fd, driver.ErrInvalid)
-	}
-	return nil
-}
-
-func errClosed(op string) error { return fmt.Errorf("epoll: %s: %w", op, driver.ErrClosed) }
-
 func errNotRegistered(op string, fd driver.FD) error {
 	return fmt.Errorf("epoll: %s fd %d: %w", op, fd, driver.ErrNotRegistered)
 }
 
-// registered reports whether fd is registered; the caller holds mu.
-func (p *poller) registered(fd driver.FD) bool {
-	return fd >= 0 && fd < len(p.regs) && p.regs[fd].registered
+// isRegistered reports whether fd is registered; the caller holds mu.
+func (p *poller) isRegistered(fd driver.FD) bool {
+	return fd >= 0 && fd < len(p.registered) && p.registered[fd]
 }
 
 func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := check("register", fd, interest); err != nil {
+	if err := driver.CheckArgs(name, "register", fd, token, interest); err != nil {
 		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed.Load() {
-		return errClosed("register")
+		return driver.ClosedError(name, "register")
 	}
-	if p.registered(fd) {
+	if p.isRegistered(fd) {
 		return fmt.Errorf("epoll: register fd %d: %w", fd, driver.ErrRegistered)
 	}
-	ev := unix.EpollEvent{Events: flags(interest), Fd: int32(fd)}
+	ev := unix.EpollEvent{Events: flags(interest)}
+	setToken(&ev, token)
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		return ctlError("register", fd, err)
 	}
-	if fd >= len(p.regs) {
-		// Wait reads regs under the read lock, so growing it here (under
-		// the write lock) is safe; doubling keeps Register amortised O(1).
-		grown := make([]registration, max(fd+1, 2*len(p.regs), 64))
-		copy(grown, p.regs)
-		p.regs = grown
+	if fd >= len(p.registered) {
+		// Doubling keeps Register amortised O(1).
+		grown := make([]bool, max(fd+1, 2*len(p.registered), 64))
+		copy(grown, p.registered)
+		p.registered = grown
 	}
-	p.regs[fd] = registration{token: token, interest: interest, registered: true}
-	return nil
-}
-
-// Modify replaces the registration with EPOLL_CTL_MOD even when the interest
-// is unchanged, because MOD re-checks readiness and queues the fd again if it
-// is ready: that is how the contract's "ready directions are reported again"
-// is kept without an edge.
-func (p *poller) Modify(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := check("modify", fd, interest); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed.Load() {
-		return errClosed("modify")
-	}
-	if !p.registered(fd) {
-		return errNotRegistered("modify", fd)
-	}
-	ev := unix.EpollEvent{Events: flags(interest), Fd: int32(fd)}
-	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &ev); err != nil {
-		return ctlError("modify", fd, err)
-	}
-	p.regs[fd] = registration{token: token, interest: interest, registered: true}
+	p.registered[fd] = true
 	return nil
 }
 
@@ -227,15 +184,15 @@ func (p *poller) Modify(fd driver.FD, token driver.Token, interest driver.Intere
 // next readiness change, data arriving after the EAGAIN included. The check
 // that fd is registered costs a read lock, and catches a reactor's misuse.
 func (p *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := check("rearm", fd, interest); err != nil {
+	if err := driver.CheckArgs(name, "rearm", fd, token, interest); err != nil {
 		return err
 	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed.Load() {
-		return errClosed("rearm")
+		return driver.ClosedError(name, "rearm")
 	}
-	if !p.registered(fd) {
+	if !p.isRegistered(fd) {
 		return errNotRegistered("rearm", fd)
 	}
 	return nil
@@ -248,12 +205,12 @@ func (p *poller) Deregister(fd driver.FD) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed.Load() {
-		return errClosed("deregister")
+		return driver.ClosedError(name, "deregister")
 	}
-	if !p.registered(fd) {
+	if !p.isRegistered(fd) {
 		return errNotRegistered("deregister", fd)
 	}
-	p.regs[fd] = registration{}
+	p.registered[fd] = false
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil); err != nil {
 		return ctlError("deregister", fd, err)
 	}
@@ -271,11 +228,11 @@ func msec(d time.Duration) int {
 }
 
 func (p *poller) Wait(events []driver.Event, timeout time.Duration) (int, error) {
-	if len(events) == 0 {
-		return 0, fmt.Errorf("epoll: wait: empty events slice: %w", driver.ErrInvalid)
+	if err := driver.CheckEvents(name, events); err != nil {
+		return 0, err
 	}
 	if p.closed.Load() {
-		return 0, errClosed("wait")
+		return 0, driver.ClosedError(name, "wait")
 	}
 	if cap(p.buf) < len(events) {
 		p.buf = make([]unix.EpollEvent, len(events))
@@ -307,87 +264,46 @@ func (p *poller) Wait(events []driver.Event, timeout time.Duration) (int, error)
 		if filled > 0 || woken || timeout == 0 {
 			return filled, nil
 		}
-		// Nothing for the user: the timeout passed (Wait checks the clock
-		// again, as the kernel's rounding may differ from ours), or every
-		// event was of an fd deregistered since it was queued.
+		// Nothing: the timeout passed (Wait checks the clock again, as
+		// the kernel's rounding may differ from ours).
 	}
 }
 
-// translate turns kernel events into the contract's events, reading the
-// eventfd if a Wake is among them.
+// translate turns kernel events into the contract's events, draining the
+// wake-up fd if a Wake is among them.
 func (p *poller) translate(in []unix.EpollEvent, out []driver.Event) (filled int, woken bool) {
-	p.mu.RLock()
 	for i := range in {
-		fd := int(in[i].Fd)
-		if fd == p.wakefd {
+		tok := token(&in[i])
+		if tok == driver.ReservedToken {
 			woken = true
 			continue
 		}
-		if !p.registered(fd) {
-			continue
-		}
-		reg := &p.regs[fd]
-		if r := readiness(in[i].Events, reg.interest); r != 0 {
-			out[filled] = driver.Event{Token: reg.token, Readiness: r}
+		if r := readiness(in[i].Events); r != 0 {
+			out[filled] = driver.Event{Token: tok, Readiness: r}
 			filled++
 		}
 	}
-	p.mu.RUnlock()
 	if woken {
-		// Read first, then clear wakePending: a Wake that finds the flag
-		// still set (between the two) makes no write, and is served by this
-		// Wait returning; a Wake after the Store writes again and ends the
-		// next Wait. Either way no Wake is lost. EAGAIN (counter already 0)
-		// cannot happen while the eventfd was reported, and is harmless.
-		for {
-			_, err := unix.Read(p.wakefd, p.drain[:])
-			if err != unix.EINTR {
-				break
-			}
-		}
-		p.wakePending.Store(0)
+		// Wakes that overlap the drain are served by this Wait returning.
+		p.wake.Drain()
 	}
 	return filled, woken
 }
 
-// Wake writes the eventfd only if no earlier Wake's write is still unread.
-// The read lock keeps Close from closing the eventfd (and its number being
-// reused) under the write.
 func (p *poller) Wake() error {
-	if p.closed.Load() {
-		return errClosed("wake")
+	if err := p.wake.Wake(); err != nil {
+		return fmt.Errorf("epoll: wake: %w", err)
 	}
-	if !p.wakePending.CompareAndSwap(0, 1) {
-		return nil
-	}
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.closed.Load() {
-		return errClosed("wake")
-	}
-	for {
-		_, err := unix.Write(p.wakefd, wakeValue[:])
-		switch err {
-		case nil, unix.EAGAIN: // EAGAIN: the counter is full, so Wait wakes anyway
-			return nil
-		case unix.EINTR:
-			continue
-		default:
-			p.wakePending.Store(0)
-			return fmt.Errorf("epoll: wake: %w", err)
-		}
-	}
+	return nil
 }
 
 func (p *poller) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed.Load() {
-		return errClosed("close")
+		return driver.ClosedError(name, "close")
 	}
-	// closed is set under the write lock so that every method that checks
-	// it under the lock sees either an open driver or a closed one.
 	p.closed.Store(true)
-	p.regs = nil
-	return errors.Join(unix.Close(p.wakefd), unix.Close(p.epfd))
+	p.registered = nil
+	return errors.Join(p.wake.Close(), unix.Close(p.epfd))
 }

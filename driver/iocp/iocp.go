@@ -11,8 +11,8 @@
 // armed. A completed poll is reported once and disarms the directions it
 // reported: that is the edge. Rearm arms them again and submits a new poll,
 // which completes at once if the direction is ready (so data that arrived
-// after the user's EAGAIN is reported). Modify and Deregister cancel a
-// pending poll whose events no longer fit; a socket's request memory is
+// after the user's EAGAIN is reported). Deregister cancels a pending poll,
+// and Rearm one that asks for too little; a socket's request memory is
 // reused only after the kernel delivered the completion of its last poll.
 //
 // AFD reports: RECEIVE and ACCEPT as Readable; DISCONNECT (the peer's FIN)
@@ -55,15 +55,27 @@ type sock struct {
 	interest driver.Interest
 	armed    driver.Interest // directions not reported since their last arming
 	sl       *slot           // request memory, outside Go's heap
-	pending  bool            // a poll was submitted and its completion not yet taken
-	polled   uint32          // the events that poll asks for
-	cancel   bool            // that poll is being cancelled
-	deleted  bool            // deregistered: free sl once no poll is pending
-	gone     bool            // the socket was closed: never poll it again
+	life     life
+	polled   uint32 // the events of the pending poll
 }
 
-// iocpDriver implements driver.Driver on a completion port.
-type iocpDriver struct {
+// life is where a socket is between its Register and the moment its request
+// memory can be reused; one value, so that no two states hold at once.
+type life uint8
+
+const (
+	idle       life = iota // no poll pending
+	polling                // a poll is pending, for the events in polled
+	cancelling             // that poll is being cancelled, to ask for more
+	gone                   // closed under its registration: never polled again
+	draining               // deregistered; its memory waits for the poll's completion
+)
+
+// pending reports whether the kernel owes a completion on the socket's slot.
+func (l life) pending() bool { return l == polling || l == cancelling || l == draining }
+
+// poller implements driver.Driver on a completion port.
+type poller struct {
 	port windows.Handle
 	afd  windows.Handle
 
@@ -73,14 +85,14 @@ type iocpDriver struct {
 	// the clearing, hence before that Wait returned, which is all a Wake
 	// promises; a Wake after the clearing sets it and posts again.
 	woken atomic.Bool
-	// shut mirrors closed for Wake, which takes no lock on its fast path.
-	shut atomic.Bool
-	// wakeMu keeps Close from closing the port under a posting Wake.
-	wakeMu   sync.RWMutex
-	wakeGone bool
+	// wakeMu keeps Close from closing the port under a posting Wake, which
+	// checks closed again under it.
+	wakeMu sync.RWMutex
 
-	mu     sync.Mutex
-	closed bool
+	mu sync.Mutex
+	// closed is stored under mu, before Close takes wakeMu; Wake reads it
+	// without mu.
+	closed atomic.Bool
 	socks  map[windows.Handle]*sock // registered sockets, by the user's handle
 	bySlot map[*slot]*sock          // every socket with request memory, deregistered ones too
 	slab   slab
@@ -113,38 +125,21 @@ func Open() (driver.Driver, error) {
 		windows.CloseHandle(port)
 		return nil, fmt.Errorf("iocp: SetFileCompletionNotificationModes: %w", err)
 	}
-	return &iocpDriver{port: port, afd: afd, socks: make(map[windows.Handle]*sock), bySlot: make(map[*slot]*sock)}, nil
+	return &poller{port: port, afd: afd, socks: make(map[windows.Handle]*sock), bySlot: make(map[*slot]*sock)}, nil
 }
 
 // Name returns "iocp".
-func (d *iocpDriver) Name() string { return name }
-
-func checkInterest(interest driver.Interest) error {
-	if !interest.Valid() {
-		return fmt.Errorf("iocp: interest %#x: %w", interest, driver.ErrInvalid)
-	}
-	return nil
-}
-
-func checkHandle(fd driver.FD) error {
-	if fd == 0 || fd == windows.InvalidHandle {
-		return fmt.Errorf("iocp: handle %#x: %w", uintptr(fd), driver.ErrInvalid)
-	}
-	return nil
-}
+func (d *poller) Name() string { return name }
 
 // Register starts watching socket fd.
-func (d *iocpDriver) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := checkHandle(fd); err != nil {
-		return err
-	}
-	if err := checkInterest(interest); err != nil {
+func (d *poller) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
+	if err := driver.CheckArgs(name, "register", fd, token, interest); err != nil {
 		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
-		return fmt.Errorf("iocp: Register: %w", driver.ErrClosed)
+	if d.closed.Load() {
+		return driver.ClosedError(name, "register")
 	}
 	if _, ok := d.socks[fd]; ok {
 		return fmt.Errorf("iocp: handle %#x: %w", uintptr(fd), driver.ErrRegistered)
@@ -170,9 +165,9 @@ func (d *iocpDriver) Register(fd driver.FD, token driver.Token, interest driver.
 
 // lookup returns fd's state, or the error for a call on fd. Called with mu
 // held.
-func (d *iocpDriver) lookup(op string, fd driver.FD) (*sock, error) {
-	if d.closed {
-		return nil, fmt.Errorf("iocp: %s: %w", op, driver.ErrClosed)
+func (d *poller) lookup(op string, fd driver.FD) (*sock, error) {
+	if d.closed.Load() {
+		return nil, driver.ClosedError(name, op)
 	}
 	s, ok := d.socks[fd]
 	if !ok {
@@ -181,34 +176,15 @@ func (d *iocpDriver) lookup(op string, fd driver.FD) (*sock, error) {
 	return s, nil
 }
 
-// Modify replaces fd's token and interest and arms every direction of it,
-// so ready ones are reported again.
-func (d *iocpDriver) Modify(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := checkInterest(interest); err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	s, err := d.lookup("Modify", fd)
-	if err != nil {
-		return err
-	}
-	s.token, s.interest, s.armed = token, interest, interest
-	if err := d.update(s); err != nil {
-		return fmt.Errorf("iocp: handle %#x: %w", uintptr(fd), err)
-	}
-	return nil
-}
-
 // Rearm arms the directions of interest again, polling the socket's current
 // state.
-func (d *iocpDriver) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := checkInterest(interest); err != nil {
+func (d *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
+	if err := driver.CheckArgs(name, "rearm", fd, token, interest); err != nil {
 		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s, err := d.lookup("Rearm", fd)
+	s, err := d.lookup("rearm", fd)
 	if err != nil {
 		return err
 	}
@@ -221,16 +197,16 @@ func (d *iocpDriver) Rearm(fd driver.FD, token driver.Token, interest driver.Int
 
 // Deregister stops watching fd. A pending poll is cancelled; its memory is
 // reused once its completion has been taken from the port.
-func (d *iocpDriver) Deregister(fd driver.FD) error {
+func (d *poller) Deregister(fd driver.FD) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s, err := d.lookup("Deregister", fd)
+	s, err := d.lookup("deregister", fd)
 	if err != nil {
 		return err
 	}
 	delete(d.socks, fd)
-	s.deleted = true
-	return d.update(s)
+	d.release(s)
+	return nil
 }
 
 // afdEvents returns the AFD events that report the directions of armed.
@@ -296,32 +272,19 @@ func disarm(armed driver.Interest, r driver.Readiness) driver.Interest {
 	return armed
 }
 
-// update brings s's pending poll in line with its state: it submits a poll
-// for the armed directions, cancels one that asks for too little (the
-// cancelled completion then leads here again), and frees the memory of a
-// deregistered socket once no poll is pending. A pending poll that asks for
-// more than needed is left alone; what it reports beyond the armed
-// directions is dropped. Called with mu held.
-func (d *iocpDriver) update(s *sock) error {
-	if s.deleted {
-		switch {
-		case !s.pending:
-			delete(d.bySlot, s.sl)
-			d.slab.put(s.sl)
-			s.sl = nil
-		case !s.cancel:
-			d.cancelPoll(s)
-		}
-		return nil
-	}
+// update brings the poll of a registered socket in line with its armed
+// directions: it submits a poll for them, or cancels one that asks for too
+// little (the cancelled completion then leads here again). A pending poll
+// that asks for more than needed is left alone; what it reports beyond the
+// armed directions is dropped. Called with mu held.
+func (d *poller) update(s *sock) error {
 	want := afdEvents(s.armed)
 	switch {
-	case s.gone || want == 0:
+	case s.life == polling && want&^s.polled != 0:
+		cancelAFD(d.afd, s.sl)
+		s.life = cancelling
 		return nil
-	case s.pending:
-		if !s.cancel && want&^s.polled != 0 {
-			d.cancelPoll(s)
-		}
+	case s.life != idle || want == 0:
 		return nil
 	}
 	s.sl.info = afdPollInfo{timeout: math.MaxInt64, numberOfHandles: 1, handle: s.base, events: want}
@@ -331,36 +294,56 @@ func (d *iocpDriver) update(s *sock) error {
 		return fmt.Errorf("AFD poll: %w", st)
 	}
 	// Pending or already done: either way a completion will be posted.
-	s.pending, s.polled = true, want
+	s.life, s.polled = polling, want
 	return nil
 }
 
-// cancelPoll asks for s's pending poll to be cancelled. If it completed
-// already (STATUS_NOT_FOUND), its completion is on its way all the same.
-func (d *iocpDriver) cancelPoll(s *sock) {
-	cancelAFD(d.afd, s.sl)
-	s.cancel = true
+// release ends s's registration: its request memory is reused at once if
+// no poll is pending, else once the poll, cancelled here, has completed.
+// (A poll that completed already, STATUS_NOT_FOUND to the cancel, has its
+// completion on the way all the same.) Called with mu held.
+func (d *poller) release(s *sock) {
+	switch s.life {
+	case polling:
+		cancelAFD(d.afd, s.sl)
+		s.life = draining
+	case cancelling:
+		s.life = draining
+	case idle, gone:
+		d.free(s)
+	}
+}
+
+// free returns s's request memory to the slab. Called with mu held.
+func (d *poller) free(s *sock) {
+	delete(d.bySlot, s.sl)
+	d.slab.put(s.sl)
+	s.sl = nil
 }
 
 // complete takes the completion of the poll in sl and returns the event it
 // gives, if any. Called with mu held.
-func (d *iocpDriver) complete(sl *slot) (driver.Event, bool) {
+func (d *poller) complete(sl *slot) (driver.Event, bool) {
 	s, ok := d.bySlot[sl]
-	if !ok || !s.pending {
+	if !ok || !s.life.pending() {
 		return driver.Event{}, false
 	}
-	s.pending, s.cancel = false, false
+	if s.life == draining {
+		d.free(s)
+		return driver.Event{}, false
+	}
+	s.life = idle
 	var r driver.Readiness
 	status := windows.NTStatus(sl.iosb.status)
 	switch {
-	case s.deleted || status == windows.STATUS_CANCELLED:
+	case status == windows.STATUS_CANCELLED:
 	case failed(status):
 		// The request failed: the socket is unusable.
 		r = driver.Error
 	case sl.info.numberOfHandles == 0:
 	case sl.info.events&afdPollLocalClose != 0:
 		// Closed without Deregister: nothing more to watch.
-		s.gone = true
+		s.life = gone
 	default:
 		r = readiness(sl.info.events, s.armed)
 	}
@@ -369,26 +352,23 @@ func (d *iocpDriver) complete(sl *slot) (driver.Event, bool) {
 		r |= driver.Error
 		s.armed = 0
 	}
-	if r == 0 || s.deleted {
+	if r == 0 {
 		return driver.Event{}, false
 	}
 	return driver.Event{Token: s.token, Readiness: r}, true
 }
 
 // Wait takes completions from the port; see driver.Driver.
-func (d *iocpDriver) Wait(events []driver.Event, timeout time.Duration) (int, error) {
-	if len(events) == 0 {
-		return 0, fmt.Errorf("iocp: Wait with no room for events: %w", driver.ErrInvalid)
+func (d *poller) Wait(events []driver.Event, timeout time.Duration) (int, error) {
+	if err := driver.CheckEvents(name, events); err != nil {
+		return 0, err
 	}
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
 	}
-	d.mu.Lock()
-	closed := d.closed
-	d.mu.Unlock()
-	if closed {
-		return 0, fmt.Errorf("iocp: Wait: %w", driver.ErrClosed)
+	if d.closed.Load() {
+		return 0, driver.ClosedError(name, "wait")
 	}
 	if cap(d.entries) < len(events) {
 		d.entries = make([]overlappedEntry, len(events))
@@ -440,17 +420,17 @@ func millis(d time.Duration) uint32 {
 }
 
 // Wake makes the current or next Wait return.
-func (d *iocpDriver) Wake() error {
-	if d.shut.Load() {
-		return fmt.Errorf("iocp: Wake: %w", driver.ErrClosed)
+func (d *poller) Wake() error {
+	if d.closed.Load() {
+		return driver.ClosedError(name, "wake")
 	}
 	if d.woken.Load() || !d.woken.CompareAndSwap(false, true) {
 		return nil
 	}
 	d.wakeMu.RLock()
 	defer d.wakeMu.RUnlock()
-	if d.wakeGone {
-		return fmt.Errorf("iocp: Wake: %w", driver.ErrClosed)
+	if d.closed.Load() {
+		return driver.ClosedError(name, "wake")
 	}
 	if err := windows.PostQueuedCompletionStatus(d.port, 0, wakeKey, nil); err != nil {
 		return fmt.Errorf("iocp: PostQueuedCompletionStatus: %w", err)
@@ -461,48 +441,37 @@ func (d *iocpDriver) Wake() error {
 // Close cancels every pending poll, waits for their completions so that no
 // request memory is freed under the kernel, and releases the port, the AFD
 // handle and that memory.
-func (d *iocpDriver) Close() error {
+func (d *poller) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
-		return fmt.Errorf("iocp: Close: %w", driver.ErrClosed)
+	if d.closed.Load() {
+		return driver.ClosedError(name, "close")
 	}
-	d.closed = true
-	d.shut.Store(true)
-	pending := 0
+	d.closed.Store(true)
+	// Every socket is released; those left in bySlot wait for a completion.
+	// (Deleting from a map while ranging over it is allowed.)
 	for _, s := range d.bySlot {
-		s.deleted = true
-		if s.pending {
-			pending++
-			if !s.cancel {
-				d.cancelPoll(s)
-			}
-		}
+		d.release(s)
 	}
 	d.socks = nil
 	entries := make([]overlappedEntry, 64)
 	deadline := time.Now().Add(closeDrain)
-	for pending > 0 && time.Now().Before(deadline) {
+	for len(d.bySlot) > 0 && time.Now().Before(deadline) {
 		got, err := getCompletions(d.port, entries, 50, &d.removed)
 		if err != nil && !errors.Is(err, windows.WAIT_TIMEOUT) {
 			break
 		}
 		for _, e := range entries[:got] {
-			if e.key != afdKey || e.overlapped == 0 {
-				continue
-			}
-			if s, ok := d.bySlot[slotAt(e.overlapped)]; ok && s.pending {
-				s.pending = false
-				pending--
+			if e.key == afdKey && e.overlapped != 0 {
+				d.complete(slotAt(e.overlapped))
 			}
 		}
 	}
 	err := windows.CloseHandle(d.afd)
 	d.wakeMu.Lock()
-	d.wakeGone = true
 	err = errors.Join(err, windows.CloseHandle(d.port))
 	d.wakeMu.Unlock()
-	if pending == 0 {
+	if len(d.bySlot) == 0 {
 		err = errors.Join(err, d.slab.release())
 	}
 	d.bySlot = nil

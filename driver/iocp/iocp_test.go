@@ -80,7 +80,7 @@ func TestNotASocket(t *testing.T) {
 func TestDeregisterFreesAfterCancel(t *testing.T) {
 	leakcheck.Check(t)
 	dd := drivertest.Open(t, Open)
-	d := dd.(*iocpDriver)
+	d := dd.(*poller)
 	s, err := windows.Socket(windows.AF_INET, windows.SOCK_STREAM, windows.IPPROTO_TCP)
 	if err != nil {
 		t.Fatal(err)

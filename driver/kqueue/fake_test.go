@@ -230,13 +230,47 @@ func (k *fakeKernel) kevent(kq int, changes, events []kev, timeout *time.Duratio
 	}
 }
 
-func (k *fakeKernel) pipe() (r, w int, err error) {
+// wakeup returns a wake-up descriptor on a simulated pipe.
+func (k *fakeKernel) wakeup() (wakeup, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	r, w = k.newFD(), k.newFD()
+	r, w := k.newFD(), k.newFD()
 	k.files[r] = &fakeFile{isPipe: true}
 	k.files[w] = &fakeFile{isPipe: true, pipePeer: r}
-	return r, w, nil
+	return &fakeWakeup{k: k, r: r, w: w}, nil
+}
+
+// fakeWakeup is the wake-up descriptor of the simulated systems without
+// EVFILT_USER: a pipe, written and drained as package wakefd does.
+type fakeWakeup struct {
+	k    *fakeKernel
+	r, w int
+}
+
+func (f *fakeWakeup) Fd() int { return f.r }
+
+func (f *fakeWakeup) Wake() error {
+	if _, err := f.k.write(f.w, []byte{1}); err != nil && err != unix.EAGAIN {
+		return err
+	}
+	return nil
+}
+
+func (f *fakeWakeup) Drain() {
+	var buf [fakePipeCapacity]byte
+	for {
+		if n, err := f.k.read(f.r, buf[:]); err != nil || n < len(buf) {
+			return
+		}
+	}
+}
+
+func (f *fakeWakeup) Close() error {
+	err := f.k.close(f.r)
+	if werr := f.k.close(f.w); err == nil {
+		err = werr
+	}
+	return err
 }
 
 func (k *fakeKernel) read(fd int, p []byte) (int, error) {

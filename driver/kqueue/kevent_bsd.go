@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/libasync/libasync/driver"
+	"github.com/libasync/libasync/driver/wakefd"
 )
 
 func init() { driver.Provide(name, Open) }
@@ -75,11 +76,15 @@ func (sysKernel) kevent(kq int, changes, events []kev, timeout *time.Duration, s
 	return n, nil
 }
 
-func (sysKernel) pipe() (r, w int, err error) { return driver.Pipe() }
+func (sysKernel) wakeup() (wakeup, error) {
+	w, err := wakefd.New()
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
 
-func (sysKernel) read(fd int, p []byte) (int, error)  { return unix.Read(fd, p) }
-func (sysKernel) write(fd int, p []byte) (int, error) { return unix.Write(fd, p) }
-func (sysKernel) close(fd int) error                  { return unix.Close(fd) }
+func (sysKernel) close(fd int) error { return unix.Close(fd) }
 
 // toNative fills a system record from a portable one.
 func toNative(k *unix.Kevent_t, e kev) {

@@ -8,16 +8,17 @@
 // costs nothing. An EV_EOF on the read filter is ReadClosed, on the write
 // filter WriteClosed; a socket error (EV_EOF with an error in fflags, or
 // EV_ERROR) is Error. Wait is woken by an EVFILT_USER event where the system
-// has one (darwin, freebsd, dragonfly) and through a pipe elsewhere (netbsd,
-// openbsd); calls to Wake coalesce through an atomic flag until Wait returns.
+// has one (darwin, freebsd, dragonfly) and through a wake-up descriptor (a
+// pipe, see package wakefd) elsewhere (netbsd, openbsd); calls to Wake
+// coalesce through an atomic flag until Wait returns.
 //
 // # Batching
 //
-// Modify and Deregister do not call the kernel: they append to a change list
-// that the next Wait (or Register) hands to kevent together with its own
-// request, so they cost no system call of their own. Register applies its
-// changes at once, with the queued ones before them, so that it can return
-// the kernel's answer (EBADF for a descriptor that is not open).
+// Deregister does not call the kernel: it appends to a change list that the
+// next Wait (or Register) hands to kevent together with its own request, so
+// it costs no system call of its own. Register applies its changes at once,
+// with the queued ones before them, so that it can return the kernel's
+// answer (EBADF for a descriptor that is not open).
 //
 // Changes made while a Wait is blocked must take effect in that Wait. They
 // are applied at once with their own kevent call unless the Wait carries, or
@@ -94,16 +95,24 @@ type kernel interface {
 	// kevent is kevent(2) on portable records; a nil timeout blocks. s holds
 	// conversion buffers and is used by one call at a time.
 	kevent(kq int, changes, events []kev, timeout *time.Duration, s *scratch) (int, error)
-	// pipe creates a non-blocking, close-on-exec pipe.
-	pipe() (r, w int, err error)
-	read(fd int, p []byte) (int, error)
-	write(fd int, p []byte) (int, error)
+	// wakeup creates the wake-up descriptor of the systems without
+	// EVFILT_USER.
+	wakeup() (wakeup, error)
 	close(fd int) error
+}
+
+// wakeup is a descriptor that Wake makes readable (a *wakefd.FD on the real
+// system).
+type wakeup interface {
+	Fd() int
+	Wake() error
+	Drain()
+	Close() error
 }
 
 // features says what a system's kqueue offers beyond the common core.
 type features struct {
-	userFilter bool // EVFILT_USER with NOTE_TRIGGER; else a pipe wakes Wait
+	userFilter bool // EVFILT_USER with NOTE_TRIGGER; else a wakeup wakes Wait
 	receipt    bool // EV_RECEIPT; else changes during a blocked Wait wake it
 }
 
@@ -113,13 +122,12 @@ type registration struct {
 	interest driver.Interest
 }
 
-// kqueueDriver implements driver.Driver on a kernel.
-type kqueueDriver struct {
+// poller implements driver.Driver on a kernel.
+type poller struct {
 	k    kernel
 	feat features
 	kq   int
-	// wakeR and wakeW are the wake-up pipe's ends, -1 with EVFILT_USER.
-	wakeR, wakeW int
+	wake wakeup // nil with EVFILT_USER
 
 	// woken is set by the Wake that fires the wake-up and cleared by Wait
 	// when it returns; while set, Wake makes no system call. Sequentially
@@ -127,19 +135,18 @@ type kqueueDriver struct {
 	// the clearing, hence before that Wait returned, which is all a Wake
 	// promises; a Wake after the clearing sets it again and fires.
 	woken atomic.Bool
-	// shut mirrors closed for Wake, which takes no lock on its fast path.
-	shut atomic.Bool
 
 	// wakeMu serialises firing the wake-up (which uses fireBuf) and keeps
-	// Close from closing the descriptors it uses under it. Order: mu, then
-	// wakeMu.
-	wakeMu   sync.Mutex
-	fireBuf  scratch
-	fireKev  []kev // the EVFILT_USER trigger, built once
-	wakeGone bool  // Close released the wake-up's descriptors
+	// Close from closing the descriptors it uses under it: fire checks
+	// closed under it, and Close stores closed before it takes it. Order:
+	// mu, then wakeMu.
+	wakeMu  sync.Mutex
+	fireBuf scratch
+	fireKev []kev // the EVFILT_USER trigger, built once
 
-	mu        sync.Mutex
-	closed    bool
+	mu sync.Mutex
+	// closed is stored under mu; Wake reads it without, to fail early.
+	closed    atomic.Bool
 	regs      map[int]registration
 	pending   []kev // changes for the next Wait's kevent call
 	spare     []kev // the previous change list, reused
@@ -161,22 +168,22 @@ type kqueueDriver struct {
 var noTimeout time.Duration
 
 // open creates a driver on k.
-func open(k kernel, feat features) (*kqueueDriver, error) {
+func open(k kernel, feat features) (*poller, error) {
 	kq, err := k.kqueue()
 	if err != nil {
 		return nil, fmt.Errorf("kqueue: %w", err)
 	}
-	d := &kqueueDriver{k: k, feat: feat, kq: kq, wakeR: -1, wakeW: -1, regs: make(map[int]registration)}
+	d := &poller{k: k, feat: feat, kq: kq, regs: make(map[int]registration)}
 	var source kev
 	if feat.userFilter {
 		source = kev{filter: filterUser, flags: evAdd | evClear}
 		d.fireKev = []kev{{filter: filterUser, fflags: noteTrigger}}
 	} else {
-		if d.wakeR, d.wakeW, err = k.pipe(); err != nil {
+		if d.wake, err = k.wakeup(); err != nil {
 			k.close(kq)
-			return nil, fmt.Errorf("kqueue: wake-up pipe: %w", err)
+			return nil, fmt.Errorf("kqueue: wake-up fd: %w", err)
 		}
-		source = kev{ident: uint64(d.wakeR), filter: filterRead, flags: evAdd | evClear}
+		source = kev{ident: uint64(d.wake.Fd()), filter: filterRead, flags: evAdd | evClear}
 	}
 	// A new kqueue holds no events, so this call returns only the change's
 	// error, if any, whether or not EV_RECEIPT exists.
@@ -194,7 +201,7 @@ func open(k kernel, feat features) (*kqueueDriver, error) {
 
 // keventRetry calls kevent, retrying when a signal interrupts it. Only the
 // calls that do not block use it: a blocking Wait recomputes its timeout.
-func (d *kqueueDriver) keventRetry(changes, events []kev, timeout *time.Duration, s *scratch) (int, error) {
+func (d *poller) keventRetry(changes, events []kev, timeout *time.Duration, s *scratch) (int, error) {
 	for {
 		n, err := d.k.kevent(d.kq, changes, events, timeout, s)
 		if !errors.Is(err, unix.EINTR) {
@@ -206,50 +213,49 @@ func (d *kqueueDriver) keventRetry(changes, events []kev, timeout *time.Duration
 	}
 }
 
-// releaseFDs closes the kqueue and the wake-up pipe.
-func (d *kqueueDriver) releaseFDs() error {
+// releaseFDs closes the kqueue and the wake-up descriptor.
+func (d *poller) releaseFDs() error {
 	err := d.k.close(d.kq)
-	for _, fd := range []int{d.wakeR, d.wakeW} {
-		if fd >= 0 {
-			err = errors.Join(err, d.k.close(fd))
-		}
+	if d.wake != nil {
+		err = errors.Join(err, d.wake.Close())
 	}
 	return err
 }
 
 // Name returns "kqueue".
-func (d *kqueueDriver) Name() string { return name }
+func (d *poller) Name() string { return name }
 
 // PollFD returns the kqueue descriptor (driver.Pollable).
-func (d *kqueueDriver) PollFD() driver.FD { return d.kq }
+func (d *poller) PollFD() driver.FD { return d.kq }
 
-// checkArgs validates a descriptor and an interest.
-func (d *kqueueDriver) checkArgs(fd int, interest driver.Interest) error {
-	if fd < 0 || fd == d.wakeR || fd == d.wakeW {
-		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrInvalid)
+// checkArgs validates the arguments of op, refusing the wake-up descriptor
+// too: take would swallow its records.
+func (d *poller) checkArgs(op string, fd int, token driver.Token, interest driver.Interest) error {
+	if err := driver.CheckArgs(name, op, fd, token, interest); err != nil {
+		return err
 	}
-	if !interest.Valid() {
-		return fmt.Errorf("kqueue: interest %#x: %w", interest, driver.ErrInvalid)
+	if d.wake != nil && fd == d.wake.Fd() {
+		return fmt.Errorf("kqueue: %s fd %d: the wake-up descriptor: %w", op, fd, driver.ErrInvalid)
 	}
 	return nil
 }
 
 // Register starts watching fd. Its changes go to the kernel with the next
 // Wait, or at once if a Wait is blocked.
-func (d *kqueueDriver) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := d.checkArgs(fd, interest); err != nil {
+func (d *poller) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
+	if err := d.checkArgs("register", fd, token, interest); err != nil {
 		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
-		return fmt.Errorf("kqueue: Register: %w", driver.ErrClosed)
+	if d.closed.Load() {
+		return driver.ClosedError(name, "register")
 	}
 	if _, ok := d.regs[fd]; ok {
 		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrRegistered)
 	}
 	d.regs[fd] = registration{token, interest}
-	if err := d.change(fd, 0, interest, true); err != nil {
+	if err := d.change(fd, interest, true); err != nil {
 		delete(d.regs, fd)
 		if errors.Is(err, unix.EBADF) {
 			return fmt.Errorf("kqueue: fd %d: %w: %w", fd, driver.ErrInvalid, err)
@@ -259,38 +265,16 @@ func (d *kqueueDriver) Register(fd driver.FD, token driver.Token, interest drive
 	return nil
 }
 
-// Modify replaces fd's token and interest. Adding a filter again makes the
-// kernel evaluate it afresh, so directions that are ready are reported again.
-func (d *kqueueDriver) Modify(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := d.checkArgs(fd, interest); err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return fmt.Errorf("kqueue: Modify: %w", driver.ErrClosed)
-	}
-	old, ok := d.regs[fd]
-	if !ok {
-		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrNotRegistered)
-	}
-	d.regs[fd] = registration{token, interest}
-	if err := d.change(fd, old.interest, interest, false); err != nil {
-		return fmt.Errorf("kqueue: fd %d: %w", fd, err)
-	}
-	return nil
-}
-
 // Rearm does nothing but check its arguments: EV_CLEAR filters report every
 // new edge by themselves.
-func (d *kqueueDriver) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if err := d.checkArgs(fd, interest); err != nil {
+func (d *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
+	if err := d.checkArgs("rearm", fd, token, interest); err != nil {
 		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
-		return fmt.Errorf("kqueue: Rearm: %w", driver.ErrClosed)
+	if d.closed.Load() {
+		return driver.ClosedError(name, "rearm")
 	}
 	if _, ok := d.regs[fd]; !ok {
 		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrNotRegistered)
@@ -300,14 +284,11 @@ func (d *kqueueDriver) Rearm(fd driver.FD, token driver.Token, interest driver.I
 
 // Deregister stops watching fd. Records of fd still queued in the driver are
 // dropped when delivered, since fd is no longer in the table.
-func (d *kqueueDriver) Deregister(fd driver.FD) error {
-	if fd < 0 {
-		return fmt.Errorf("kqueue: fd %d: %w", fd, driver.ErrInvalid)
-	}
+func (d *poller) Deregister(fd driver.FD) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
-		return fmt.Errorf("kqueue: Deregister: %w", driver.ErrClosed)
+	if d.closed.Load() {
+		return driver.ClosedError(name, "deregister")
 	}
 	old, ok := d.regs[fd]
 	if !ok {
@@ -316,26 +297,26 @@ func (d *kqueueDriver) Deregister(fd driver.FD) error {
 	delete(d.regs, fd)
 	// The kernel's answer is of no interest: it refuses only when fd was
 	// closed, which removed its filters anyway.
-	d.change(fd, old.interest, 0, false)
+	d.change(fd, old.interest, false)
 	return nil
 }
 
-// change applies or queues the changes that turn interest from into to on
-// fd: every filter of to is added (again), every other filter of from
-// deleted. With now, or while a Wait is blocked (see the package comment),
-// they are applied at once and the kernel's refusal of one of them is
-// returned. Called with mu held.
-func (d *kqueueDriver) change(fd int, from, to driver.Interest, now bool) error {
+// change applies or queues the changes that add (or delete) fd's filters
+// for interest. Additions, or any change while a Wait is blocked (see the
+// package comment), are applied at once and the kernel's refusal of one of
+// them is returned. Called with mu held.
+func (d *poller) change(fd int, interest driver.Interest, add bool) error {
+	flags := uint16(evDelete)
+	if add {
+		flags = evAdd | evClear
+	}
 	start := len(d.pending)
 	for _, dir := range [...]struct {
 		in driver.Interest
 		f  filter
 	}{{driver.Read, filterRead}, {driver.Write, filterWrite}} {
-		switch {
-		case to&dir.in != 0:
-			d.pending = append(d.pending, kev{ident: uint64(fd), filter: dir.f, flags: evAdd | evClear})
-		case from&dir.in != 0:
-			d.pending = append(d.pending, kev{ident: uint64(fd), filter: dir.f, flags: evDelete})
+		if interest&dir.in != 0 {
+			d.pending = append(d.pending, kev{ident: uint64(fd), filter: dir.f, flags: flags})
 		}
 	}
 	switch {
@@ -345,7 +326,7 @@ func (d *kqueueDriver) change(fd int, from, to driver.Interest, now bool) error 
 		return err
 	case d.waiting:
 		return d.nudge()
-	case now:
+	case add:
 		err := d.apply(d.pending, fd)
 		d.truncatePending(0)
 		return err
@@ -364,7 +345,7 @@ func concerns(changes []kev, fd int) bool {
 }
 
 // truncatePending drops the queued changes from n on.
-func (d *kqueueDriver) truncatePending(n int) {
+func (d *poller) truncatePending(n int) {
 	clear(d.pending[n:])
 	d.pending = d.pending[:n]
 }
@@ -375,7 +356,7 @@ func (d *kqueueDriver) truncatePending(n int) {
 // changes, and events the call took from the queue (only where EV_RECEIPT
 // is missing), go to raw for Wait to deliver; a blocked Wait is woken for
 // them. Called with mu held.
-func (d *kqueueDriver) apply(changes []kev, fd int) error {
+func (d *poller) apply(changes []kev, fd int) error {
 	if d.feat.receipt {
 		// The kernel answers every change and returns without taking
 		// events from the queue.
@@ -415,7 +396,7 @@ func (d *kqueueDriver) apply(changes []kev, fd int) error {
 // nudge wakes the blocked Wait so that it submits the queued changes or
 // reports failures; the Wait does not return to its caller for it. Called
 // with mu held.
-func (d *kqueueDriver) nudge() error {
+func (d *poller) nudge() error {
 	if d.nudged {
 		return nil
 	}
@@ -424,9 +405,9 @@ func (d *kqueueDriver) nudge() error {
 }
 
 // Wake makes the current or next Wait return.
-func (d *kqueueDriver) Wake() error {
-	if d.shut.Load() {
-		return fmt.Errorf("kqueue: Wake: %w", driver.ErrClosed)
+func (d *poller) Wake() error {
+	if d.closed.Load() {
+		return driver.ClosedError(name, "wake")
 	}
 	if d.woken.Load() || !d.woken.CompareAndSwap(false, true) {
 		return nil
@@ -435,11 +416,11 @@ func (d *kqueueDriver) Wake() error {
 }
 
 // fire triggers the wake-up event.
-func (d *kqueueDriver) fire() error {
+func (d *poller) fire() error {
 	d.wakeMu.Lock()
 	defer d.wakeMu.Unlock()
-	if d.wakeGone {
-		return fmt.Errorf("kqueue: Wake: %w", driver.ErrClosed)
+	if d.closed.Load() {
+		return driver.ClosedError(name, "wake")
 	}
 	if d.feat.userFilter {
 		if _, err := d.keventRetry(d.fireKev, nil, &noTimeout, &d.fireBuf); err != nil {
@@ -447,40 +428,16 @@ func (d *kqueueDriver) fire() error {
 		}
 		return nil
 	}
-	for {
-		_, err := d.k.write(d.wakeW, wakeByte[:])
-		switch {
-		case err == nil, errors.Is(err, unix.EAGAIN):
-			// A full pipe is a wake-up already pending.
-			return nil
-		case !errors.Is(err, unix.EINTR):
-			return fmt.Errorf("kqueue: writing the wake-up pipe: %w", err)
-		}
+	if err := d.wake.Wake(); err != nil {
+		return fmt.Errorf("kqueue: writing the wake-up fd: %w", err)
 	}
-}
-
-// wakeByte is what Wake writes to the wake-up pipe.
-var wakeByte = [1]byte{1}
-
-// drainWake empties the wake-up pipe, so that its EV_CLEAR read filter
-// reports the next write as a new edge.
-func (d *kqueueDriver) drainWake() {
-	var buf [64]byte
-	for {
-		n, err := d.k.read(d.wakeR, buf[:])
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil || n < len(buf) {
-			return
-		}
-	}
+	return nil
 }
 
 // Wait submits the queued changes and waits for events; see driver.Driver.
-func (d *kqueueDriver) Wait(events []driver.Event, timeout time.Duration) (int, error) {
-	if len(events) == 0 {
-		return 0, fmt.Errorf("kqueue: Wait with no room for events: %w", driver.ErrInvalid)
+func (d *poller) Wait(events []driver.Event, timeout time.Duration) (int, error) {
+	if err := driver.CheckEvents(name, events); err != nil {
+		return 0, err
 	}
 	var deadline time.Time
 	if timeout > 0 {
@@ -489,9 +446,9 @@ func (d *kqueueDriver) Wait(events []driver.Event, timeout time.Duration) (int, 
 	n := 0
 	for {
 		d.mu.Lock()
-		if d.closed {
+		if d.closed.Load() {
 			d.mu.Unlock()
-			return n, fmt.Errorf("kqueue: Wait: %w", driver.ErrClosed)
+			return n, driver.ClosedError(name, "wait")
 		}
 		n += d.deliver(events[n:])
 		changes := d.pending
@@ -555,13 +512,15 @@ func (d *kqueueDriver) Wait(events []driver.Event, timeout time.Duration) (int, 
 }
 
 // take moves a record from the kernel into raw, unless it is the wake-up's,
-// which it consumes (draining the pipe) and reports. Called with mu held.
-func (d *kqueueDriver) take(r kev) (wake bool) {
+// which it consumes and reports: the wake-up descriptor is drained, so that
+// its EV_CLEAR read filter reports the next write as a new edge. Called with
+// mu held.
+func (d *poller) take(r kev) (wake bool) {
 	switch {
 	case r.filter == filterUser:
 		return true
-	case d.wakeR >= 0 && r.filter == filterRead && r.ident == uint64(d.wakeR):
-		d.drainWake()
+	case d.wake != nil && r.filter == filterRead && r.ident == uint64(d.wake.Fd()):
+		d.wake.Drain()
 		return true
 	}
 	d.raw = append(d.raw, r)
@@ -572,7 +531,7 @@ func (d *kqueueDriver) take(r kev) (wake bool) {
 // the rest. Records of descriptors or directions no longer registered are
 // dropped, the others carry the registration's current token. Called with mu
 // held.
-func (d *kqueueDriver) deliver(events []driver.Event) int {
+func (d *poller) deliver(events []driver.Event) int {
 	n, used := 0, 0
 	for _, r := range d.raw {
 		if n == len(events) {
@@ -629,21 +588,19 @@ func readiness(r kev, interest driver.Interest) (driver.Readiness, bool) {
 	return rd, true
 }
 
-// Close releases the kqueue and the wake-up pipe.
-func (d *kqueueDriver) Close() error {
+// Close releases the kqueue and the wake-up descriptor.
+func (d *poller) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
-		return fmt.Errorf("kqueue: Close: %w", driver.ErrClosed)
+	if d.closed.Load() {
+		return driver.ClosedError(name, "close")
 	}
-	d.closed = true
-	d.shut.Store(true)
+	d.closed.Store(true)
 	d.regs = nil
 	d.raw = nil
 	d.pending = nil
 	d.wakeMu.Lock()
 	defer d.wakeMu.Unlock()
-	d.wakeGone = true
 	if err := d.releaseFDs(); err != nil {
 		return fmt.Errorf("kqueue: Close: %w", err)
 	}

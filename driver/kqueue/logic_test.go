@@ -23,7 +23,7 @@ var featureSets = []struct {
 	{"pipe", features{}},                                        // netbsd
 }
 
-func openFake(t *testing.T, feat features) (*kqueueDriver, *fakeKernel) {
+func openFake(t *testing.T, feat features) (*poller, *fakeKernel) {
 	t.Helper()
 	k := newFake(feat)
 	d, err := open(k, feat)
@@ -31,7 +31,7 @@ func openFake(t *testing.T, feat features) (*kqueueDriver, *fakeKernel) {
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(func() {
-		if !d.closed {
+		if !d.closed.Load() {
 			d.Close()
 		}
 	})
@@ -39,7 +39,7 @@ func openFake(t *testing.T, feat features) (*kqueueDriver, *fakeKernel) {
 }
 
 // forEach runs fn as a subtest for every feature set.
-func forEach(t *testing.T, fn func(t *testing.T, d *kqueueDriver, k *fakeKernel)) {
+func forEach(t *testing.T, fn func(t *testing.T, d *poller, k *fakeKernel)) {
 	for _, fs := range featureSets {
 		t.Run(fs.name, func(t *testing.T) {
 			leakcheck.Check(t)
@@ -49,7 +49,7 @@ func forEach(t *testing.T, fn func(t *testing.T, d *kqueueDriver, k *fakeKernel)
 	}
 }
 
-func wait(t *testing.T, d *kqueueDriver, size int, timeout time.Duration) []driver.Event {
+func wait(t *testing.T, d *poller, size int, timeout time.Duration) []driver.Event {
 	t.Helper()
 	events := make([]driver.Event, size)
 	n, err := d.Wait(events, timeout)
@@ -60,7 +60,7 @@ func wait(t *testing.T, d *kqueueDriver, size int, timeout time.Duration) []driv
 }
 
 // waitAsync runs Wait(-1) on a goroutine and returns its result channel.
-func waitAsync(t *testing.T, d *kqueueDriver) <-chan []driver.Event {
+func waitAsync(t *testing.T, d *poller) <-chan []driver.Event {
 	ch := make(chan []driver.Event, 1)
 	go func() {
 		events := make([]driver.Event, 8)
@@ -117,15 +117,12 @@ func TestReadiness(t *testing.T) {
 }
 
 // Register answers at once, carrying the queued changes before its own;
-// Modify and Deregister wait for the next Wait's kevent call.
+// Deregister waits for the next Wait's kevent call.
 func TestChangesBatched(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		a, b := k.socket(), k.socket()
 		before, _ := k.snapshot()
-		if err := d.Register(a, 1, driver.Read); err != nil {
-			t.Fatal(err)
-		}
-		if err := d.Modify(a, 2, driver.Read|driver.Write); err != nil {
+		if err := d.Register(a, 1, driver.Read|driver.Write); err != nil {
 			t.Fatal(err)
 		}
 		if err := d.Deregister(a); err != nil {
@@ -133,7 +130,7 @@ func TestChangesBatched(t *testing.T) {
 		}
 		calls, _ := k.snapshot()
 		if got := len(calls) - len(before); got != 1 {
-			t.Fatalf("Register, Modify, Deregister made %d kevent calls, want 1 (Register's)", got)
+			t.Fatalf("Register, Deregister made %d kevent calls, want 1 (Register's)", got)
 		}
 		if err := d.Register(b, 3, driver.Write); err != nil {
 			t.Fatal(err)
@@ -141,8 +138,6 @@ func TestChangesBatched(t *testing.T) {
 		calls, _ = k.snapshot()
 		last := calls[len(calls)-1].changes
 		want := []kev{
-			{ident: uint64(a), filter: filterRead, flags: evAdd | evClear},
-			{ident: uint64(a), filter: filterWrite, flags: evAdd | evClear},
 			{ident: uint64(a), filter: filterRead, flags: evDelete},
 			{ident: uint64(a), filter: filterWrite, flags: evDelete},
 			{ident: uint64(b), filter: filterWrite, flags: evAdd | evClear},
@@ -156,14 +151,14 @@ func TestChangesBatched(t *testing.T) {
 				t.Fatalf("change %d = %+v, want %+v", i, last[i], want[i])
 			}
 		}
-		if err := d.Modify(b, 4, driver.Read); err != nil {
+		if err := d.Deregister(b); err != nil {
 			t.Fatal(err)
 		}
 		n := len(calls)
 		wait(t, d, 8, 0)
 		calls, _ = k.snapshot()
-		if len(calls) != n+1 || len(calls[n].changes) != 2 {
-			t.Fatalf("Wait(0) after Modify: %d calls, the last carrying %+v; want one call with 2 changes",
+		if len(calls) != n+1 || len(calls[n].changes) != 1 {
+			t.Fatalf("Wait(0) after Deregister: %d calls, the last carrying %+v; want one call with 1 change",
 				len(calls)-n, calls[len(calls)-1].changes)
 		}
 	})
@@ -172,15 +167,15 @@ func TestChangesBatched(t *testing.T) {
 // The kernel's refusal of Register's change is Register's error, and the
 // registration is undone.
 func TestRegisterRefused(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		a := k.socket()
 		k.close(a)
 		err := d.Register(a, 1, driver.Read)
 		if !errors.Is(err, driver.ErrInvalid) || !errors.Is(err, unix.EBADF) {
 			t.Fatalf("Register of a closed fd: %v, want ErrInvalid and EBADF", err)
 		}
-		if err := d.Modify(a, 1, driver.Read); !errors.Is(err, driver.ErrNotRegistered) {
-			t.Fatalf("Modify after a refused Register: %v, want ErrNotRegistered", err)
+		if err := d.Deregister(a); !errors.Is(err, driver.ErrNotRegistered) {
+			t.Fatalf("Deregister after a refused Register: %v, want ErrNotRegistered", err)
 		}
 		if evs := wait(t, d, 8, 0); len(evs) != 0 {
 			t.Fatalf("events after a refused Register: %+v", evs)
@@ -188,27 +183,34 @@ func TestRegisterRefused(t *testing.T) {
 	})
 }
 
-// A queued change the kernel refuses comes back as an Error event.
+// A queued change the kernel refuses comes back as an Error event: a
+// Register queued behind the deletion of the same descriptor that a blocked
+// Wait carries, the descriptor having been closed meanwhile.
 func TestQueuedChangeRefused(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		a := k.socket()
 		if err := d.Register(a, 7, driver.Read); err != nil {
 			t.Fatal(err)
 		}
-		k.close(a) // closed while registered: the user's mistake
-		if err := d.Modify(a, 8, driver.Read|driver.Write); err != nil {
+		if err := d.Deregister(a); err != nil {
 			t.Fatal(err)
 		}
-		evs := wait(t, d, 8, 0)
+		ch := waitAsync(t, d) // carries the deletion of a's filter
+		k.waitBlocked(t)
+		k.close(a) // closed while registering: the user's mistake
+		if err := d.Register(a, 8, driver.Read|driver.Write); err != nil {
+			t.Fatalf("Register queued during Wait: %v", err)
+		}
+		evs := receive(t, ch)
 		if len(evs) == 0 || evs[0] != (driver.Event{Token: 8, Readiness: driver.Error}) {
-			t.Fatalf("refused Modify reported %+v, want Error events for token 8", evs)
+			t.Fatalf("refused Register reported %+v, want Error events for token 8", evs)
 		}
 	})
 }
 
 // EV_CLEAR: one event per edge; EOF and socket errors are translated.
 func TestEdges(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		a := k.socket()
 		if err := d.Register(a, 5, driver.Read|driver.Write); err != nil {
 			t.Fatal(err)
@@ -236,10 +238,10 @@ func TestEdges(t *testing.T) {
 	})
 }
 
-// Events that do not fit stay for the next Wait, with the registration's
-// current token, and not at all once deregistered.
+// Events that do not fit stay for the next Wait, and do not come at all once
+// deregistered.
 func TestOverflowKept(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		fds := make([]int, 5)
 		for i := range fds {
 			fds[i] = k.socket()
@@ -251,9 +253,6 @@ func TestOverflowKept(t *testing.T) {
 		if evs := wait(t, d, 2, time.Second); len(evs) != 2 || evs[0].Token != 0 || evs[1].Token != 1 {
 			t.Fatalf("first Wait: %+v", evs)
 		}
-		if err := d.Modify(fds[2], 20, driver.Read); err != nil {
-			t.Fatal(err)
-		}
 		if err := d.Deregister(fds[3]); err != nil {
 			t.Fatal(err)
 		}
@@ -263,9 +262,8 @@ func TestOverflowKept(t *testing.T) {
 				seen[ev.Token]++
 			}
 		}
-		// Modify adds fds[2]'s filter again, which may report it again.
-		if seen[20] == 0 || seen[4] != 1 || seen[2] != 0 || seen[3] != 0 {
-			t.Fatalf("later Waits saw %v; want token 20, and 4 once", seen)
+		if seen[2] != 1 || seen[4] != 1 || seen[3] != 0 {
+			t.Fatalf("later Waits saw %v; want tokens 2 and 4 once", seen)
 		}
 	})
 }
@@ -273,7 +271,7 @@ func TestOverflowKept(t *testing.T) {
 // More queued changes than the events slice holds: the kernel still finds a
 // slot for every refusal.
 func TestManyChangesSmallSlice(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		fds := make([]int, 6)
 		for i := range fds {
 			fds[i] = k.socket()
@@ -294,9 +292,9 @@ func TestManyChangesSmallSlice(t *testing.T) {
 	})
 }
 
-// Register, Modify and Deregister during a blocked Wait take effect in it.
+// Register and Deregister during a blocked Wait take effect in it.
 func TestChangesDuringBlockedWait(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		a, b := k.socket(), k.socket()
 		k.set(a, func(f *fakeFile) { f.readable = true })
 		ch := waitAsync(t, d)
@@ -314,11 +312,14 @@ func TestChangesDuringBlockedWait(t *testing.T) {
 		ch = waitAsync(t, d)
 		k.waitBlocked(t)
 		k.set(b, func(f *fakeFile) { f.writable = true })
-		if err := d.Modify(b, 3, driver.Write); err != nil {
+		if err := d.Deregister(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Register(b, 3, driver.Write); err != nil {
 			t.Fatal(err)
 		}
 		if evs := receive(t, ch); len(evs) != 1 || evs[0] != (driver.Event{Token: 3, Readiness: driver.Writable}) {
-			t.Fatalf("Modify during Wait: %+v", evs)
+			t.Fatalf("Deregister and Register during Wait: %+v", evs)
 		}
 
 		ch = waitAsync(t, d)
@@ -341,7 +342,7 @@ func TestChangesDuringBlockedWait(t *testing.T) {
 // for it: a descriptor number deregistered, closed, reused and registered
 // again while a Wait that deletes the old filters blocks.
 func TestReuseDuringWaitKeepsOrder(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		a := k.socket()
 		if err := d.Register(a, 1, driver.Read); err != nil {
 			t.Fatal(err)
@@ -364,7 +365,7 @@ func TestReuseDuringWaitKeepsOrder(t *testing.T) {
 // Wakes coalesce into one system call until Wait returns, and each Wait
 // returns for them once.
 func TestWakeCoalesces(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		fired := func() int {
 			calls, _ := k.snapshot()
 			n := 0
@@ -411,7 +412,7 @@ func TestWakeCoalesces(t *testing.T) {
 // An interrupted kevent is retried, and a timer that ends early does not end
 // Wait early.
 func TestInterruptedAndEarly(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		k.mu.Lock()
 		k.eintr, k.early = 2, 3
 		k.mu.Unlock()
@@ -440,7 +441,7 @@ func TestInterruptedAndEarly(t *testing.T) {
 }
 
 func TestBadInputAndClose(t *testing.T) {
-	forEach(t, func(t *testing.T, d *kqueueDriver, k *fakeKernel) {
+	forEach(t, func(t *testing.T, d *poller, k *fakeKernel) {
 		a := k.socket()
 		for what, err := range map[string]error{
 			"negative fd":    d.Register(-1, 1, driver.Read),
@@ -451,9 +452,9 @@ func TestBadInputAndClose(t *testing.T) {
 				t.Errorf("%s: %v, want ErrInvalid", what, err)
 			}
 		}
-		if d.wakeR >= 0 {
-			if err := d.Register(d.wakeR, 1, driver.Read); !errors.Is(err, driver.ErrInvalid) {
-				t.Errorf("the wake-up pipe: %v, want ErrInvalid", err)
+		if d.wake != nil {
+			if err := d.Register(d.wake.Fd(), 1, driver.Read); !errors.Is(err, driver.ErrInvalid) {
+				t.Errorf("the wake-up descriptor: %v, want ErrInvalid", err)
 			}
 		}
 		if _, err := d.Wait(nil, 0); !errors.Is(err, driver.ErrInvalid) {

@@ -6,10 +6,10 @@
 // unix when built with the tag libasync_poll.
 //
 // poll(2) is level-triggered; the driver emulates the contract's edges: a
-// direction it reported stays out of the poll set until Rearm or Modify
-// puts it back, and being level-triggered, the next poll then reports data
-// that arrived in between. Each Wait costs O(registered fds) in the kernel,
-// as poll(2) does; prefer epoll or kqueue for many connections.
+// direction it reported stays out of the poll set until Rearm puts it back,
+// and being level-triggered, the next poll then reports data that arrived
+// in between. Each Wait costs O(registered fds) in the kernel, as poll(2)
+// does; prefer epoll or kqueue for many connections.
 //
 // The peer's shutdown of its write side is ReadClosed: Linux says so with
 // POLLRDHUP; elsewhere the driver peeks at a stream socket that polled
@@ -23,10 +23,14 @@ import (
 	"time"
 
 	"github.com/libasync/libasync/driver"
+	"github.com/libasync/libasync/driver/wakefd"
 	"golang.org/x/sys/unix"
 )
 
-func init() { driver.Provide("poll", Open) }
+// name is the name the driver is provided under.
+const name = "poll"
+
+func init() { driver.Provide(name, Open) }
 
 // entry is one registration.
 type entry struct {
@@ -34,7 +38,7 @@ type entry struct {
 	token    driver.Token
 	interest driver.Interest
 	// armed is the part of interest that may be reported: a direction
-	// leaves it when reported, and comes back on Rearm or Modify.
+	// leaves it when reported, and comes back on Rearm.
 	armed driver.Interest
 	// slot is the entry's index in pfds, or -1 when it has none yet.
 	slot int
@@ -57,8 +61,6 @@ type entry struct {
 type poller struct {
 	mu sync.Mutex
 	// closed is stored under mu, which orders it for every reader under mu.
-	// Wake reads it without mu first, to fail early, then again under
-	// wakeMu, which Close also takes before closing the wake-up fd.
 	closed atomic.Bool
 	regs   map[driver.FD]*entry
 	list   []*entry // the entries, for rebuilding pfds in O(n)
@@ -68,36 +70,30 @@ type poller struct {
 	owners []*entry // owners[i] owns pfds[i]; owners[0] is nil (the wake fd)
 	cursor int      // where the next scan of poll results starts, for fairness
 
-	wake wakeFD
-	// signalled is 1 from the write on the wake fd until the Wait that
-	// drains it, so that Wakes and changes in between make no system call.
-	// woken records that a user Wake (not a change) is among them. Go's
-	// atomics are sequentially consistent, which the argument in Wait's
-	// drain needs.
-	signalled atomic.Uint32
-	woken     atomic.Bool
-	// wakeMu keeps Close from closing the wake-up fd under a Wake's write.
-	// Wake takes it, not mu, so that it never waits for a Wait that holds
-	// mu while it sorts poll results.
-	wakeMu sync.RWMutex
+	// wake interrupts poll(2), for a Wake or a change; woken records that
+	// a user Wake (not a change) is among them. Wake takes no lock, so
+	// that it never waits for a Wait that holds mu while it sorts poll
+	// results.
+	wake  *wakefd.FD
+	woken atomic.Bool
 
 	sys sysPoll // owned by the goroutine in Wait
 }
 
 // Open creates a poll driver.
 func Open() (driver.Driver, error) {
-	w, err := newWakeFD()
+	w, err := wakefd.New()
 	if err != nil {
 		return nil, fmt.Errorf("poll: wake-up fd: %w", err)
 	}
 	p := &poller{regs: make(map[driver.FD]*entry), wake: w}
-	p.pfds = append(p.pfds, unix.PollFd{Fd: int32(w.pollFD()), Events: unix.POLLIN})
+	p.pfds = append(p.pfds, unix.PollFd{Fd: int32(w.Fd()), Events: unix.POLLIN})
 	p.owners = append(p.owners, nil)
 	p.cursor = 1
 	return p, nil
 }
 
-func (p *poller) Name() string { return "poll" }
+func (p *poller) Name() string { return name }
 
 // events returns the poll events that watch the armed directions.
 func events(armed driver.Interest) uint16 {
@@ -181,16 +177,10 @@ func peekEOF(fd driver.FD) bool {
 	return err == nil && n == 0
 }
 
-func errClosed(op string) error { return fmt.Errorf("poll: %s: %w", op, driver.ErrClosed) }
-
-func errInterest(op string, fd driver.FD, interest driver.Interest) error {
-	return fmt.Errorf("poll: %s fd %d: interest %#x: %w", op, fd, interest, driver.ErrInvalid)
-}
-
 // lookup returns fd's entry, or the error for op; the caller holds mu.
 func (p *poller) lookup(op string, fd driver.FD) (*entry, error) {
 	if p.closed.Load() {
-		return nil, errClosed(op)
+		return nil, driver.ClosedError(name, op)
 	}
 	e := p.regs[fd]
 	if e == nil {
@@ -200,11 +190,8 @@ func (p *poller) lookup(op string, fd driver.FD) (*entry, error) {
 }
 
 func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if !interest.Valid() {
-		return errInterest("register", fd, interest)
-	}
-	if fd < 0 || int(int32(fd)) != fd {
-		return fmt.Errorf("poll: register fd %d: %w", fd, driver.ErrInvalid)
+	if err := driver.CheckArgs(name, "register", fd, token, interest); err != nil {
+		return err
 	}
 	// poll(2) would only say POLLNVAL later; catch a closed fd now.
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
@@ -213,7 +200,7 @@ func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Inte
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed.Load() {
-		return errClosed("register")
+		return driver.ClosedError(name, "register")
 	}
 	if p.regs[fd] != nil {
 		return fmt.Errorf("poll: register fd %d: %w", fd, driver.ErrRegistered)
@@ -226,26 +213,11 @@ func (p *poller) Register(fd driver.FD, token driver.Token, interest driver.Inte
 	return nil
 }
 
-func (p *poller) Modify(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if !interest.Valid() {
-		return errInterest("modify", fd, interest)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	e, err := p.lookup("modify", fd)
-	if err != nil {
-		return err
-	}
-	e.token, e.interest, e.armed = token, interest, interest
-	p.changed(e)
-	return nil
-}
-
 // Rearm puts the directions of interest that the registration watches back
 // into the poll set; directions it does not watch are ignored.
 func (p *poller) Rearm(fd driver.FD, token driver.Token, interest driver.Interest) error {
-	if !interest.Valid() {
-		return errInterest("rearm", fd, interest)
+	if err := driver.CheckArgs(name, "rearm", fd, token, interest); err != nil {
+		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -336,41 +308,23 @@ func (p *poller) rebuild() {
 	p.dirty = false
 }
 
-// signal makes a poll(2) in progress return, writing the wake-up fd unless
-// a write is already pending. The caller holds mu or wakeMu, either of
-// which keeps Close from closing the fd under the write.
+// signal makes a poll(2) in progress, or the next one, return.
 func (p *poller) signal() error {
-	if !p.signalled.CompareAndSwap(0, 1) {
-		return nil
-	}
-	if err := p.wake.signal(); err != nil {
-		p.signalled.Store(0)
+	if err := p.wake.Wake(); err != nil {
 		return fmt.Errorf("poll: wake: %w", err)
 	}
 	return nil
 }
 
-// Wake marks a user wake-up, then signals. Only the first Wake after a
-// drain takes a lock; the others see signalled set and return.
+// Wake marks a user wake-up, then signals.
 func (p *poller) Wake() error {
-	if p.closed.Load() {
-		return errClosed("wake")
-	}
 	p.woken.Store(true)
-	if p.signalled.Load() != 0 {
-		return nil
-	}
-	p.wakeMu.RLock()
-	defer p.wakeMu.RUnlock()
-	if p.closed.Load() {
-		return errClosed("wake")
-	}
 	return p.signal()
 }
 
 func (p *poller) Wait(events []driver.Event, timeout time.Duration) (int, error) {
-	if len(events) == 0 {
-		return 0, fmt.Errorf("poll: wait: empty events slice: %w", driver.ErrInvalid)
+	if err := driver.CheckEvents(name, events); err != nil {
+		return 0, err
 	}
 	var deadline time.Time
 	if timeout > 0 {
@@ -380,7 +334,7 @@ func (p *poller) Wait(events []driver.Event, timeout time.Duration) (int, error)
 	defer p.mu.Unlock()
 	for {
 		if p.closed.Load() {
-			return 0, errClosed("wait")
+			return 0, driver.ClosedError(name, "wait")
 		}
 		left := timeout
 		if timeout > 0 {
@@ -400,7 +354,7 @@ func (p *poller) Wait(events []driver.Event, timeout time.Duration) (int, error)
 		if p.closed.Load() {
 			// Closed under a running Wait, against the contract: pfds
 			// and the entries are gone.
-			return 0, errClosed("wait")
+			return 0, driver.ClosedError(name, "wait")
 		}
 		if err == unix.EINTR {
 			continue
@@ -411,11 +365,11 @@ func (p *poller) Wait(events []driver.Event, timeout time.Duration) (int, error)
 		woken := false
 		if pfds[0].Revents != 0 {
 			n--
-			// Drain, then clear signalled, then take woken: a Wake that
-			// finds signalled still set has already stored woken, which
-			// the Swap then sees; a Wake after the Store writes again.
-			p.wake.drain()
-			p.signalled.Store(0)
+			// Drain, then take woken: a Wake whose write the drain
+			// took back, or that found it pending and wrote none, stored
+			// woken before, which the Swap sees (Go's atomics are
+			// sequentially consistent); a later one writes again.
+			p.wake.Drain()
 			woken = p.woken.Swap(false)
 		}
 		filled := p.collect(pfds, n, events)
@@ -471,11 +425,9 @@ func (p *poller) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed.Load() {
-		return errClosed("close")
+		return driver.ClosedError(name, "close")
 	}
 	p.closed.Store(true)
 	p.regs, p.list, p.owners, p.pfds = nil, nil, nil, nil
-	p.wakeMu.Lock()
-	defer p.wakeMu.Unlock()
-	return p.wake.close()
+	return p.wake.Close()
 }

@@ -1,6 +1,4 @@
-//go:build windows && (amd64 || arm64)
-
-package ffi
+package wakefd
 
 import (
 	"errors"
@@ -8,13 +6,14 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/libasync/libasync/driver"
 )
 
-// signal is the notifier's descriptor on Windows, which has no pipe a
-// host's WSAPoll or select can wait on: the reading end of a connected
-// loopback TCP pair, readable while a byte is in it. Both ends are
-// non-blocking and not inherited by child processes.
-type signal struct{ r, w windows.Handle }
+// tcpPair is the wake-up on Windows, which has no pipe that WSAPoll or
+// select can wait on: a connected pair of loopback TCP sockets, whose
+// reading end is readable while a byte is in it.
+type tcpPair struct{ r, w windows.Handle }
 
 var (
 	ws2            = windows.NewLazySystemDLL("ws2_32.dll")
@@ -29,9 +28,9 @@ const fionbio = 0x8004667e
 
 // errImpostor is the failure of a pair whose listener was connected to by
 // someone else first.
-var errImpostor = errors.New("the notifier's loopback listener accepted a connection from another socket")
+var errImpostor = errors.New("wakefd: the loopback listener accepted a connection from another socket")
 
-func newSignal() (signal, error) {
+func open() (descriptor, error) {
 	// Winsock counts start-ups; this one is never undone, like the one of
 	// Go's net package.
 	wsaStartupOnce.Do(func() {
@@ -39,46 +38,46 @@ func newSignal() (signal, error) {
 		wsaStartupErr = windows.WSAStartup(0x202, &d)
 	})
 	if wsaStartupErr != nil {
-		return signal{}, wsaStartupErr
+		return nil, wsaStartupErr
 	}
 	l, err := loopbackSocket()
 	if err != nil {
-		return signal{}, err
+		return nil, err
 	}
 	defer windows.Closesocket(l)
 	if err := windows.Bind(l, &windows.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		return signal{}, err
+		return nil, err
 	}
 	if err := windows.Listen(l, 1); err != nil {
-		return signal{}, err
+		return nil, err
 	}
 	addr, err := windows.Getsockname(l)
 	if err != nil {
-		return signal{}, err
+		return nil, err
 	}
 	w, err := loopbackSocket()
 	if err != nil {
-		return signal{}, err
+		return nil, err
 	}
 	// A blocking connect to a listening loopback socket completes at once.
 	r, err := connectPair(l, w, addr)
 	if err != nil {
 		windows.Closesocket(w)
-		return signal{}, err
+		return nil, err
 	}
-	s := signal{r: r, w: w}
+	p := tcpPair{r: r, w: w}
 	// No Nagle delay for a byte sent while an earlier one is unacknowledged.
 	if err := windows.SetsockoptInt(w, windows.IPPROTO_TCP, windows.TCP_NODELAY, 1); err != nil {
-		s.close()
-		return signal{}, err
+		p.close()
+		return nil, err
 	}
 	for _, h := range []windows.Handle{r, w} {
 		if err := ioctlNonblock(h); err != nil {
-			s.close()
-			return signal{}, err
+			p.close()
+			return nil, err
 		}
 	}
-	return s, nil
+	return p, nil
 }
 
 func loopbackSocket() (windows.Handle, error) {
@@ -129,32 +128,30 @@ func ioctlNonblock(h windows.Handle) error {
 	return nil
 }
 
-// fd gives the reading SOCKET; hosts take it as an int64.
-func (s signal) fd() int { return int(s.r) }
+func (p tcpPair) fd() driver.FD { return p.r }
 
-func (s signal) raise() {
-	// WSAEWOULDBLOCK means the buffers are full, hence readable already.
+func (p tcpPair) signal() error {
 	b := [1]byte{1}
 	buf := windows.WSABuf{Len: 1, Buf: &b[0]}
 	var sent uint32
-	_ = windows.WSASend(s.w, &buf, 1, &sent, 0, nil, nil)
+	err := windows.WSASend(p.w, &buf, 1, &sent, 0, nil, nil)
+	if err == windows.WSAEWOULDBLOCK { // the buffers are full, hence readable
+		return nil
+	}
+	return err
 }
 
-func (s signal) clear() {
+func (p tcpPair) drain() {
 	var b [64]byte
 	buf := windows.WSABuf{Len: uint32(len(b)), Buf: &b[0]}
 	for {
 		var got, flags uint32
-		if err := windows.WSARecv(s.r, &buf, 1, &got, &flags, nil, nil); err != nil || got == 0 {
+		if err := windows.WSARecv(p.r, &buf, 1, &got, &flags, nil, nil); err != nil || got == 0 {
 			return
 		}
 	}
 }
 
-func (s signal) close() error {
-	err := windows.Closesocket(s.r)
-	if werr := windows.Closesocket(s.w); err == nil {
-		err = werr
-	}
-	return err
+func (p tcpPair) close() error {
+	return errors.Join(windows.Closesocket(p.r), windows.Closesocket(p.w))
 }

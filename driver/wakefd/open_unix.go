@@ -1,0 +1,5 @@
+//go:build unix && !linux
+
+package wakefd
+
+func open() (descriptor, error) { return newPipe() }

@@ -1,0 +1,3 @@
+package wakefd
+
+var kinds = map[string]func() (descriptor, error){"tcp pair": open}
