@@ -35,12 +35,24 @@ func (e endpoint) sockaddr() (sockaddr, error) { return inetSockaddr(e.family(),
 // (and an empty host) are parsed on the spot; a host name, or a port given
 // by service name, is looked up by net.DefaultResolver on a blocking
 // goroutine (executor.SpawnBlocking), since the lookup may block for
-// seconds and must not stall the executor.
+// seconds and must not stall the executor. Dropping the resolver cancels
+// the lookup, so that neither the goroutine nor an executor's Shutdown
+// (which waits for its blocking goroutines) waits for a resolver that does
+// not answer.
 type resolver struct {
 	netw    string // "tcp" or "udp", for service names
 	addr    string
 	passive bool // an empty host means the wildcard, not loopback
 	lookup  future.Future[future.Result[[]endpoint]]
+	cancel  context.CancelFunc
+}
+
+// drop cancels a lookup in flight; the resolver is not used afterwards.
+func (r *resolver) drop() {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	future.Drop(r.lookup)
 }
 
 // parse resolves addr without blocking, or reports ok false when a lookup
@@ -74,13 +86,13 @@ func (r *resolver) parse() (eps []endpoint, ok bool, err error) {
 	return nil, false, nil
 }
 
-// blockingLookup resolves addr with the standard library's resolver.
-func (r *resolver) blockingLookup() ([]endpoint, error) {
+// blockingLookup resolves addr with the standard library's resolver; a
+// cancelled ctx ends it at once.
+func (r *resolver) blockingLookup(ctx context.Context) ([]endpoint, error) {
 	host, portStr, err := net.SplitHostPort(r.addr)
 	if err != nil {
 		return nil, err
 	}
-	ctx := context.Background()
 	port, err := net.DefaultResolver.LookupPort(ctx, r.netw, portStr)
 	if err != nil {
 		return nil, err
@@ -127,11 +139,13 @@ func (r *resolver) poll(cx *future.Context) future.Poll[future.Result[[]endpoint
 		if err != nil {
 			return future.Ready(future.Fail[[]endpoint](err))
 		}
-		f, err := executor.SpawnBlocking(sp, r.blockingLookup)
+		ctx, cancel := context.WithCancel(context.Background())
+		f, err := executor.SpawnBlocking(sp, func() ([]endpoint, error) { return r.blockingLookup(ctx) })
 		if err != nil {
+			cancel()
 			return future.Ready(future.Fail[[]endpoint](err))
 		}
-		r.lookup = f
+		r.lookup, r.cancel = f, cancel
 	}
 	return r.lookup.Poll(cx)
 }
@@ -142,6 +156,9 @@ type localFuture[T any] struct {
 	res  resolver
 	open func(cx *future.Context, ep endpoint) (T, error)
 }
+
+// Drop cancels a lookup in flight.
+func (f *localFuture[T]) Drop() { f.res.drop() }
 
 func (f *localFuture[T]) Poll(cx *future.Context) future.Poll[future.Result[T]] {
 	r, ok := f.res.poll(cx).Value()

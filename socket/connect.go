@@ -47,16 +47,25 @@ func (f *ConnectFuture) Close() error {
 		_ = f.fd.close()
 		f.fd = nil
 	}
+	if f.res != nil {
+		f.res.drop()
+		f.res = nil
+	}
 	// A poll waiting for the resolver (not on a socket) is woken here.
 	f.waker.Wake()
 	return nil
 }
 
-// Drop closes the socket of an attempt in progress.
+// Drop closes the socket of an attempt in progress, or cancels the name
+// lookup in flight.
 func (f *ConnectFuture) Drop() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.closed = true
+	if f.res != nil {
+		f.res.drop()
+		f.res = nil
+	}
 	if f.fd != nil {
 		_ = f.fd.close()
 		f.fd = nil
