@@ -1,0 +1,141 @@
+package tasksync
+
+import (
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+
+	"github.com/libasync/libasync/executor"
+	"github.com/libasync/libasync/future"
+)
+
+// wakeCounter is a Wakeable that counts its wakes. Tests read the count
+// after the wakes they expect, on the same goroutine or after joining the
+// waking one, so atomicity alone suffices.
+type wakeCounter struct{ n atomic.Int64 }
+
+func (w *wakeCounter) Wake()        { w.n.Add(1) }
+func (w *wakeCounter) count() int64 { return w.n.Load() }
+
+// pollWith polls f once with a Context whose waker is w.
+func pollWith[T any](f future.Future[T], w *wakeCounter) future.Poll[T] {
+	return f.Poll(future.NewContext(future.WakerFor(w), nil))
+}
+
+// mustReady polls f with w and fails the test unless it is Ready.
+func mustReady[T any](t *testing.T, f future.Future[T], w *wakeCounter) T {
+	t.Helper()
+	v, ok := pollWith(f, w).Value()
+	if !ok {
+		t.Fatal("Pending, want Ready")
+	}
+	return v
+}
+
+// mustPending polls f with w and fails the test unless it is Pending.
+func mustPending[T any](t *testing.T, f future.Future[T], w *wakeCounter) {
+	t.Helper()
+	if pollWith(f, w).IsReady() {
+		t.Fatal("Ready, want Pending")
+	}
+}
+
+// settled reports whether s has nobody waiting, with its flag agreeing,
+// and the given number of permits in use.
+func (s *sem) settled(inUse int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.state.Load()
+	return s.waiters.Front() == nil && st&stWaiters == 0 && used(st) == inUse
+}
+
+// runTasks spawns n tasks made by mk on a fresh Runtime with the given
+// number of workers, joins them all, and closes the Runtime. A task's
+// failure is reported by the task through t.
+func runTasks(t *testing.T, workers, n int, mk func(i int) future.Future[struct{}]) {
+	t.Helper()
+	rt, err := executor.NewRuntime(executor.WithWorkers(workers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := rt.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	hs := make([]*executor.JoinHandle[struct{}], n)
+	for i := range hs {
+		if hs[i], err = executor.Spawn(rt, mk(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, h := range hs {
+		r, err := executor.BlockOn[future.Result[struct{}]](rt, h)
+		if err == nil {
+			err = r.Err
+		}
+		if err != nil {
+			t.Fatalf("task %d: %v", i, err)
+		}
+	}
+}
+
+// seed returns the seed of a randomised test, logged so that a failure can
+// be replayed by setting it.
+func seed(t *testing.T) uint64 {
+	s := rand.Uint64()
+	t.Logf("seed %d", s)
+	return s
+}
+
+// chaos wraps a waiting future so that a randomised test reaches every
+// await point: on each poll after the first it may drop the inner future
+// instead of polling it (then it is Ready with dropped set), and after a
+// Pending poll it may wake its own task at once, so that it is also polled,
+// and maybe dropped, while the inner future still waits rather than only
+// after the inner future's wake.
+type chaos[T any] struct {
+	inner   future.Future[T]
+	rng     *rand.Rand
+	polled  bool
+	dropped bool
+}
+
+// chaosOutcome is what a chaos future ends with: the inner value, or a
+// drop.
+type chaosOutcome[T any] struct {
+	value   T
+	dropped bool
+}
+
+func (c *chaos[T]) Poll(cx *future.Context) future.Poll[chaosOutcome[T]] {
+	if c.polled && c.rng.IntN(4) == 0 {
+		future.Drop(c.inner)
+		return future.Ready(chaosOutcome[T]{dropped: true})
+	}
+	c.polled = true
+	if v, ok := c.inner.Poll(cx).Value(); ok {
+		return future.Ready(chaosOutcome[T]{value: v})
+	}
+	if c.rng.IntN(2) == 0 {
+		cx.Waker().Wake()
+	}
+	return future.Pending[chaosOutcome[T]]()
+}
+
+// Drop passes the drop on, for a task dropped at shutdown.
+func (c *chaos[T]) Drop() { future.Drop(c.inner) }
+
+// maybeDropped awaits f through a chaos wrapper in an Async body and
+// reports f's value, or false when chaos dropped it.
+func maybeDropped[T any](a *future.Awaiter, rng *rand.Rand, f future.Future[T]) (T, bool) {
+	o := future.Await[chaosOutcome[T]](a, &chaos[T]{inner: f, rng: rng})
+	return o.value, !o.dropped
+}
+
+// yieldN yields the task n times.
+func yieldN(a *future.Awaiter, n int) {
+	for range n {
+		future.Await[struct{}](a, executor.YieldNow())
+	}
+}
