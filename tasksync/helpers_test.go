@@ -2,6 +2,8 @@ package tasksync
 
 import (
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"sync/atomic"
 	"testing"
 
@@ -80,10 +82,17 @@ func runTasks(t *testing.T, workers, n int, mk func(i int) future.Future[struct{
 	}
 }
 
-// seed returns the seed of a randomised test, logged so that a failure can
-// be replayed by setting it.
+// seed returns the seed of a randomised test's choices: TASKSYNC_SEED if
+// set, else a random one. It is logged, so that a failing run's choices can
+// be made again; the interleaving of the Runtime's workers cannot.
 func seed(t *testing.T) uint64 {
 	s := rand.Uint64()
+	if env := os.Getenv("TASKSYNC_SEED"); env != "" {
+		var err error
+		if s, err = strconv.ParseUint(env, 10, 64); err != nil {
+			t.Fatalf("TASKSYNC_SEED: %v", err)
+		}
+	}
 	t.Logf("seed %d", s)
 	return s
 }
@@ -137,5 +146,11 @@ func maybeDropped[T any](a *future.Awaiter, rng *rand.Rand, f future.Future[T]) 
 func yieldN(a *future.Awaiter, n int) {
 	for range n {
 		future.Await[struct{}](a, executor.YieldNow())
+	}
+}
+
+// raise sets a to v if v is larger.
+func raise(a *atomic.Int64, v int64) {
+	for old := a.Load(); old < v && !a.CompareAndSwap(old, v); old = a.Load() {
 	}
 }

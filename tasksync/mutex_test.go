@@ -96,13 +96,7 @@ func TestMutexContendedHandOffs(t *testing.T) {
 					t.Error("two tasks inside the lock")
 				}
 				if w.queued >= 0 {
-					waited := seq - 1 - w.queued
-					for {
-						old := worst.Load()
-						if waited <= old || worst.CompareAndSwap(old, waited) {
-							break
-						}
-					}
+					raise(&worst, seq-1-w.queued)
 				}
 				yieldN(a, 1)
 				inside.Add(-1)
