@@ -32,9 +32,11 @@ func NewBarrier(n int) (*Barrier, error) {
 // with true for exactly one of them (the leader, the arrival that completed
 // the generation, Ready at once) and false for the others.
 //
-// Cancel safety: dropping the future before it is Ready withdraws its
-// arrival, so the barrier waits for another; the generation is not
-// completed by a task that went away.
+// Cancel safety: not cancel safe in one window. Dropping the future while
+// its generation is incomplete withdraws its arrival, so the barrier waits
+// for another and is never completed by a task that went away. Dropping it
+// after the generation completed but before it was polled again loses that
+// pass: the others went on, and a new Wait arrives at the next generation.
 func (b *Barrier) Wait() *BarrierWaitFuture { return &BarrierWaitFuture{b: b} }
 
 // BarrierWaitFuture is the future of Barrier.Wait. Reset lets one

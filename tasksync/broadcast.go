@@ -133,9 +133,9 @@ func (r *BroadcastReceiver[T]) TryRecv() (T, error) {
 // every value was received. The future is r itself, so it costs no
 // allocation; it must not be polled by two tasks at once.
 //
-// Cancel safety: dropping the future before it is Ready loses nothing: a
-// value is taken only by the poll that returns it, so the next Recv gets
-// it.
+// Cancel safety: cancel safe. Dropping the future before it is Ready loses
+// nothing: a value is taken only by the poll that returns it, so the next
+// Recv gets it.
 func (r *BroadcastReceiver[T]) Recv() *BroadcastRecvFuture[T] {
 	return (*BroadcastRecvFuture[T])(r)
 }

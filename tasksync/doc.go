@@ -25,12 +25,15 @@
 // machine that wants none holds the future and calls its Reset method.
 //
 // Dropping a future before it is Ready (future.Drop, which every combinator
-// and executor calls on what it abandons) is how a wait is cancelled. Each
-// operation's documentation says what such a drop does, as Tokio's does;
-// where it says cancel safe, a dropped wait loses nothing: a dropped
-// Semaphore, Mutex or RWMutex request gives up its place in the queue and
-// passes on a permit or lock already handed to it, so nothing leaks and the
-// next waiter is woken in its stead.
+// and executor calls on what it abandons, as Select does with its losers)
+// is how a wait is cancelled. Each waiting operation states its cancel
+// safety, as Tokio's documentation does: cancel safe means that dropping
+// the future and starting the operation again (a Select in a loop) loses
+// nothing. A dropped Semaphore, Mutex or RWMutex request loses only its
+// place in the queue: it passes on a permit or lock already handed to it,
+// so nothing leaks and the next waiter is woken in its stead. Barrier.Wait
+// is the exception; its documentation says when a dropped wait loses its
+// pass.
 //
 // # Errors
 //

@@ -22,9 +22,10 @@ type Mutex struct{ s sem }
 // Lock returns a future that is Ready with a Guard once the lock is the
 // caller's. The request queues at its first poll.
 //
-// Cancel safety: dropping the future before it is Ready gives up its place
-// in the queue; if the lock had been handed to it already, it goes on to
-// the next waiter, so the lock is never left taken by nobody.
+// Cancel safety: cancel safe, except for the place in the queue. Dropping
+// the future before it is Ready gives up its place (a new Lock queues at
+// the tail); if the lock had been handed to it already, it goes on to the
+// next waiter, so the lock is never left taken by nobody.
 func (m *Mutex) Lock() *LockFuture { return newLockFuture(m.s.lazyCapacity(1), 1) }
 
 // TryLock takes the lock if it is free and nobody waits for it, without

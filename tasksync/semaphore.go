@@ -36,8 +36,9 @@ func NewSemaphore(permits int64) (*Semaphore, error) {
 //
 // The request takes its place in the queue at its first poll, not here.
 //
-// Cancel safety: dropping the future before it is Ready gives up its place
-// in the queue; permits already handed to it go to the next waiters, so
+// Cancel safety: cancel safe, except for the place in the queue. Dropping
+// the future before it is Ready gives up its place (a new Acquire queues
+// at the tail); permits already handed to it go to the next waiters, so
 // none is lost and no waiter behind it misses a wake.
 func (s *Semaphore) Acquire(n int64) *AcquireFuture {
 	return &AcquireFuture{newAcquire(&s.s, n)}

@@ -169,8 +169,8 @@ func (t *CancellationToken) Context() context.Context {
 // Cancelled returns a future that is Ready once t is cancelled (at its
 // first poll if it is already).
 //
-// Cancel safety: dropping the future before it is Ready only stops its
-// wait; the token is not affected.
+// Cancel safety: cancel safe. Dropping the future before it is Ready only
+// stops its wait; the token is not affected.
 func (t *CancellationToken) Cancelled() *CancelledFuture { return &CancelledFuture{t: t} }
 
 // CancelledFuture is the future of CancellationToken.Cancelled.

@@ -129,8 +129,9 @@ func (r *WatchReceiver[T]) Clone() *WatchReceiver[T] {
 // closed and r has seen the last value. The future is r itself, so it
 // costs no allocation; it must not be polled by two tasks at once.
 //
-// Cancel safety: dropping the future before it is Ready only stops the
-// wait; r has marked nothing seen, so a later Changed reports the change.
+// Cancel safety: cancel safe. Dropping the future before it is Ready only
+// stops the wait; r has marked nothing seen, so a later Changed reports the
+// change.
 func (r *WatchReceiver[T]) Changed() *WatchChangedFuture[T] { return (*WatchChangedFuture[T])(r) }
 
 // WatchChangedFuture is the future of WatchReceiver.Changed. Since it is
