@@ -2,7 +2,6 @@ package tasksync
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/libasync/libasync/future"
 )
@@ -22,13 +21,11 @@ func NewBroadcast[T any](capacity int) (*BroadcastSender[T], error) {
 }
 
 // broadcast is the state the sender and receivers point to. Every field is
-// guarded by mu.
+// guarded by mu; the waiters are the Recv futures waiting for a value.
 type broadcast[T any] struct {
-	mu      sync.Mutex
-	buf     []T    // the ring: value number i is buf[i%len(buf)] while i >= tail-len(buf)
-	tail    uint64 // values sent so far; the number of the next one
-	closed  bool
-	waiters future.WaitList[struct{}] // Recv futures waiting for a value
+	sendState
+	buf  []T    // the ring: value number i is buf[i%len(buf)] while i >= tail-len(buf)
+	tail uint64 // values sent so far; the number of the next one
 }
 
 // BroadcastSender is the sending half of a broadcast channel. Its methods
@@ -40,16 +37,10 @@ type BroadcastSender[T any] broadcast[T]
 // full, and wakes every waiting receiver. It never waits. It fails with
 // future.ErrClosed, sending nothing, after Close.
 func (s *BroadcastSender[T]) Send(v T) error {
-	b := (*broadcast[T])(s)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return future.ErrClosed
-	}
-	b.buf[b.tail%uint64(len(b.buf))] = v
-	b.tail++
-	b.waiters.WakeAll()
-	return nil
+	return s.send(func() {
+		s.buf[s.tail%uint64(len(s.buf))] = v
+		s.tail++
+	})
 }
 
 // Subscribe returns a new receiver, which receives the values sent from now
@@ -64,13 +55,7 @@ func (s *BroadcastSender[T]) Subscribe() *BroadcastReceiver[T] {
 // Close closes the channel: later Sends fail, and receivers, once they
 // have received the values still in the ring for them, get
 // future.ErrClosed. Closing again does nothing.
-func (s *BroadcastSender[T]) Close() {
-	b := (*broadcast[T])(s)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.closed = true
-	b.waiters.WakeAll()
-}
+func (s *BroadcastSender[T]) Close() { s.close() }
 
 // LaggedError is what a broadcast receiver gets when the sender overwrote
 // values it had not received yet. Missed says how many; the receiver then
@@ -154,18 +139,8 @@ func (f *BroadcastRecvFuture[T]) Poll(cx *future.Context) future.Poll[future.Res
 		b.waiters.Leave(&r.w)
 		return future.Ready(v)
 	}
-	if b.closed {
-		b.waiters.Leave(&r.w)
-		return future.Ready(future.Fail[T](future.ErrClosed))
-	}
-	b.waiters.Wait(&r.w, cx.Waker())
-	return future.Pending[future.Result[T]]()
+	return waitUnlessClosed[T](&b.sendState, &r.w, cx)
 }
 
 // Drop stops a pending wait, as described at Recv.
-func (f *BroadcastRecvFuture[T]) Drop() {
-	b := f.b
-	b.mu.Lock()
-	b.waiters.Leave(&f.w)
-	b.mu.Unlock()
-}
+func (f *BroadcastRecvFuture[T]) Drop() { f.b.stopWaiting(&f.w) }

@@ -1,10 +1,6 @@
 package tasksync
 
-import (
-	"sync"
-
-	"github.com/libasync/libasync/future"
-)
+import "github.com/libasync/libasync/future"
 
 // NewWatch returns the sending half of a watch channel that holds initial:
 // a single latest value, which any number of receivers (made by
@@ -15,13 +11,12 @@ func NewWatch[T any](initial T) *WatchSender[T] {
 	return &WatchSender[T]{value: initial}
 }
 
-// watch is the state both halves point to. Every field is guarded by mu.
+// watch is the state both halves point to. Every field is guarded by mu;
+// the waiters are the Changed futures waiting.
 type watch[T any] struct {
-	mu      sync.Mutex
+	sendState
 	value   T
 	version uint64 // Sends so far; a receiver compares it with the version it saw
-	closed  bool
-	waiters future.WaitList[struct{}] // Changed futures waiting
 }
 
 // WatchSender is the sending half of a watch channel. Its methods are safe
@@ -33,16 +28,10 @@ type WatchSender[T any] watch[T]
 // Send replaces the value with v and wakes every receiver waiting in
 // Changed. It fails with future.ErrClosed, storing nothing, after Close.
 func (s *WatchSender[T]) Send(v T) error {
-	w := (*watch[T])(s)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return future.ErrClosed
-	}
-	w.value = v
-	w.version++
-	w.waiters.WakeAll()
-	return nil
+	return s.send(func() {
+		s.value = v
+		s.version++
+	})
 }
 
 // Borrow returns the current value.
@@ -61,13 +50,7 @@ func (s *WatchSender[T]) Subscribe() *WatchReceiver[T] {
 // Changed is woken and, having seen the last value, fails with
 // future.ErrClosed. The last value stays readable. Closing again does
 // nothing.
-func (s *WatchSender[T]) Close() {
-	w := (*watch[T])(s)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.closed = true
-	w.waiters.WakeAll()
-}
+func (s *WatchSender[T]) Close() { s.close() }
 
 func (w *watch[T]) load() T {
 	w.mu.Lock()
@@ -149,18 +132,8 @@ func (f *WatchChangedFuture[T]) Poll(cx *future.Context) future.Poll[future.Resu
 		w.waiters.Leave(&f.wt)
 		return future.Ready(future.Ok(w.value))
 	}
-	if w.closed {
-		w.waiters.Leave(&f.wt)
-		return future.Ready(future.Fail[T](future.ErrClosed))
-	}
-	w.waiters.Wait(&f.wt, cx.Waker())
-	return future.Pending[future.Result[T]]()
+	return waitUnlessClosed[T](&w.sendState, &f.wt, cx)
 }
 
 // Drop stops a pending wait, as described at Changed.
-func (f *WatchChangedFuture[T]) Drop() {
-	w := f.w
-	w.mu.Lock()
-	w.waiters.Leave(&f.wt)
-	w.mu.Unlock()
-}
+func (f *WatchChangedFuture[T]) Drop() { f.w.stopWaiting(&f.wt) }
