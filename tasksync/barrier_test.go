@@ -41,8 +41,8 @@ func TestBarrier(t *testing.T) {
 			t.Fatal("the last arrival is not the leader")
 		}
 		for i := range 2 {
-			if ws[i].count() != int64(round+1) || mustReady[bool](t, fs[i], ws[i]) {
-				t.Fatalf("round %d: waiter %d woken %d times, or a second leader", round, i, ws[i].count())
+			if ws[i].Count() != int64(round+1) || mustReady[bool](t, fs[i], ws[i]) {
+				t.Fatalf("round %d: waiter %d woken %d times, or a second leader", round, i, ws[i].Count())
 			}
 		}
 		for _, f := range fs {
@@ -68,7 +68,7 @@ func TestBarrierDropWithdraws(t *testing.T) {
 	if !mustReady[bool](t, b.Wait(), &wakeCounter{}) {
 		t.Fatal("not the leader")
 	}
-	if w.count() != 1 || mustReady[bool](t, second, w) {
+	if w.Count() != 1 || mustReady[bool](t, second, w) {
 		t.Fatal("the waiter was not released as a follower")
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/libasync/libasync/executor"
 	"github.com/libasync/libasync/future"
+	"github.com/libasync/libasync/internal/testkit"
 )
 
 // The targets of the toolkit issue, each next to its peer in the same run
@@ -76,15 +77,6 @@ var benchKinds = []struct {
 	{"Runtime", func() (executor.Executor, error) { return executor.NewRuntime() }},
 }
 
-// memInUse is the heap plus goroutine stacks in use, after a collection.
-func memInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc + m.StackInuse
-}
-
 // never is a future of output T that is never woken and holds nothing:
 // the bare task a waiting one is measured against.
 type never[T any] struct{}
@@ -99,7 +91,7 @@ func pendingBytes[T any](b *testing.B, open func() (executor.Executor, error), n
 		b.Fatal(err)
 	}
 	defer ex.Close()
-	before := memInUse()
+	before := testkit.MemInUse()
 	hs := make([]*executor.JoinHandle[T], n)
 	for i := range hs {
 		if hs[i], err = executor.Spawn(ex, mk()); err != nil {
@@ -114,7 +106,7 @@ func pendingBytes[T any](b *testing.B, open func() (executor.Executor, error), n
 	for ex.Stats().TasksPolled < uint64(n) {
 		time.Sleep(time.Millisecond)
 	}
-	after := memInUse()
+	after := testkit.MemInUse()
 	runtime.KeepAlive(hs)
 	return float64(after-before) / float64(n)
 }

@@ -3,9 +3,6 @@ package tasksync
 import (
 	"errors"
 	"math/rand/v2"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/libasync/libasync/future"
@@ -36,8 +33,8 @@ func TestBroadcast(t *testing.T) {
 	}
 	tx.Send(1)
 	tx.Send(2)
-	if w1.count() != 1 {
-		t.Fatalf("%d wakes, want 1", w1.count())
+	if w1.Count() != 1 {
+		t.Fatalf("%d wakes, want 1", w1.Count())
 	}
 	for _, r := range []*BroadcastReceiver[int]{r1, r2} {
 		for want := 1; want <= 2; want++ {
@@ -74,7 +71,7 @@ func TestBroadcast(t *testing.T) {
 	mustPending(t, r2.Recv(), w2)
 	tx.Close()
 	tx.Close()
-	if w2.count() != 1 {
+	if w2.Count() != 1 {
 		t.Fatal("Close did not wake the waiting receiver")
 	}
 	if err := tx.Send(7); !errors.Is(err, future.ErrClosed) {
@@ -112,26 +109,13 @@ func TestBroadcastStress(t *testing.T) {
 		for i := range rxs {
 			rxs[i] = tx.Subscribe()
 		}
-		var started, sender sync.WaitGroup
-		var progress atomic.Int64 // the highest value a receiver took
-		started.Add(receivers)
-		sender.Go(func() {
-			defer tx.Close()
-			started.Wait() // every receiver is running: the Sends meet them
-			for v := 1; v <= values; v++ {
-				tx.Send(v)
-				// With a ring for every value, wait for a receiver to
-				// take it, so that receivers wait often; with the small
-				// one, send flat out, so that they lag.
-				for capacity == values && progress.Load() < int64(v) {
-					runtime.Gosched()
-				}
-			}
-		})
+		// With a ring for every value, paced, so that receivers wait
+		// often; with the small one flat out, so that they lag.
+		feed := startFeeder(receivers, values, capacity == values, func(v int) { tx.Send(v) }, tx.Close)
 		runTasks(t, 2, receivers, func(i int) future.Future[struct{}] {
 			return future.Async(func(a *future.Awaiter) struct{} {
 				rng := rand.New(rand.NewPCG(base, uint64(i)))
-				started.Done()
+				feed.started.Done()
 				next := 1 // the value expected next
 				for {
 					r, ok := maybeDropped[future.Result[int]](a, rng, rxs[i].Recv())
@@ -151,12 +135,12 @@ func TestBroadcastStress(t *testing.T) {
 						t.Errorf("receiver %d: %d, want %d", i, r.Value, next)
 						return struct{}{}
 					default:
-						raise(&progress, int64(next))
+						feed.took(next)
 						next++
 					}
 				}
 			})
 		})
-		sender.Wait()
+		feed.done.Wait()
 	}
 }

@@ -3,21 +3,19 @@ package tasksync
 import (
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/libasync/libasync/executor"
 	"github.com/libasync/libasync/future"
+	"github.com/libasync/libasync/internal/testkit"
 )
 
-// wakeCounter is a Wakeable that counts its wakes. Tests read the count
-// after the wakes they expect, on the same goroutine or after joining the
-// waking one, so atomicity alone suffices.
-type wakeCounter struct{ n atomic.Int64 }
-
-func (w *wakeCounter) Wake()        { w.n.Add(1) }
-func (w *wakeCounter) count() int64 { return w.n.Load() }
+// wakeCounter is a Wakeable that counts its wakes.
+type wakeCounter = testkit.WakeCounter
 
 // pollWith polls f once with a Context whose waker is w.
 func pollWith[T any](f future.Future[T], w *wakeCounter) future.Poll[T] {
@@ -42,13 +40,17 @@ func mustPending[T any](t *testing.T, f future.Future[T], w *wakeCounter) {
 	}
 }
 
-// settled reports whether s has nobody waiting, with its flag agreeing,
-// and the given number of permits in use.
-func (s *sem) settled(inUse int64) bool {
+// checkSettled fails t unless s has nobody waiting, with its flag agreeing,
+// and inUse permits in use.
+func checkSettled(t *testing.T, s *sem, inUse int64) {
+	t.Helper()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	st := s.state.Load()
-	return s.waiters.Front() == nil && st&stWaiters == 0 && used(st) == inUse
+	empty := s.waiters.Front() == nil
+	s.mu.Unlock()
+	if !empty || st&stWaiters != 0 || used(st) != inUse {
+		t.Fatalf("not settled: waiters %v, flag %v, %d in use, want none and %d", !empty, st&stWaiters != 0, used(st), inUse)
+	}
 }
 
 // runTasks spawns n tasks made by mk on a fresh Runtime with the given
@@ -79,6 +81,26 @@ func runTasks(t *testing.T, workers, n int, mk func(i int) future.Future[struct{
 		if err != nil {
 			t.Fatalf("task %d: %v", i, err)
 		}
+	}
+}
+
+// stressRounds runs tasks on the Runtime, with 2 and then with 4 workers;
+// each task calls round rounds times, with a rand of its own seeded from the
+// test's seed, and settled runs after each of the two runs.
+func stressRounds(t *testing.T, tasks, rounds int, round func(a *future.Awaiter, rng *rand.Rand), settled func()) {
+	t.Helper()
+	base := seed(t)
+	for _, workers := range []int{2, 4} {
+		runTasks(t, workers, tasks, func(i int) future.Future[struct{}] {
+			return future.Async(func(a *future.Awaiter) struct{} {
+				rng := rand.New(rand.NewPCG(base, uint64(i)))
+				for range rounds {
+					round(a, rng)
+				}
+				return struct{}{}
+			})
+		})
+		settled()
 	}
 }
 
@@ -154,3 +176,32 @@ func raise(a *atomic.Int64, v int64) {
 	for old := a.Load(); old < v && !a.CompareAndSwap(old, v); old = a.Load() {
 	}
 }
+
+// feeder sends the values 1..n from a goroutine once every receiving task
+// has called started.Done, so that the sends meet running receivers, and
+// closes the channel after the last. Paced, it waits after each value until
+// a receiver took it, so that receivers wait often instead of finding
+// values already there.
+type feeder struct {
+	started, done sync.WaitGroup
+	progress      atomic.Int64 // the highest value a receiver took
+}
+
+func startFeeder(receivers, n int, paced bool, send func(v int), close func()) *feeder {
+	f := &feeder{}
+	f.started.Add(receivers)
+	f.done.Go(func() {
+		defer close()
+		f.started.Wait()
+		for v := 1; v <= n; v++ {
+			send(v)
+			for paced && f.progress.Load() < int64(v) {
+				runtime.Gosched()
+			}
+		}
+	})
+	return f
+}
+
+// took records that a receiver took value v.
+func (f *feeder) took(v int) { raise(&f.progress, int64(v)) }

@@ -32,9 +32,7 @@ func TestMutexTryLockAndUnlock(t *testing.T) {
 	}
 	g = mustReady[Guard](t, m.Lock(), &wakeCounter{})
 	g.Unlock()
-	if !m.s.settled(0) {
-		t.Fatal("not settled")
-	}
+	checkSettled(t, &m.s, 0)
 }
 
 // TestMutexFIFO queues 1,000 lock requests behind a held lock and checks
@@ -56,25 +54,23 @@ func TestMutexFIFO(t *testing.T) {
 		if err := g.Unlock(); err != nil {
 			t.Fatal(err)
 		}
-		if ws[i].count() != 1 || (i+1 < waiters && ws[i+1].count() != 0) {
+		if ws[i].Count() != 1 || (i+1 < waiters && ws[i+1].Count() != 0) {
 			t.Fatalf("unlock %d woke the wrong waiter", i)
 		}
 		if i%10 == 3 && i+1 < waiters {
 			fs[i].Drop() // handed the lock and dropped: it goes to the next
-			if ws[i+1].count() != 1 {
+			if ws[i+1].Count() != 1 {
 				t.Fatalf("the lock handed to dropped waiter %d did not go on", i)
 			}
 			continue
 		}
 		if i%10 == 4 {
-			ws[i].n.Store(0) // it was woken by the drop before it
+			ws[i].Reset() // it was woken by the drop before it
 		}
 		g = mustReady[Guard](t, fs[i], ws[i])
 	}
 	g.Unlock()
-	if !m.s.settled(0) {
-		t.Fatal("not settled")
-	}
+	checkSettled(t, &m.s, 0)
 }
 
 // TestMutexContendedHandOffs: 1,000 tasks on the work-stealing Runtime
@@ -111,9 +107,7 @@ func TestMutexContendedHandOffs(t *testing.T) {
 	if worst.Load() > tasks-1 {
 		t.Fatalf("a task waited %d hand-offs, more than the %d tasks queued before it", worst.Load(), tasks-1)
 	}
-	if !m.s.settled(0) {
-		t.Fatal("not settled")
-	}
+	checkSettled(t, &m.s, 0)
 }
 
 // waitCount is the lock future of TestMutexContendedHandOffs: it notes the
@@ -156,12 +150,12 @@ func TestRWMutex(t *testing.T) {
 		t.Fatal("TryRLock overtook a waiting writer")
 	}
 	r1.Unlock()
-	if ww.count() != 0 {
+	if ww.Count() != 0 {
 		t.Fatal("the writer was woken while a reader holds the lock")
 	}
 	r2.Unlock()
-	if ww.count() != 1 || wr.count() != 0 {
-		t.Fatalf("wakes writer %d reader %d, want 1 0", ww.count(), wr.count())
+	if ww.Count() != 1 || wr.Count() != 0 {
+		t.Fatalf("wakes writer %d reader %d, want 1 0", ww.Count(), wr.Count())
 	}
 	w := mustReady[Guard](t, wf, ww)
 	mustPending(t, rf, wr)
@@ -173,17 +167,15 @@ func TestRWMutex(t *testing.T) {
 	mustPending(t, wf, ww)
 	rf2 := rw.RLock()
 	mustPending(t, rf2, wr)
-	wr.n.Store(0)
+	wr.Reset()
 	wf.Drop()
-	if wr.count() != 1 {
+	if wr.Count() != 1 {
 		t.Fatal("dropping the waiting writer did not let the reader in")
 	}
 	r2 = mustReady[Guard](t, rf2, wr)
 	r2.Unlock()
 	r.Unlock()
-	if !rw.s.settled(0) {
-		t.Fatal("not settled")
-	}
+	checkSettled(t, &rw.s, 0)
 }
 
 // TestLocksStress: tasks on the Runtime take a Mutex and an RWMutex
@@ -195,54 +187,31 @@ func TestLocksStress(t *testing.T) {
 	var m Mutex
 	var rw RWMutex
 	var inMutex, readers, writers atomic.Int64
-	base := seed(t)
-	for _, workers := range []int{2, 4} {
-		runTasks(t, workers, tasks, func(i int) future.Future[struct{}] {
-			return future.Async(func(a *future.Awaiter) struct{} {
-				rng := rand.New(rand.NewPCG(base, uint64(i)))
-				for range rounds {
-					switch rng.IntN(3) {
-					case 0:
-						g, ok := maybeDropped[Guard](a, rng, m.Lock())
-						if !ok {
-							continue
-						}
-						if inMutex.Add(1) != 1 {
-							t.Error("two holders of the Mutex")
-						}
-						yieldN(a, rng.IntN(2))
-						inMutex.Add(-1)
-						g.Unlock()
-					case 1:
-						g, ok := maybeDropped[Guard](a, rng, rw.RLock())
-						if !ok {
-							continue
-						}
-						readers.Add(1)
-						if writers.Load() != 0 {
-							t.Error("a reader beside a writer")
-						}
-						yieldN(a, rng.IntN(2))
-						readers.Add(-1)
-						g.Unlock()
-					default:
-						g, ok := maybeDropped[Guard](a, rng, rw.Lock())
-						if !ok {
-							continue
-						}
-						if writers.Add(1) != 1 || readers.Load() != 0 {
-							t.Error("a writer beside another holder")
-						}
-						yieldN(a, rng.IntN(2))
-						writers.Add(-1)
-						g.Unlock()
-					}
-				}
-				return struct{}{}
-			})
-		})
-		if !m.s.settled(0) || !rw.s.settled(0) {
-			t.Fatalf("%d workers: a lock is not free at the end", workers)
+	// hold takes the lock through chaos and, if it got it, counts itself in
+	// held while it holds it across a yield, checking exclusion first.
+	hold := func(a *future.Awaiter, rng *rand.Rand, what string, f *LockFuture, held *atomic.Int64, excluded func(inHeld int64) bool) {
+		g, ok := maybeDropped[Guard](a, rng, f)
+		if !ok {
+			return
 		}
+		if !excluded(held.Add(1)) {
+			t.Errorf("%s: exclusion broken", what)
+		}
+		yieldN(a, rng.IntN(2))
+		held.Add(-1)
+		g.Unlock()
 	}
+	stressRounds(t, tasks, rounds, func(a *future.Awaiter, rng *rand.Rand) {
+		switch rng.IntN(3) {
+		case 0:
+			hold(a, rng, "Mutex", m.Lock(), &inMutex, func(n int64) bool { return n == 1 })
+		case 1:
+			hold(a, rng, "RWMutex reader", rw.RLock(), &readers, func(int64) bool { return writers.Load() == 0 })
+		default:
+			hold(a, rng, "RWMutex writer", rw.Lock(), &writers, func(n int64) bool { return n == 1 && readers.Load() == 0 })
+		}
+	}, func() {
+		checkSettled(t, &m.s, 0)
+		checkSettled(t, &rw.s, 0)
+	})
 }

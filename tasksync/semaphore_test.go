@@ -39,9 +39,10 @@ func TestSemaphoreTryAcquire(t *testing.T) {
 	if err := p.Release(); err != nil {
 		t.Fatalf("second Release through the same variable: %v, want nil", err)
 	}
-	if s.Available() != 3 || !s.s.settled(0) {
+	if s.Available() != 3 {
 		t.Fatalf("Available = %d after release, want 3", s.Available())
 	}
+	checkSettled(t, &s.s, 0)
 }
 
 func TestSemaphoreInvalid(t *testing.T) {
@@ -88,131 +89,134 @@ func TestSemaphoreOverRelease(t *testing.T) {
 	}
 }
 
+// semQueue is a semaphore with some of its permits held and requests
+// queued behind them, each polled once (Pending) with a wake counter of its
+// own.
+type semQueue struct {
+	*Semaphore
+	held Permit
+	fs   []*AcquireFuture
+	ws   []*wakeCounter
+}
+
+func queueBehind(t *testing.T, capacity, held int64, sizes ...int64) *semQueue {
+	t.Helper()
+	q := &semQueue{Semaphore: newSem(t, capacity)}
+	q.held, _ = q.TryAcquire(held)
+	for _, n := range sizes {
+		f, w := q.Acquire(n), &wakeCounter{}
+		mustPending(t, f, w)
+		q.fs, q.ws = append(q.fs, f), append(q.ws, w)
+	}
+	return q
+}
+
+// wakes fails t unless request i was woken want[i] times.
+func (q *semQueue) wakes(t *testing.T, want ...int64) {
+	t.Helper()
+	for i, w := range want {
+		if got := q.ws[i].Count(); got != w {
+			t.Fatalf("request %d woken %d times, want %d", i, got, w)
+		}
+	}
+}
+
+// take polls request i, which must be Ready with its permits.
+func (q *semQueue) take(t *testing.T, i int) Permit {
+	t.Helper()
+	r := mustReady[future.Result[Permit]](t, q.fs[i], q.ws[i])
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	return r.Value
+}
+
+// releaseHeld gives back n of the held permits.
+func (q *semQueue) releaseHeld(t *testing.T, n int64) {
+	t.Helper()
+	part := Permit{s: &q.Semaphore.s, n: n}
+	q.held.n -= n
+	if err := part.Release(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestSemaphoreFIFO: a large request at the head holds up smaller ones
 // behind it, even when they would fit, and TryAcquire does not jump the
 // queue.
 func TestSemaphoreFIFO(t *testing.T) {
 	leakcheck.Check(t)
-	s := newSem(t, 2)
-	held, _ := s.TryAcquire(2)
-	wa, wb, wc := &wakeCounter{}, &wakeCounter{}, &wakeCounter{}
-	a, b, c := s.Acquire(2), s.Acquire(1), s.Acquire(1)
-	mustPending(t, a, wa)
-	mustPending(t, b, wb)
-	mustPending(t, c, wc)
-
-	one := held
-	one.n = 1
-	if err := one.Release(); err != nil {
-		t.Fatal(err)
-	}
-	if wa.count()+wb.count()+wc.count() != 0 {
-		t.Fatal("a release that does not fit the head woke someone")
-	}
-	if _, err := s.TryAcquire(1); !errors.Is(err, ErrNoPermits) {
+	q := queueBehind(t, 2, 2, 2, 1, 1)
+	q.releaseHeld(t, 1)
+	q.wakes(t, 0, 0, 0) // one free permit does not fit the head
+	if _, err := q.TryAcquire(1); !errors.Is(err, ErrNoPermits) {
 		t.Fatalf("TryAcquire with waiters queued: %v, want ErrNoPermits", err)
 	}
-	rest := Permit{s: &s.s, n: 1}
-	if err := rest.Release(); err != nil {
-		t.Fatal(err)
-	}
-	if wa.count() != 1 || wb.count()+wc.count() != 0 {
-		t.Fatalf("wakes %d %d %d, want the head alone", wa.count(), wb.count(), wc.count())
-	}
-	pa := mustReady[future.Result[Permit]](t, a, wa).Value
-	mustPending(t, b, wb)
-	if err := pa.Release(); err != nil {
-		t.Fatal(err)
-	}
-	if wb.count() != 1 || wc.count() != 1 {
-		t.Fatalf("after releasing 2: wakes b %d c %d, want 1 1", wb.count(), wc.count())
-	}
-	pb := mustReady[future.Result[Permit]](t, b, wb).Value
-	pc := mustReady[future.Result[Permit]](t, c, wc).Value
+	q.releaseHeld(t, 1)
+	q.wakes(t, 1, 0, 0)
+	pa := q.take(t, 0)
+	mustPending(t, q.fs[1], q.ws[1])
+	pa.Release()
+	q.wakes(t, 1, 1, 1)
+	pb, pc := q.take(t, 1), q.take(t, 2)
 	pb.Release()
 	pc.Release()
-	if !s.s.settled(0) {
-		t.Fatal("not settled at the end")
-	}
+	checkSettled(t, &q.s, 0)
 }
 
 // TestSemaphoreDropHandedOver: a request dropped after permits were handed
 // to it, before it took them, passes them to the next waiter.
 func TestSemaphoreDropHandedOver(t *testing.T) {
 	leakcheck.Check(t)
-	s := newSem(t, 1)
-	held, _ := s.TryAcquire(1)
-	wa, wb := &wakeCounter{}, &wakeCounter{}
-	a, b := s.Acquire(1), s.Acquire(1)
-	mustPending(t, a, wa)
-	mustPending(t, b, wb)
-	held.Release()
-	if wa.count() != 1 || wb.count() != 0 {
-		t.Fatalf("wakes %d %d, want 1 0", wa.count(), wb.count())
-	}
-	a.Drop()
-	if wb.count() != 1 {
-		t.Fatal("the permit handed to the dropped request did not go on")
-	}
-	p := mustReady[future.Result[Permit]](t, b, wb).Value
+	q := queueBehind(t, 1, 1, 1, 1)
+	q.held.Release()
+	q.wakes(t, 1, 0)
+	q.fs[0].Drop()
+	q.wakes(t, 1, 1) // the permit handed to the dropped request went on
+	p := q.take(t, 1)
 	p.Release()
-	a.Drop() // a second Drop, or one after Ready, is harmless
-	if s.Available() != 1 || !s.s.settled(0) {
-		t.Fatalf("Available = %d, want 1", s.Available())
+	q.fs[0].Drop() // a second Drop, or one after Ready, is harmless
+	if q.Available() != 1 {
+		t.Fatalf("Available = %d, want 1", q.Available())
 	}
+	checkSettled(t, &q.s, 0)
 }
 
 // TestSemaphoreDropHeadLetsNextIn: dropping the head request, which did not
 // fit, lets a smaller one behind it that fits go.
 func TestSemaphoreDropHeadLetsNextIn(t *testing.T) {
 	leakcheck.Check(t)
-	s := newSem(t, 2)
-	held, _ := s.TryAcquire(1)
-	wa, wb := &wakeCounter{}, &wakeCounter{}
-	a, b := s.Acquire(2), s.Acquire(1)
-	mustPending(t, a, wa)
-	mustPending(t, b, wb)
-	a.Drop()
-	if wb.count() != 1 {
-		t.Fatal("dropping the head did not let the next request in")
-	}
-	p := mustReady[future.Result[Permit]](t, b, wb).Value
+	q := queueBehind(t, 2, 1, 2, 1)
+	q.fs[0].Drop()
+	q.wakes(t, 0, 1)
+	p := q.take(t, 1)
 	p.Release()
-	held.Release()
-	if !s.s.settled(0) {
-		t.Fatal("not settled")
-	}
+	q.held.Release()
+	checkSettled(t, &q.s, 0)
 }
 
 func TestSemaphoreClose(t *testing.T) {
 	leakcheck.Check(t)
-	s := newSem(t, 1)
-	held, _ := s.TryAcquire(1)
-	wa, wb := &wakeCounter{}, &wakeCounter{}
-	a, b := s.Acquire(1), s.Acquire(1)
-	mustPending(t, a, wa)
-	mustPending(t, b, wb)
-	held.Release() // handed to a before the close: a keeps it
-	s.Close()
-	s.Close()
-	if !s.IsClosed() || wb.count() != 1 {
-		t.Fatalf("closed %v, b woken %d times", s.IsClosed(), wb.count())
+	q := queueBehind(t, 1, 1, 1, 1)
+	q.held.Release() // handed to the first request before the close: it keeps it
+	q.Close()
+	q.Close()
+	if !q.IsClosed() {
+		t.Fatal("not closed")
 	}
-	if r := mustReady[future.Result[Permit]](t, b, wb); !errors.Is(r.Err, future.ErrClosed) {
+	q.wakes(t, 1, 1)
+	if r := mustReady[future.Result[Permit]](t, q.fs[1], q.ws[1]); !errors.Is(r.Err, future.ErrClosed) {
 		t.Fatalf("waiter after Close: %v, want ErrClosed", r.Err)
 	}
-	r := mustReady[future.Result[Permit]](t, a, wa)
-	if r.Err != nil {
-		t.Fatalf("the permit handed over before Close: %v", r.Err)
-	}
-	if _, err := s.TryAcquire(1); !errors.Is(err, future.ErrClosed) {
+	p := q.take(t, 0)
+	if _, err := q.TryAcquire(1); !errors.Is(err, future.ErrClosed) {
 		t.Fatalf("TryAcquire after Close: %v", err)
 	}
-	if r := mustReady[future.Result[Permit]](t, s.Acquire(1), wa); !errors.Is(r.Err, future.ErrClosed) {
+	if r := mustReady[future.Result[Permit]](t, q.Acquire(1), q.ws[0]); !errors.Is(r.Err, future.ErrClosed) {
 		t.Fatalf("Acquire after Close: %v", r.Err)
 	}
-	if err := r.Value.Release(); err != nil || s.Available() != 1 {
-		t.Fatalf("release after Close: %v, %d available", err, s.Available())
+	if err := p.Release(); err != nil || q.Available() != 1 {
+		t.Fatalf("release after Close: %v, %d available", err, q.Available())
 	}
 }
 
@@ -222,8 +226,8 @@ func TestSemaphoreAddAndForget(t *testing.T) {
 	w := &wakeCounter{}
 	f := s.Acquire(2)
 	mustPending(t, f, w)
-	if err := s.AddPermits(1); err != nil || w.count() != 0 {
-		t.Fatalf("AddPermits(1): %v, %d wakes", err, w.count())
+	if err := s.AddPermits(1); err != nil || w.Count() != 0 {
+		t.Fatalf("AddPermits(1): %v, %d wakes", err, w.Count())
 	}
 	s.AddPermits(2)
 	p := mustReady[future.Result[Permit]](t, f, w).Value
@@ -255,15 +259,13 @@ func TestSemaphoreResetAndWaker(t *testing.T) {
 		mustPending(t, f, w1)
 		mustPending(t, f, w2)
 		p.Release()
-		if w1.count() != 0 || w2.count() != 1 {
-			t.Fatalf("wakes old %d new %d, want 0 1", w1.count(), w2.count())
+		if w1.Count() != 0 || w2.Count() != 1 {
+			t.Fatalf("wakes old %d new %d, want 0 1", w1.Count(), w2.Count())
 		}
-		w2.n.Store(0)
+		w2.Reset()
 	}
 	f.Drop() // the permit handed to f in the last round, never taken, goes back
-	if !s.s.settled(0) {
-		t.Fatal("a dropped request kept the permit handed to it")
-	}
+	checkSettled(t, &s.s, 0)
 }
 
 // TestSemaphoreStress runs many tasks on the work-stealing Runtime that
@@ -277,61 +279,46 @@ func TestSemaphoreStress(t *testing.T) {
 	s := newSem(t, capacity)
 	var inUse atomic.Int64
 	var goroutines sync.WaitGroup
-	base := seed(t)
-	for _, workers := range []int{2, 4} {
-		runTasks(t, workers, tasks, func(i int) future.Future[struct{}] {
-			return future.Async(func(a *future.Awaiter) struct{} {
-				rng := rand.New(rand.NewPCG(base, uint64(i)))
-				for range rounds {
-					n := 1 + rng.Int64N(3)
-					r, ok := maybeDropped[future.Result[Permit]](a, rng, s.Acquire(n))
-					if !ok {
-						continue
-					}
-					p := r.Value
-					if r.Err != nil || p.Count() != n {
-						t.Errorf("Acquire(%d) = %v, %v", n, p, r.Err)
-						return struct{}{}
-					}
-					if got := inUse.Add(n); got > capacity {
-						t.Errorf("%d permits in use, capacity %d", got, capacity)
-					}
-					yieldN(a, rng.IntN(3))
-					inUse.Add(-n)
-					if rng.IntN(4) == 0 {
-						goroutines.Go(func() {
-							if err := p.Release(); err != nil {
-								t.Error(err)
-							}
-						})
-					} else if err := p.Release(); err != nil {
-						t.Error(err)
-					}
-				}
-				return struct{}{}
-			})
-		})
-		goroutines.Wait()
-		if !s.s.settled(0) || s.Available() != capacity {
-			t.Fatalf("%d workers: %d of %d permits back at the end", workers, s.Available(), capacity)
+	stressRounds(t, tasks, rounds, func(a *future.Awaiter, rng *rand.Rand) {
+		n := 1 + rng.Int64N(3)
+		r, ok := maybeDropped[future.Result[Permit]](a, rng, s.Acquire(n))
+		if !ok {
+			return
 		}
-	}
+		p := r.Value
+		if r.Err != nil || p.Count() != n {
+			t.Errorf("Acquire(%d) = %v, %v", n, p, r.Err)
+			return
+		}
+		if got := inUse.Add(n); got > capacity {
+			t.Errorf("%d permits in use, capacity %d", got, capacity)
+		}
+		yieldN(a, rng.IntN(3))
+		inUse.Add(-n)
+		if rng.IntN(4) == 0 {
+			goroutines.Go(func() {
+				if err := p.Release(); err != nil {
+					t.Error(err)
+				}
+			})
+		} else if err := p.Release(); err != nil {
+			t.Error(err)
+		}
+	}, func() {
+		goroutines.Wait()
+		checkSettled(t, &s.s, 0)
+	})
 }
 
 // TestSemaphoreDropSoleWaiter: when the only waiter leaves, the fast paths
 // are open again.
 func TestSemaphoreDropSoleWaiter(t *testing.T) {
 	leakcheck.Check(t)
-	s := newSem(t, 1)
-	held, _ := s.TryAcquire(1)
-	f := s.Acquire(1)
-	mustPending(t, f, &wakeCounter{})
-	f.Drop()
-	if !s.s.settled(1) {
-		t.Fatal("the waiters flag outlived the last waiter")
-	}
-	held.Release()
-	if p, err := s.TryAcquire(1); err != nil {
+	q := queueBehind(t, 1, 1, 1)
+	q.fs[0].Drop()
+	checkSettled(t, &q.s, 1) // the waiters flag went with the last waiter
+	q.held.Release()
+	if p, err := q.TryAcquire(1); err != nil {
 		t.Fatalf("TryAcquire after the last waiter left: %v", err)
 	} else {
 		p.Release()

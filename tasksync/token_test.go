@@ -46,8 +46,8 @@ func TestCancellationToken(t *testing.T) {
 			t.Fatal("a descendant was not cancelled with the root")
 		}
 	}
-	if w.count() != 1 {
-		t.Fatalf("%d wakes, want 1", w.count())
+	if w.Count() != 1 {
+		t.Fatalf("%d wakes, want 1", w.Count())
 	}
 	mustReady[struct{}](t, f, w)
 	mustReady[struct{}](t, root.Cancelled(), w)

@@ -3,9 +3,6 @@ package tasksync
 import (
 	"errors"
 	"math/rand/v2"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/libasync/libasync/future"
@@ -26,8 +23,8 @@ func TestWatch(t *testing.T) {
 	mustPending(t, rx.Changed(), w)
 	tx.Send("b")
 	tx.Send("c") // a slow receiver sees only the latest
-	if w.count() != 1 {
-		t.Fatalf("%d wakes, want 1", w.count())
+	if w.Count() != 1 {
+		t.Fatalf("%d wakes, want 1", w.Count())
 	}
 	if r := mustReady[future.Result[string]](t, rx.Changed(), w); r.Value != "c" || r.Err != nil {
 		t.Fatalf("Changed = %v", r)
@@ -64,7 +61,7 @@ func TestWatch(t *testing.T) {
 	mustPending(t, clone.Changed(), w2)
 	tx.Close()
 	tx.Close()
-	if w2.count() != 1 {
+	if w2.Count() != 1 {
 		t.Fatal("Close did not wake the waiter")
 	}
 	if err := tx.Send("f"); !errors.Is(err, future.ErrClosed) {
@@ -98,23 +95,12 @@ func TestWatchStress(t *testing.T) {
 	for i := range rxs {
 		rxs[i] = tx.Subscribe()
 	}
-	var started, sender sync.WaitGroup
-	var progress atomic.Int64 // the highest value a receiver saw
-	started.Add(receivers)
-	sender.Go(func() {
-		defer tx.Close()
-		started.Wait() // every receiver is running: the Sends meet them
-		for v := 1; v <= values; v++ {
-			tx.Send(v)
-			for progress.Load() < int64(v) {
-				runtime.Gosched() // until a receiver saw it, so that receivers wait often
-			}
-		}
-	})
+	// Paced: the receivers are to wait often, not find a newer value.
+	feed := startFeeder(receivers, values, true, func(v int) { tx.Send(v) }, tx.Close)
 	runTasks(t, 2, receivers, func(i int) future.Future[struct{}] {
 		return future.Async(func(a *future.Awaiter) struct{} {
 			rng := rand.New(rand.NewPCG(base, uint64(i)))
-			started.Done()
+			feed.started.Done()
 			last := 0
 			for {
 				r, ok := maybeDropped[future.Result[int]](a, rng, rxs[i].Changed())
@@ -131,9 +117,9 @@ func TestWatchStress(t *testing.T) {
 					t.Errorf("receiver %d: %d after %d", i, r.Value, last)
 				}
 				last = r.Value
-				raise(&progress, int64(last))
+				feed.took(last)
 			}
 		})
 	})
-	sender.Wait()
+	feed.done.Wait()
 }
