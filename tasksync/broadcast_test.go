@@ -95,13 +95,43 @@ func TestBroadcast(t *testing.T) {
 	}
 }
 
+// TestSendWakesEveryWaiter: a Send, and then the Close, wakes each of many
+// waiting receivers once; watch and broadcast share that code.
+func TestSendWakesEveryWaiter(t *testing.T) {
+	leakcheck.Check(t)
+	const receivers = 100
+	tx := newBroadcast[int](t, 1)
+	ws := make([]*wakeCounter, receivers)
+	rxs := make([]*BroadcastReceiver[int], receivers)
+	for i := range rxs {
+		rxs[i], ws[i] = tx.Subscribe(), &wakeCounter{}
+		mustPending(t, rxs[i].Recv(), ws[i])
+	}
+	tx.Send(1)
+	for i, r := range rxs {
+		if ws[i].Count() != 1 {
+			t.Fatalf("receiver %d woken %d times by one Send", i, ws[i].Count())
+		}
+		if res := mustReady[future.Result[int]](t, r.Recv(), ws[i]); res.Value != 1 {
+			t.Fatalf("receiver %d: %v", i, res)
+		}
+		mustPending(t, r.Recv(), ws[i])
+	}
+	tx.Close()
+	for i := range rxs {
+		if ws[i].Count() != 2 {
+			t.Fatalf("receiver %d woken %d times in all, want 2", i, ws[i].Count())
+		}
+	}
+}
+
 // TestBroadcastStress: a goroutine sends 1..n through a small ring while
 // tasks on the Runtime receive with chaos dropping their waits; every
 // receiver accounts for every value, received in order or reported missed,
 // and ends with ErrClosed.
 func TestBroadcastStress(t *testing.T) {
 	leakcheck.Check(t)
-	const receivers, values = 32, 2000
+	const receivers, values = 100, 2000
 	base := seed(t)
 	for _, capacity := range []int{4, values} {
 		tx := newBroadcast[int](t, capacity)
