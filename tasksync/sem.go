@@ -136,30 +136,35 @@ func (s *sem) unuse(n int64) error {
 // grant hands free permits to the waiters at the head of the list, in
 // order, for as long as the head's request fits. Called with mu held, it
 // returns with mu released; each waker is woken outside mu, so that the
-// woken task, on another worker, does not find mu taken.
+// woken task, on another worker, does not find mu taken, and mu is taken
+// again only if the next request fits too.
 func (s *sem) grant() {
+	w := s.waiters.Front()
+	if w == nil || used(s.state.Load())+w.Data > s.capacity.Load() {
+		s.mu.Unlock()
+		return
+	}
 	for {
-		w := s.waiters.Front()
-		if w == nil {
-			s.mu.Unlock()
-			return
-		}
 		// The list is not empty, so stWaiters is set and only holders of
 		// mu change the word: a plain store of the new count is exact.
-		st := s.state.Load()
-		if used(st)+w.Data > s.capacity.Load() {
-			s.mu.Unlock()
-			return
-		}
-		st += bits(w.Data)
+		st := s.state.Load() + bits(w.Data)
 		wk, _ := s.waiters.WakeOne(future.WokenOne)
-		if s.waiters.Front() == nil {
+		w = s.waiters.Front()
+		if w == nil {
 			st &^= stWaiters // the fast paths may go again
 		}
 		s.state.Store(st)
+		more := w != nil && used(st)+w.Data <= s.capacity.Load()
 		s.mu.Unlock()
 		wk.Wake()
+		if !more {
+			return
+		}
 		s.mu.Lock()
+		if w = s.waiters.Front(); w == nil || used(s.state.Load())+w.Data > s.capacity.Load() {
+			s.mu.Unlock() // taken meanwhile by another grant, or left
+			return
+		}
 	}
 }
 
