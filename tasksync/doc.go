@@ -1,10 +1,11 @@
 // Package tasksync provides synchronisation for tasks: primitives whose
 // waiting operations are futures, so that a task that waits holds no
 // goroutine and blocks no executor worker. They need only wakers, so they
-// work on any executor (package executor's Local and Runtime, future.BlockOn,
-// a C host's loop), and they may be shared between tasks of different
-// executors and plain goroutines. The name keeps clear of package sync, so
-// that code can import both.
+// work on any executor (package executor's Local and Runtime,
+// future.BlockOn), and one primitive may be shared by tasks of different
+// executors and by plain goroutines (which wait through future.BlockOn, or
+// use the methods that do not wait). The name keeps clear of package sync,
+// so that code can import both.
 //
 //   - Semaphore: weighted, FIFO-fair counting semaphore, with TryAcquire and
 //     Permits given back by Release.
@@ -21,8 +22,10 @@
 //
 // A waiting future is a small struct that queues itself at its first poll,
 // through a node inside it (future.WaitList), so waiting allocates nothing
-// beyond the future. Constructors return a pointer (one allocation); a state
-// machine that wants none holds the future and calls its Reset method.
+// beyond the future. Acquire, Lock, RLock, Wait and Cancelled return a new
+// future (one allocation); the first four have a Reset method, so that a
+// state machine can make any number of requests with one. The receive
+// futures of watch and broadcast are their receivers, and cost nothing.
 //
 // Dropping a future before it is Ready (future.Drop, which every combinator
 // and executor calls on what it abandons, as Select does with its losers)
