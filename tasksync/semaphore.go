@@ -77,8 +77,8 @@ func (s *Semaphore) IsClosed() bool { return s.s.state.Load()&stClosed != 0 }
 
 // Permit is a holding of permits from a Semaphore, given back by Release.
 // Go has no destructors, so a permit is released by calling Release (`defer
-// p.Release()` is the idiom); one never released is lost to the semaphore,
-// as if Forget had been called. The zero Permit holds nothing.
+// p.Release()` is the idiom); the permits of one never released stay in use
+// for good. The zero Permit holds nothing.
 //
 // A Permit is a small value; release it through one variable only. Release
 // clears that variable, so releasing twice through it is harmless; a copy
