@@ -47,9 +47,9 @@ leg_race() { go test -race -count=1 -timeout 10m ./...; }
 # Everything again on the poll(2) driver, which the tag makes the default.
 leg_race-poll() { go test -race -count=1 -timeout 10m -tags libasync_poll ./...; }
 
-# The race detector changes allocation counts: future's no-allocation-per-poll
-# promise is checked without it.
-leg_future-allocs() { go test -count=1 -run AllocateNothing ./future/; }
+# The race detector changes allocation counts: the no-allocation promises of
+# future (per poll) and tasksync (uncontended, per poll) are checked without it.
+leg_allocs() { go test -count=1 -run AllocateNothing ./future/ ./tasksync/; }
 
 # bench/ is its own module (so peers never become the library's
 # dependencies): vetted and built here so that it does not rot.
@@ -139,7 +139,7 @@ leg_fdlimit() { bash ci/capi.sh lib && bash ci/capi.sh fdlimit; }
 
 # python and fdlimit come after the legs that build and check the library
 # they load.
-legs=(fmt vet race race-poll future-allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c fairness capi-asan capi-valgrind ffi-nocgo capi-wine python fdlimit)
+legs=(fmt vet race race-poll allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c fairness capi-asan capi-valgrind ffi-nocgo capi-wine python fdlimit)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/libasync/libasync/future"
+	"github.com/libasync/libasync/internal/testkit"
 )
 
 // The shapes of ../shared/BENCHMARKING.md on Local and on the Runtime
@@ -238,15 +239,6 @@ func BenchmarkYieldMany(b *testing.B) {
 	})
 }
 
-// memInUse is the heap plus goroutine stacks in use, after a collection.
-func memInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc + m.StackInuse
-}
-
 // never is a future that is never woken (and holds nothing).
 type never struct{}
 
@@ -261,7 +253,7 @@ func BenchmarkPendingMem(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				before := memInUse()
+				before := testkit.MemInUse()
 				hs := make([]*JoinHandle[int], n)
 				for i := range hs {
 					hs[i], _ = Spawn[int](ex, never{})
@@ -275,7 +267,7 @@ func BenchmarkPendingMem(b *testing.B) {
 				for ex.Stats().TasksPolled < n {
 					time.Sleep(time.Millisecond)
 				}
-				after := memInUse()
+				after := testkit.MemInUse()
 				b.ReportMetric(float64(after-before)/n, "bytes/task")
 				runtime.KeepAlive(hs)
 				ex.Close()
@@ -284,7 +276,7 @@ func BenchmarkPendingMem(b *testing.B) {
 	}
 	b.Run("Goroutines", func(b *testing.B) {
 		for range b.N {
-			before := memInUse()
+			before := testkit.MemInUse()
 			block := make(chan struct{})
 			var started sync.WaitGroup
 			for range n {
@@ -295,7 +287,7 @@ func BenchmarkPendingMem(b *testing.B) {
 				}()
 			}
 			started.Wait()
-			after := memInUse()
+			after := testkit.MemInUse()
 			b.ReportMetric(float64(after-before)/n, "bytes/task")
 			close(block)
 		}

@@ -171,7 +171,7 @@ func (r *ChanReceiver[T]) passOn() Waker {
 	if len(r.stash) == 0 {
 		return Waker{}
 	}
-	wk, _ := r.waiters.wakeOne(wokenOne)
+	wk, _ := r.waiters.WakeOne(WokenOne)
 	return wk
 }
 
@@ -209,14 +209,14 @@ func (f *ChanRecvFuture[T]) Poll(cx *Context) Poll[Result[T]] {
 		r.mu.Lock()
 		if len(r.stash) > 0 {
 			v := r.pop()
-			r.waiters.leave(&f.w)
+			r.waiters.Leave(&f.w)
 			wk := r.passOn()
 			r.mu.Unlock()
 			wk.Wake()
 			return Ready(Ok(v))
 		}
 		if r.closed {
-			r.waiters.leave(&f.w)
+			r.waiters.Leave(&f.w)
 			r.mu.Unlock()
 			return Ready(Fail[T](ErrClosed))
 		}
@@ -225,7 +225,7 @@ func (f *ChanRecvFuture[T]) Poll(cx *Context) Poll[Result[T]] {
 	// Stored under the lock that a helper takes to stash, so that a value it
 	// stashes after this point is announced to this poll's waker.
 	wk := cx.Waker()
-	r.waiters.wait(&f.w, wk)
+	r.waiters.Wait(&f.w, wk)
 	f.waker = wk
 	live := f.live
 	r.mu.Unlock()
@@ -238,7 +238,7 @@ func (f *ChanRecvFuture[T]) Poll(cx *Context) Poll[Result[T]] {
 		// Since this poll queued f, a finishing receiver may have chosen f
 		// for a held value: hand any held value on.
 		r.mu.Lock()
-		r.waiters.leave(&f.w)
+		r.waiters.Leave(&f.w)
 		r.closed = r.closed || !ok
 		wk := r.passOn()
 		r.mu.Unlock()
@@ -299,7 +299,7 @@ func (f *ChanRecvFuture[T]) Drop() {
 	f.stopHelper()
 	r := f.r
 	r.mu.Lock()
-	r.waiters.leave(&f.w)
+	r.waiters.Leave(&f.w)
 	f.waker = Waker{}
 	wk := r.passOn()
 	r.mu.Unlock()

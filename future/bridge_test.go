@@ -55,7 +55,7 @@ func TestContextDone(t *testing.T) {
 			t.Fatal("the AfterFunc registration survived Drop")
 		}
 		cancel()
-		if w.count() != 0 {
+		if w.Count() != 0 {
 			t.Fatal("a dropped ContextDone woke its waker")
 		}
 	})

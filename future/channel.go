@@ -65,8 +65,8 @@ func (c *Channel[T]) Close() {
 		return
 	}
 	c.closed = true
-	c.recvq.wakeAll()
-	c.sendq.wakeAll()
+	c.recvq.WakeAll()
+	c.sendq.WakeAll()
 }
 
 // TrySend puts v in the channel if there is room, without waiting. It
@@ -112,7 +112,7 @@ func (c *Channel[T]) TryRecv() (T, error) {
 func (c *Channel[T]) push(v T) Waker {
 	c.buf[(c.head+c.n)%len(c.buf)] = v
 	c.n++
-	wk, _ := c.recvq.wakeOne(wokenOne)
+	wk, _ := c.recvq.WakeOne(WokenOne)
 	return wk
 }
 
@@ -124,7 +124,7 @@ func (c *Channel[T]) pop() (T, Waker) {
 	c.buf[c.head] = zero // the channel must not keep the value alive
 	c.head = (c.head + 1) % len(c.buf)
 	c.n--
-	wk, _ := c.sendq.wakeOne(wokenOne)
+	wk, _ := c.sendq.WakeOne(WokenOne)
 	return v, wk
 }
 
@@ -146,12 +146,12 @@ func (f *SendFuture[T]) Poll(cx *Context) Poll[Result[struct{}]] {
 	c := f.c
 	c.mu.Lock()
 	if c.closed {
-		c.sendq.leave(&f.w)
+		c.sendq.Leave(&f.w)
 		c.mu.Unlock()
 		return Ready(Fail[struct{}](ErrClosed))
 	}
 	if c.n < len(c.buf) {
-		c.sendq.leave(&f.w)
+		c.sendq.Leave(&f.w)
 		wk := c.push(f.v)
 		c.mu.Unlock()
 		var zero T
@@ -159,7 +159,7 @@ func (f *SendFuture[T]) Poll(cx *Context) Poll[Result[struct{}]] {
 		wk.Wake()
 		return Ready(Ok(struct{}{}))
 	}
-	c.sendq.wait(&f.w, cx.Waker())
+	c.sendq.Wait(&f.w, cx.Waker())
 	c.mu.Unlock()
 	return Pending[Result[struct{}]]()
 }
@@ -170,8 +170,8 @@ func (f *SendFuture[T]) Drop() {
 	c := f.c
 	var wk Waker
 	c.mu.Lock()
-	if c.sendq.abandon(&f.w) && c.n < len(c.buf) {
-		wk, _ = c.sendq.wakeOne(wokenOne)
+	if c.sendq.Abandon(&f.w) && c.n < len(c.buf) {
+		wk, _ = c.sendq.WakeOne(WokenOne)
 	}
 	c.mu.Unlock()
 	wk.Wake()
@@ -195,18 +195,18 @@ func (f *RecvFuture[T]) Poll(cx *Context) Poll[Result[T]] {
 	c := f.c
 	c.mu.Lock()
 	if c.n > 0 {
-		c.recvq.leave(&f.w)
+		c.recvq.Leave(&f.w)
 		v, wk := c.pop()
 		c.mu.Unlock()
 		wk.Wake()
 		return Ready(Ok(v))
 	}
 	if c.closed {
-		c.recvq.leave(&f.w)
+		c.recvq.Leave(&f.w)
 		c.mu.Unlock()
 		return Ready(Fail[T](ErrClosed))
 	}
-	c.recvq.wait(&f.w, cx.Waker())
+	c.recvq.Wait(&f.w, cx.Waker())
 	c.mu.Unlock()
 	return Pending[Result[T]]()
 }
@@ -217,8 +217,8 @@ func (f *RecvFuture[T]) Drop() {
 	c := f.c
 	var wk Waker
 	c.mu.Lock()
-	if c.recvq.abandon(&f.w) && c.n > 0 {
-		wk, _ = c.recvq.wakeOne(wokenOne)
+	if c.recvq.Abandon(&f.w) && c.n > 0 {
+		wk, _ = c.recvq.WakeOne(WokenOne)
 	}
 	c.mu.Unlock()
 	wk.Wake()

@@ -65,8 +65,8 @@ func TestChannelSendWaitsForRoom(t *testing.T) {
 	if pollWith[Result[struct{}]](send, w).IsReady() {
 		t.Fatal("Send Ready on a full channel")
 	}
-	if v, _ := c.TryRecv(); v != 1 || w.count() != 1 {
-		t.Fatalf("received %d; sender woken %d times, want 1", v, w.count())
+	if v, _ := c.TryRecv(); v != 1 || w.Count() != 1 {
+		t.Fatalf("received %d; sender woken %d times, want 1", v, w.Count())
 	}
 	if r, ok := pollWith[Result[struct{}]](send, w).Value(); !ok || r.Err != nil {
 		t.Fatalf("Send after room = %v, %v", r, ok)
@@ -108,9 +108,9 @@ func TestChannelResetFutures(t *testing.T) {
 		t.Fatal("Recv Ready on an empty channel")
 	}
 	recv.Reset()
-	before := w.count()
+	before := w.Count()
 	c.TrySend(9)
-	if w.count() != before {
+	if w.Count() != before {
 		t.Fatalf("a Reset receiver was woken")
 	}
 	if r, ok := pollWith[Result[int]](recv, w).Value(); !ok || r.Value != 9 {
@@ -144,8 +144,8 @@ func TestChannelCloseWakesEveryone(t *testing.T) {
 	full.Close()
 	empty.Close()
 	full.Close()
-	if ws.count() != 1 || wr.count() != 1 {
-		t.Fatalf("wakes: sender %d, receiver %d; want 1 each", ws.count(), wr.count())
+	if ws.Count() != 1 || wr.Count() != 1 {
+		t.Fatalf("wakes: sender %d, receiver %d; want 1 each", ws.Count(), wr.Count())
 	}
 	if r, _ := pollWith[Result[struct{}]](send, ws).Value(); !errors.Is(r.Err, ErrClosed) {
 		t.Errorf("Send after Close = %v", r)
@@ -180,8 +180,8 @@ func TestChannelDroppedWaitersLeave(t *testing.T) {
 		t.Fatal("a dropped Send is still queued")
 	}
 	c.TryRecv()
-	if w.count() != 0 || c.Len() != 0 {
-		t.Errorf("dropped waiters woken %d times; %d values in the channel (the dropped Send's must not be)", w.count(), c.Len())
+	if w.Count() != 0 || c.Len() != 0 {
+		t.Errorf("dropped waiters woken %d times; %d values in the channel (the dropped Send's must not be)", w.Count(), c.Len())
 	}
 }
 
@@ -197,12 +197,12 @@ func TestChannelDroppedChosenWaiterPassesOn(t *testing.T) {
 		pollWith[Result[int]](r1, w1)
 		pollWith[Result[int]](r2, w2)
 		c.TrySend(5)
-		if w1.count() != 1 || w2.count() != 0 {
-			t.Fatalf("wakes after send: %d, %d; want 1, 0", w1.count(), w2.count())
+		if w1.Count() != 1 || w2.Count() != 0 {
+			t.Fatalf("wakes after send: %d, %d; want 1, 0", w1.Count(), w2.Count())
 		}
 		r1.Drop()
-		if w2.count() != 1 {
-			t.Fatalf("second receiver woken %d times after the first was dropped, want 1", w2.count())
+		if w2.Count() != 1 {
+			t.Fatalf("second receiver woken %d times after the first was dropped, want 1", w2.Count())
 		}
 		if r, _ := pollWith[Result[int]](r2, w2).Value(); r != Ok(5) {
 			t.Fatalf("second receiver got %v", r)
@@ -217,12 +217,12 @@ func TestChannelDroppedChosenWaiterPassesOn(t *testing.T) {
 		pollWith[Result[struct{}]](s1, w1)
 		pollWith[Result[struct{}]](s2, w2)
 		c.TryRecv()
-		if w1.count() != 1 || w2.count() != 0 {
-			t.Fatalf("wakes after receive: %d, %d; want 1, 0", w1.count(), w2.count())
+		if w1.Count() != 1 || w2.Count() != 0 {
+			t.Fatalf("wakes after receive: %d, %d; want 1, 0", w1.Count(), w2.Count())
 		}
 		s1.Drop()
-		if w2.count() != 1 {
-			t.Fatalf("second sender woken %d times after the first was dropped, want 1", w2.count())
+		if w2.Count() != 1 {
+			t.Fatalf("second sender woken %d times after the first was dropped, want 1", w2.Count())
 		}
 		if r, _ := pollWith[Result[struct{}]](s2, w2).Value(); r.Err != nil {
 			t.Fatalf("second sender got %v", r)

@@ -4,15 +4,12 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/libasync/libasync/internal/testkit"
 )
 
-// wakeCounter is a Wakeable that counts its wakes. The count orders nothing
-// else: tests read it after synchronising with the wakers (or on the same
-// goroutine), so atomicity alone suffices.
-type wakeCounter struct{ n atomic.Int64 }
-
-func (w *wakeCounter) Wake()        { w.n.Add(1) }
-func (w *wakeCounter) count() int64 { return w.n.Load() }
+// wakeCounter is a Wakeable that counts its wakes.
+type wakeCounter = testkit.WakeCounter
 
 // eventLog records events in order, from any goroutine.
 type eventLog struct {

@@ -23,7 +23,7 @@ type Notify struct {
 // waits.
 func (n *Notify) NotifyOne() {
 	n.mu.Lock()
-	wk, ok := n.waiters.wakeOne(wokenOne)
+	wk, ok := n.waiters.WakeOne(WokenOne)
 	if !ok {
 		n.permit = true
 	}
@@ -36,7 +36,7 @@ func (n *Notify) NotifyOne() {
 // the next notification.
 func (n *Notify) NotifyAll() {
 	n.mu.Lock()
-	n.waiters.wakeAll()
+	n.waiters.WakeAll()
 	n.mu.Unlock()
 }
 
@@ -55,15 +55,15 @@ type Notified struct {
 func (f *Notified) Poll(cx *Context) Poll[struct{}] {
 	n := f.n
 	n.mu.Lock()
-	if f.w.woken != notWoken || n.permit {
-		if f.w.woken == notWoken {
+	if f.w.Woken() != NotWoken || n.permit {
+		if f.w.Woken() == NotWoken {
 			n.permit = false
 		}
-		n.waiters.leave(&f.w)
+		n.waiters.Leave(&f.w)
 		n.mu.Unlock()
 		return Ready(struct{}{})
 	}
-	n.waiters.wait(&f.w, cx.Waker())
+	n.waiters.Wait(&f.w, cx.Waker())
 	n.mu.Unlock()
 	return Pending[struct{}]()
 }
@@ -74,9 +74,9 @@ func (f *Notified) Drop() {
 	n := f.n
 	var wk Waker
 	n.mu.Lock()
-	if n.waiters.abandon(&f.w) {
+	if n.waiters.Abandon(&f.w) {
 		var ok bool
-		if wk, ok = n.waiters.wakeOne(wokenOne); !ok {
+		if wk, ok = n.waiters.WakeOne(WokenOne); !ok {
 			n.permit = true
 		}
 	}

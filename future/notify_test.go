@@ -41,8 +41,8 @@ func TestNotifyOneWakesTheLongestWaiting(t *testing.T) {
 		pollWith[struct{}](f, ws[i])
 	}
 	n.NotifyOne()
-	if ws[0].count() != 1 || ws[1].count() != 0 || ws[2].count() != 0 {
-		t.Fatalf("wakes %d %d %d, want 1 0 0", ws[0].count(), ws[1].count(), ws[2].count())
+	if ws[0].Count() != 1 || ws[1].Count() != 0 || ws[2].Count() != 0 {
+		t.Fatalf("wakes %d %d %d, want 1 0 0", ws[0].Count(), ws[1].Count(), ws[2].Count())
 	}
 	if !pollWith[struct{}](fs[0], ws[0]).IsReady() || pollWith[struct{}](fs[1], ws[1]).IsReady() {
 		t.Fatal("the woken waiter is not Ready, or another one is")
@@ -64,8 +64,8 @@ func TestNotifyAll(t *testing.T) {
 	}
 	n.NotifyAll()
 	for i, f := range fs {
-		if ws[i].count() != 1 || !pollWith[struct{}](f, ws[i]).IsReady() {
-			t.Fatalf("waiter %d: %d wakes and not Ready", i, ws[i].count())
+		if ws[i].Count() != 1 || !pollWith[struct{}](f, ws[i]).IsReady() {
+			t.Fatalf("waiter %d: %d wakes and not Ready", i, ws[i].Count())
 		}
 	}
 	if pollWith[struct{}](n.Notified(), &wakeCounter{}).IsReady() {
@@ -84,8 +84,8 @@ func TestNotifyDroppedChosenWaiterPassesOn(t *testing.T) {
 		pollWith[struct{}](f2, w2)
 		n.NotifyOne()
 		f1.Drop()
-		if w2.count() != 1 || !pollWith[struct{}](f2, w2).IsReady() {
-			t.Fatalf("the next waiter got %d wakes and is not Ready", w2.count())
+		if w2.Count() != 1 || !pollWith[struct{}](f2, w2).IsReady() {
+			t.Fatalf("the next waiter got %d wakes and is not Ready", w2.Count())
 		}
 	})
 	t.Run("to the permit", func(t *testing.T) {

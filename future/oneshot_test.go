@@ -34,8 +34,8 @@ func TestOneshot(t *testing.T) {
 		if err := s.Send("x"); err != nil {
 			t.Fatal(err)
 		}
-		if w1.count() != 0 || w2.count() != 1 {
-			t.Errorf("wakes: old waker %d, latest %d; want 0, 1", w1.count(), w2.count())
+		if w1.Count() != 0 || w2.Count() != 1 {
+			t.Errorf("wakes: old waker %d, latest %d; want 0, 1", w1.Count(), w2.Count())
 		}
 		if got, _ := pollWith[Result[string]](r, w2).Value(); got != Ok("x") {
 			t.Errorf("got %v", got)
@@ -48,8 +48,8 @@ func TestOneshot(t *testing.T) {
 		pollWith[Result[int]](r, w)
 		s.Close()
 		s.Close()
-		if got, _ := pollWith[Result[int]](r, w).Value(); !errors.Is(got.Err, ErrClosed) || w.count() != 1 {
-			t.Errorf("got %v after %d wakes; want ErrClosed after 1", got, w.count())
+		if got, _ := pollWith[Result[int]](r, w).Value(); !errors.Is(got.Err, ErrClosed) || w.Count() != 1 {
+			t.Errorf("got %v after %d wakes; want ErrClosed after 1", got, w.Count())
 		}
 		if err := s.Send(1); !errors.Is(err, ErrClosed) {
 			t.Errorf("Send after Close = %v", err)
@@ -73,8 +73,8 @@ func TestOneshot(t *testing.T) {
 		if !s.ReceiverDropped() {
 			t.Error("ReceiverDropped = false")
 		}
-		if err := s.Send(1); !errors.Is(err, ErrClosed) || w.count() != 0 {
-			t.Errorf("Send = %v with %d wakes; want ErrClosed and none (the waker was released)", err, w.count())
+		if err := s.Send(1); !errors.Is(err, ErrClosed) || w.Count() != 0 {
+			t.Errorf("Send = %v with %d wakes; want ErrClosed and none (the waker was released)", err, w.Count())
 		}
 	})
 	t.Run("second send", func(t *testing.T) {

@@ -66,8 +66,8 @@ func TestWakerForPointer(t *testing.T) {
 		t.Fatal("wakers of two targets WillWake each other")
 	}
 	w.Wake()
-	if c.count() != 1 {
-		t.Fatalf("woken %d times, want 1", c.count())
+	if c.Count() != 1 {
+		t.Fatalf("woken %d times, want 1", c.Count())
 	}
 }
 
