@@ -32,6 +32,10 @@ leg() {
 	rm -f "$out"
 }
 
+# go.mod and go.sum as `go mod tidy` leaves them, for the library and for
+# bench/'s own module: no missing, unused or wrongly indirect requirement.
+leg_tidy() { go mod tidy -diff && (cd bench && go mod tidy -diff); }
+
 leg_fmt() {
 	local bad
 	bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
@@ -139,7 +143,7 @@ leg_fdlimit() { bash ci/capi.sh lib && bash ci/capi.sh fdlimit; }
 
 # python and fdlimit come after the legs that build and check the library
 # they load.
-legs=(fmt vet race race-poll allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c fairness capi-asan capi-valgrind ffi-nocgo capi-wine python fdlimit)
+legs=(fmt tidy vet race race-poll allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c fairness capi-asan capi-valgrind ffi-nocgo capi-wine python fdlimit)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)

@@ -1,7 +1,8 @@
 // Command echo measures echo servers side by side under the same load
 // client (examples/echo -mode client, or netclient), each server in its own
-// process, pinned as ../shared/BENCHMARKING.md says: the server on CPU 0,
-// the client on CPU 1. The servers are libasync's Go echo (examples/echo)
+// process, pinned: the server on CPU 0, the client on CPU 1 (one load
+// client saturates a core of these 2-core machines, so the server's CPU per
+// request is the figure to compare, see BENCHMARKS.md). The servers are libasync's Go echo (examples/echo)
 // and a standard-library net echo (netecho, a goroutine per connection),
 // as -go selects, and any number of C echo servers (-cserver NAME=PATH,
 // repeated), each of which takes -addr HOST:PORT and is taken to be ready
