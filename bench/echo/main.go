@@ -2,8 +2,9 @@
 // client (examples/echo -mode client, or netclient), each server in its own
 // process, pinned: the server on CPU 0, the client on CPU 1 (one load
 // client saturates a core of these 2-core machines, so the server's CPU per
-// request is the figure to compare, see BENCHMARKS.md). The servers are libasync's Go echo (examples/echo)
-// and a standard-library net echo (netecho, a goroutine per connection),
+// request is the figure to compare, see BENCHMARKS.md). The servers are
+// libasync's Go echo (examples/echo) and a standard-library net echo
+// (netecho, a goroutine per connection),
 // as -go selects, and any number of C echo servers (-cserver NAME=PATH,
 // repeated), each of which takes -addr HOST:PORT and is taken to be ready
 // once it accepts a connection.
