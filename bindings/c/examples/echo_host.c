@@ -13,16 +13,14 @@
  *                                 from a thread, then exit (0: ok)
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include "demo_client.h"
 #include "libasync.h"
 
 /* READS_PER_POLL bounds the reads of one poll: a connection that always has
@@ -153,37 +151,7 @@ static int demo_ok;
 
 static void *demo_client(void *arg) {
     (void)arg;
-    char host[64];
-    snprintf(host, sizeof host, "%s", addr_text);
-    char *colon = strrchr(host, ':');
-    *colon = 0;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
-    inet_pton(AF_INET, host, &sa.sin_addr);
-    int ok = 1;
-    enum { CLIENTS = 20, ROUNDS = 200 };
-    int fds[CLIENTS];
-    for (int i = 0; i < CLIENTS; i++) {
-        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
-        ok = ok && connect(fds[i], (struct sockaddr *)&sa, sizeof sa) == 0;
-    }
-    for (int r = 0; ok && r < ROUNDS; r++) {
-        for (int i = 0; ok && i < CLIENTS; i++) {
-            char msg[64], got[64];
-            int len = snprintf(msg, sizeof msg, "message %d from client %d", r, i);
-            ok = write(fds[i], msg, (size_t)len) == len;
-            int have = 0;
-            while (ok && have < len) {
-                ssize_t k = read(fds[i], got + have, (size_t)(len - have));
-                ok = k > 0;
-                have += (int)k;
-            }
-            ok = ok && memcmp(msg, got, (size_t)len) == 0;
-        }
-    }
-    for (int i = 0; i < CLIENTS; i++) {
-        close(fds[i]);
-    }
-    demo_ok = ok;
+    demo_ok = demo_roundtrips(addr_text);
     /* From another thread: makes the run on the main thread return. */
     async_runtime_stop(rt);
     return NULL;
