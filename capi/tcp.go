@@ -37,6 +37,10 @@ type listenerObj struct {
 
 func (l *listenerObj) dropWakers() { l.acceptWaker.Clear() }
 
+func (l *listenerObj) runtime() *runtimeObj { return l.rt }
+
+func (l *listenerObj) close() error { return l.l.Close() }
+
 // streamObj is the object behind a KindStream handle.
 type streamObj struct {
 	rt *runtimeObj
@@ -57,23 +61,21 @@ func (s *streamObj) dropWakers() {
 	s.writeWaker.Clear()
 }
 
-// lookupSocket returns the listener or stream of h (what selects which).
-func lookupSocket(h C.uint64_t, what string) (any, *runtimeObj, error) {
-	switch ffi.Handle(h).Kind() {
-	case ffi.KindListener:
-		l, err := lookup[*listenerObj](h, ffi.KindListener, what)
-		if err != nil {
-			return nil, nil, err
-		}
-		return l, l.rt, nil
-	case ffi.KindStream:
-		s, err := lookup[*streamObj](h, ffi.KindStream, what)
-		if err != nil {
-			return nil, nil, err
-		}
-		return s, s.rt, nil
+func (s *streamObj) runtime() *runtimeObj { return s.rt }
+
+func (s *streamObj) close() error { return s.s.Close() }
+
+// socketKinds are the kinds of handles that async_close closes.
+var socketKinds = map[ffi.Kind]bool{ffi.KindListener: true, ffi.KindStream: true, ffi.KindWatch: true}
+
+// lookupSocket returns the object of h, a handle of one of socketKinds
+// (what names them in errors).
+func lookupSocket(h C.uint64_t, what string) (socketObj, error) {
+	k := ffi.Handle(h).Kind()
+	if h != 0 && !socketKinds[k] {
+		return nil, ffi.Errorf(ffi.EINVAL, "libasync: handle %#x is not a %s", uint64(h), what)
 	}
-	return nil, nil, ffi.Errorf(ffi.EINVAL, "libasync: handle %#x is not a %s", uint64(h), what)
+	return lookup[socketObj](h, k, what)
 }
 
 // liveStream returns the stream of h, failing with ECLOSED once its
@@ -190,11 +192,11 @@ func ioResult(v uint64, err error) result {
 //export async_tcp_local_addr
 func async_tcp_local_addr(h C.uint64_t, buf *C.char, n C.size_t) (rc C.int32_t) {
 	defer guard(&rc)
-	obj, r, err := lookupSocket(h, "listener or stream")
+	obj, err := lookupSocket(h, "listener or stream")
 	if err != nil {
 		return fail(err)
 	}
-	if r.isClosed() {
+	if obj.runtime().isClosed() {
 		return fail(errRuntimeClosed)
 	}
 	var a net.Addr
@@ -203,6 +205,8 @@ func async_tcp_local_addr(h C.uint64_t, buf *C.char, n C.size_t) (rc C.int32_t) 
 		a = o.l.Addr()
 	case *streamObj:
 		a = o.s.LocalAddr()
+	default:
+		return failf(ffi.EINVAL, "libasync: handle %#x is not a listener or stream", uint64(h))
 	}
 	if a == nil {
 		return failf(ffi.EIO, "libasync: the socket has no local address")
@@ -558,27 +562,21 @@ func async_shutdown_write(sh C.uint64_t) (rc C.int32_t) {
 	return C.int32_t(ffi.OK)
 }
 
-// async_close closes a stream or listener and releases its handle.
+// async_close closes a stream, listener or watch and releases its handle.
 //
 //export async_close
 func async_close(h C.uint64_t) (rc C.int32_t) {
 	defer guard(&rc)
-	if _, _, err := lookupSocket(h, "listener or stream"); err != nil {
+	if _, err := lookupSocket(h, "listener, stream or watch"); err != nil {
 		return fail(err)
 	}
 	obj, ok := ffi.Handles.Remove(ffi.Handle(h))
 	if !ok {
 		return failf(ffi.EINVAL, "libasync: handle %#x was closed already", uint64(h))
 	}
-	var err error
-	switch o := obj.(type) {
-	case *listenerObj:
-		err = o.l.Close()
-		o.rt.removeSocket(o)
-	case *streamObj:
-		err = o.s.Close()
-		o.rt.removeSocket(o)
-	}
+	o := obj.(socketObj)
+	err := o.close()
+	o.runtime().removeSocket(o)
 	// Closing a socket whose runtime closed is still a success: its
 	// registration is gone, and the descriptor is closed now.
 	if err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, future.ErrClosed) {

@@ -29,12 +29,20 @@ func WatchFD(fd driver.FD) future.Future[future.Result[*FD]] {
 
 // PollLevel reports whether the descriptor is ready for dir now, as a
 // level-triggered poller would: it asks the system on the calling thread
-// (poll(2), WSAPoll) whenever the reactor saw readiness, and goes back to
-// waiting when the system says the readiness is gone (the caller's own I/O
-// drained it). Ready means ready at that moment; cx's waker is woken, with
-// no promise beyond "maybe ready", when a Pending poll should be repeated.
+// (poll(2), WSAPoll), and when the answer is no, waits for the reactor to
+// see readiness and asks again, going back to waiting while the system
+// says no (the caller's own I/O drained it). Ready means ready at that
+// moment; cx's waker is woken, with no promise beyond "maybe ready", when
+// a Pending poll should be repeated.
 func (f *FD) PollLevel(cx *future.Context, dir driver.Interest) future.Poll[future.Result[driver.Readiness]] {
-	var got driver.Readiness
+	if !f.fd.refs.incref() {
+		return future.Ready(future.Fail[driver.Readiness](f.fd.errClosed("poll")))
+	}
+	got, err := sysReadyNow(f.fd.sysfd, dir)
+	f.fd.decref()
+	if err != errAgain {
+		return future.Ready(future.Result[driver.Readiness]{Value: got, Err: f.fd.opError("poll", err)})
+	}
 	res := f.fd.pollIO(cx, dir, "poll", func() (int, bool, error) {
 		var err error
 		got, err = sysReadyNow(f.fd.sysfd, dir)
@@ -146,3 +154,11 @@ func (f *FD) ClearReady(rd executor.Ready) error {
 // runs on it; pending operations complete with net.ErrClosed. Calls the
 // caller makes on Fd() itself are the caller's to finish first.
 func (f *FD) Close() error { return f.fd.close() }
+
+// Level returns a future of PollLevel for dir; dropped, it withdraws its
+// wait.
+func (f *FD) Level(dir driver.Interest) future.Future[future.Result[driver.Readiness]] {
+	return newOpFuture(f.fd, dir, func(cx *future.Context) future.Poll[future.Result[driver.Readiness]] {
+		return f.PollLevel(cx, dir)
+	})
+}

@@ -445,6 +445,68 @@ int32_t async_stream_poll_write(async_handle stream, const void *buf, size_t len
 int32_t async_tcp_poll_accept(async_handle listener, const async_waker *waker,
                               async_handle *stream);
 
+/* ---- readiness of the host's own descriptors (libuv's uv_poll) ---------
+ *
+ * A watch puts a descriptor that the host keeps (a socket, a pipe, a tty, a
+ * device: what the driver can watch; on Windows a SOCKET only) on a
+ * runtime's reactor, so that an event loop learns when it may read or
+ * write without a thread of its own blocked on it: asyncio's add_reader and
+ * add_writer cost one async_fd_poll each. The host makes the I/O itself, in
+ * whatever mode the descriptor is (the watch changes nothing about it).
+ *
+ * Readiness is level-triggered, as poll(2) is: a direction is reported
+ * ready while the system says so at the time of the call (a check made on
+ * the calling thread), and a waker left by a poll is woken when it may have
+ * become ready. A wake, and so a notifier tag, can be spurious (the host's
+ * own I/O may have drained the descriptor in between): poll again, and on
+ * ASYNC_PENDING wait again. Hang-up and error conditions count as ready
+ * (the host's next read or write reports them).
+ */
+#define ASYNC_HAS_FD_WATCH 1
+#define ASYNC_READABLE 0x1u /* events: the descriptor can be read (or is at EOF) */
+#define ASYNC_WRITABLE 0x2u /* events: the descriptor can be written             */
+
+/*
+ * Starts watching fd (an int on unix, a SOCKET cast to int64_t on Windows)
+ * on rt; *out gets a watch handle. The host keeps fd: it stays open and in
+ * its mode; async_close(watch) stops watching it and leaves it open, and
+ * must come before the host closes fd (closing a watched descriptor is
+ * undefined, as with uv_poll and epoll: the number may be reused). A
+ * descriptor can have one watch at a time.
+ * Errors: ASYNC_EINVAL for a negative fd, a NULL out or a bad runtime
+ * handle; ASYNC_ECLOSED once rt is closed; ASYNC_ENOTSUP for a descriptor
+ * the driver cannot watch (a regular file under epoll, a non-socket under
+ * iocp); ASYNC_EIO with the OS error for the rest (EBADF for a descriptor
+ * that is not open, EEXIST for one already watched).
+ */
+int32_t async_fd_watch(async_runtime rt, int64_t fd, async_handle *out);
+/*
+ * Checks, on the calling thread, the directions in events (ASYNC_READABLE,
+ * ASYNC_WRITABLE or both): ASYNC_OK with *ready, the ones ready now (never
+ * 0), or ASYNC_PENDING when none is, after arranging for waker to be woken
+ * when one may be (waker NULL: only check). As the polls of streams: one
+ * clone held per direction, kept by a poll with an equal waker, replaced
+ * by another, dropped by async_close or the runtime's close; it may stay
+ * held after ASYNC_OK. A direction not ready when another was keeps its
+ * waker too (the wake may be spurious).
+ * Errors: ASYNC_EINVAL for events 0 or with other bits, a NULL ready, a
+ * waker with a NULL vtable function, a handle that is not a live watch, or
+ * a direction an async_fd_ready future waits on; ASYNC_ECLOSED once the
+ * runtime closed; ASYNC_EIO with EBADF (WSAENOTSOCK) when the host closed
+ * the descriptor.
+ */
+int32_t async_fd_poll(async_handle watch, uint32_t events, const async_waker *waker,
+                      uint32_t *ready);
+/*
+ * A future that yields the ASYNC_READABLE or ASYNC_WRITABLE bit of the
+ * first of the directions in events to be ready (as async_fd_poll finds
+ * it); hot, as runtime futures are. One future per direction at a time (a
+ * second gives ASYNC_EINVAL, as does async_fd_poll on that direction);
+ * freeing it stops the wait. async_close of the watch completes it with
+ * ASYNC_ECLOSED. Errors as async_fd_poll's.
+ */
+int32_t async_fd_ready(async_handle watch, uint32_t events, async_future *out);
+
 #ifdef __cplusplus
 }
 #endif

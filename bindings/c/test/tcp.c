@@ -544,20 +544,6 @@ static int test_descriptor_limit(void) {
 #endif
 
 #ifdef ASYNC_HAS_POLL_IO
-/* woken_since waits until cw was woken after `seen` wakes, running a
- * host-driven runtime meanwhile; 0 after 10 s. */
-static int woken_since(counted_waker *cw, int seen) {
-    int64_t deadline = now_ns() + 10000000000LL;
-    while (atomic_load(&cw->wakes) == seen) {
-        if (now_ns() > deadline) {
-            return 0;
-        }
-        drive_a_little();
-        sleep_ms(1);
-    }
-    return 1;
-}
-
 static int test_poll_io(void) {
     async_runtime rt = new_runtime();
     async_handle l, c, s;
