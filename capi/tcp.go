@@ -147,12 +147,18 @@ func async_tcp_listen(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32_
 	if err != nil {
 		return fail(err)
 	}
-	// An IP literal opens at once: one poll, lending the runtime's
-	// services (its reactor), on the calling thread.
+	return listenNow(r, socket.Listen(a), a, out)
+}
+
+// listenNow opens a listener with one poll of f (an address that needs no
+// lookup opens at once), lending r's services (its reactor) on the calling
+// thread, and gives it a handle in *out.
+func listenNow(r *runtimeObj, f future.Future[future.Result[*socket.Listener]], addr string, out *C.uint64_t) C.int32_t {
 	cx := future.NewContext(future.NoopWaker(), r.ex)
-	res, ok := socket.Listen(a).Poll(cx).Value()
+	res, ok := f.Poll(cx).Value()
 	if !ok {
-		return failf(ffi.EIO, "libasync: async_tcp_listen: %s did not open at once", a)
+		future.Drop(f)
+		return failf(ffi.EIO, "libasync: listening on %s did not open at once", addr)
 	}
 	if res.Err != nil {
 		return fail(ioError(res.Err))
@@ -171,8 +177,11 @@ func async_tcp_listen(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32_
 // ioError maps a socket error to the ABI's codes: resultOf's, and a
 // closed socket's ECLOSED.
 func ioError(err error) *ffi.Error {
-	if errors.Is(err, net.ErrClosed) {
+	switch {
+	case errors.Is(err, net.ErrClosed):
 		return ffi.Errorf(ffi.ECLOSED, "libasync: %v", err)
+	case errors.Is(err, socket.ErrNotSupported):
+		return ffi.Errorf(ffi.ENOTSUP, "libasync: %v", err)
 	}
 	r := resultOf(0, err)
 	return &ffi.Error{Code: r.code, Msg: r.msg, Errno: r.errno}
@@ -308,8 +317,16 @@ func async_tcp_connect(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32
 	if _, _, err := net.SplitHostPort(a); err != nil {
 		return failf(ffi.EINVAL, "libasync: malformed address %q: %v", a, err)
 	}
+	// The connect resolves names on a blocking goroutine, off the workers.
+	return connectFuture(r, socket.Connect(a), out)
+}
+
+// connectFuture runs the connect cf as a runtime future whose outcome is
+// a stream handle, and gives the future a handle in *out.
+func connectFuture(r *runtimeObj, cf *socket.ConnectFuture, out *C.uint64_t) C.int32_t {
 	o, err := newFuture(r)
 	if err != nil {
+		cf.Drop()
 		return fail(err)
 	}
 	o.release = func(observed bool) {
@@ -318,8 +335,7 @@ func async_tcp_connect(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32
 		}
 	}
 	conv := func(v future.Result[*socket.Stream]) result { return streamResult(r, v) }
-	// The connect resolves names on a blocking goroutine, off the workers.
-	if err := startFuture(o, socket.Connect(a), conv); err != nil {
+	if err := startFuture(o, cf, conv); err != nil {
 		o.free(false)
 		return fail(err)
 	}

@@ -317,6 +317,8 @@ int32_t async_shutdown_write(async_handle stream);
  * fail with ASYNC_ECLOSED; the descriptor is closed only after no system call
  * on it is in flight. A second close gives ASYNC_EINVAL. */
 int32_t async_close(async_handle h);
+/* libasync: also closes the other handles of I/O: a Unix domain stream or
+ * listener, and a watch (async_fd_watch), whose descriptor stays open. */
 
 /* ---- additions to the contract (libasync's own, not in ABI version 1's
  * contract text; a host that uses them needs this library) ------------- */
@@ -444,6 +446,41 @@ int32_t async_stream_poll_write(async_handle stream, const void *buf, size_t len
  * listener's queue holds in one turn. */
 int32_t async_tcp_poll_accept(async_handle listener, const async_waker *waker,
                               async_handle *stream);
+
+/* ---- Unix domain stream sockets ----------------------------------------
+ *
+ * Their listeners and streams are the same handles as TCP's: every call on
+ * a listener or a stream above (async_tcp_accept, async_tcp_poll_accept,
+ * async_read, async_write, async_try_write, the stream polls,
+ * async_shutdown_write, async_close) takes them and behaves as for TCP.
+ * async_tcp_local_addr writes the socket's path ("" for a connecting end
+ * that has none); a path needs up to 108 bytes with its NUL, more than the
+ * 64 that TCP addresses need.
+ *
+ * path: a file system name of 1 to 107 bytes, or, on Linux, a name in the
+ * abstract namespace written with a leading '@' ("@name": no file, gone
+ * when the last socket closes). On Windows both give ASYNC_ENOTSUP (this
+ * build has no AF_UNIX there).
+ */
+#define ASYNC_HAS_UNIX 1
+/*
+ * Listens on path, which must not exist (a file left by an earlier
+ * listener: unlink it first); async_close does not remove the file, the
+ * host does. *out: a listener handle. Never blocks.
+ * Errors: ASYNC_EINVAL for a NULL path or out, an empty or too long path,
+ * a bad runtime handle; ASYNC_ECLOSED once rt is closed; ASYNC_ENOTSUP on
+ * Windows; ASYNC_EIO with the OS error (EADDRINUSE for a path that exists,
+ * ENOENT or EACCES for its directory, EMFILE at the descriptor limit).
+ */
+int32_t async_unix_listen(async_runtime rt, const char *path, async_handle *out);
+/*
+ * A future of a stream connected to the listener at path (hot, as
+ * async_tcp_connect's; freeing it unfinished closes the attempt).
+ * Errors: as async_unix_listen's, at the call for bad arguments; from the
+ * future ASYNC_EIO with ENOENT (no such file) or ECONNREFUSED (no
+ * listener), ASYNC_ENOTSUP on Windows.
+ */
+int32_t async_unix_connect(async_runtime rt, const char *path, async_future *out);
 
 /* ---- readiness of the host's own descriptors (libuv's uv_poll) ---------
  *

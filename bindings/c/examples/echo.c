@@ -10,8 +10,12 @@
  * host-driven runtime, with no threads but the host's.)
  *
  *   echo [-addr HOST:PORT] [-workers N]   serve until killed
- *   echo -demo                            serve, run a blocking client against
- *                                         it from a thread, then exit (0: ok)
+ *   echo -unix PATH [-workers N]          serve on a Unix domain socket (the
+ *                                         same stream calls; "@name" is
+ *                                         abstract on Linux)
+ *   echo -demo [-unix]                    serve (on TCP, or on a Unix socket),
+ *                                         run a blocking client against it
+ *                                         from a thread, then exit (0: ok)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -23,6 +27,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "libasync.h"
@@ -166,24 +171,37 @@ static void accept_more(void) {
 
 /* ---- the demo client: plain blocking sockets on a thread ---------------- */
 
-static char addr_text[64];
+static char addr_text[128];
+static int over_unix;
 static int stop_fd;
 static int demo_ok;
 
-static void *demo_client(void *arg) {
-    (void)arg;
-    char host[64];
-    snprintf(host, sizeof host, "%s", addr_text);
+/* demo_connect opens a blocking connection to the server. */
+static int demo_connect(void) {
+    if (over_unix) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        memcpy(sa.sun_path, addr_text, strnlen(addr_text, sizeof sa.sun_path - 1));
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        return connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ? fd : -1;
+    }
+    char host[sizeof addr_text];
+    memcpy(host, addr_text, sizeof host);
     char *colon = strrchr(host, ':');
     *colon = 0;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
     inet_pton(AF_INET, host, &sa.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    return connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ? fd : -1;
+}
+
+static void *demo_client(void *arg) {
+    (void)arg;
     int ok = 1;
     enum { CLIENTS = 20, ROUNDS = 200 };
     int fds[CLIENTS];
     for (int i = 0; i < CLIENTS; i++) {
-        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
-        ok = ok && connect(fds[i], (struct sockaddr *)&sa, sizeof sa) == 0;
+        fds[i] = demo_connect();
+        ok = ok && fds[i] >= 0;
     }
     for (int r = 0; ok && r < ROUNDS; r++) {
         for (int i = 0; ok && i < CLIENTS; i++) {
@@ -212,6 +230,7 @@ static void *demo_client(void *arg) {
 
 int main(int argc, char **argv) {
     const char *addr = "127.0.0.1:7000";
+    char demo_path[64];
     uint32_t workers = 0;
     int demo = 0;
     for (int i = 1; i < argc; i++) {
@@ -219,11 +238,20 @@ int main(int argc, char **argv) {
             addr = argv[++i];
         } else if (strcmp(argv[i], "-workers") == 0 && i + 1 < argc) {
             workers = (uint32_t)atoi(argv[++i]);
+        } else if (strcmp(argv[i], "-unix") == 0 && (demo || i + 1 < argc)) {
+            over_unix = 1;
+            if (demo) {
+                snprintf(demo_path, sizeof demo_path, "/tmp/libasync-echo-%d.sock", (int)getpid());
+                unlink(demo_path);
+                addr = demo_path;
+            } else {
+                addr = argv[++i];
+            }
         } else if (strcmp(argv[i], "-demo") == 0) {
             demo = 1;
             addr = "127.0.0.1:0";
         } else {
-            fprintf(stderr, "usage: echo [-addr HOST:PORT] [-workers N] [-demo]\n");
+            fprintf(stderr, "usage: echo [-addr HOST:PORT | -unix PATH] [-workers N] | echo -demo [-unix]\n");
             return 2;
         }
     }
@@ -231,7 +259,8 @@ int main(int argc, char **argv) {
     int32_t rc;
     if ((rc = async_runtime_new(&cfg, &rt)) != ASYNC_OK) die("runtime_new", rc);
     if ((rc = async_notifier_new(rt, &notifier)) != ASYNC_OK) die("notifier_new", rc);
-    if ((rc = async_tcp_listen(rt, addr, &listener)) != ASYNC_OK) die("listen", rc);
+    rc = over_unix ? async_unix_listen(rt, addr, &listener) : async_tcp_listen(rt, addr, &listener);
+    if (rc != ASYNC_OK) die("listen", rc);
     if ((rc = async_tcp_local_addr(listener, addr_text, sizeof addr_text)) != ASYNC_OK) die("local_addr", rc);
     if ((rc = async_notifier_waker(notifier, ACCEPT_TAG, &accept_waker)) != ASYNC_OK) die("notifier_waker", rc);
     for (uint32_t t = MAX_CONNS - 1; t > ACCEPT_TAG; t--) {
@@ -285,6 +314,9 @@ int main(int argc, char **argv) {
     }
     accept_waker.vtable->drop(accept_waker.data);
     async_close(listener);
+    if (over_unix && demo) {
+        unlink(addr); /* the listener's file is the host's to remove */
+    }
     async_notifier_free(notifier);
     async_runtime_close(rt);
     close(ep);
