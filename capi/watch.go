@@ -57,6 +57,19 @@ func (w *watchObj) dropWakers() {
 
 func (w *watchObj) runtime() *runtimeObj { return w.rt }
 
+// cancelPoll withdraws the reactor wait that polls left on direction i
+// (their waker is future.WakerFor the direction's HostWaker, see
+// pollContext) and drops the clone behind it.
+func (w *watchObj) cancelPoll(i int) {
+	wk := future.WakerFor(&w.wakers[i])
+	if watchDirs[i].dir == driver.Read {
+		w.fd.CancelRead(wk)
+	} else {
+		w.fd.CancelWrite(wk)
+	}
+	w.wakers[i].Clear()
+}
+
 func (w *watchObj) close() error { return w.fd.Close() }
 
 // liveWatch returns the watch of h, failing with ECLOSED once its runtime
@@ -200,6 +213,9 @@ func async_fd_ready(wh C.uint64_t, events C.uint32_t, out *C.uint64_t) (rc C.int
 	for i, d := range watchDirs {
 		if uint32(events)&d.bit != 0 {
 			w.waiting[i] = true
+			// The wait an async_fd_poll left on the direction ends: the
+			// reactor serves one waiter per direction.
+			w.cancelPoll(i)
 			bit := uint64(d.bit)
 			fs = append(fs, future.Map(w.fd.Level(d.dir), func(r future.Result[driver.Readiness]) future.Result[uint64] {
 				return future.Result[uint64]{Value: bit, Err: r.Err}

@@ -538,8 +538,9 @@ int32_t async_fd_poll(async_handle watch, uint32_t events, const async_waker *wa
  * A future that yields the ASYNC_READABLE or ASYNC_WRITABLE bit of the
  * first of the directions in events to be ready (as async_fd_poll finds
  * it); hot, as runtime futures are. One future per direction at a time (a
- * second gives ASYNC_EINVAL, as does async_fd_poll on that direction);
- * freeing it stops the wait. async_close of the watch completes it with
+ * second gives ASYNC_EINVAL, as does async_fd_poll on that direction,
+ * while the wait of an earlier async_fd_poll on it ends: its waker clone is
+ * dropped); freeing it stops the wait. async_close of the watch completes it with
  * ASYNC_ECLOSED. Errors as async_fd_poll's.
  */
 int32_t async_fd_ready(async_handle watch, uint32_t events, async_future *out);
