@@ -366,10 +366,7 @@ func (b *hostBuf) stop() (finished bool) {
 // guarded polls f while holding b's lock, unless b was stopped.
 type guarded struct {
 	b *hostBuf
-	f interface {
-		future.Future[future.Result[int]]
-		future.Dropper
-	}
+	f bufOp
 }
 
 func (g *guarded) Poll(cx *future.Context) future.Poll[future.Result[int]] {
@@ -439,35 +436,79 @@ func async_read(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) 
 		s.reading = false
 		s.mu.Unlock()
 	}
-	o, err := newFuture(s.rt)
+	// A read is cold: it takes bytes only inside a poll (of the future,
+	// or of a timeout that owns it), on the polling thread, so a read
+	// freed before it completed has consumed nothing.
+	conv := func(v future.Result[int]) result {
+		if errors.Is(v.Err, io.EOF) {
+			return result{code: ffi.OK}
+		}
+		return ioResult(uint64(v.Value), v.Err)
+	}
+	return coldBufFuture(s.rt, aio.Read(s.s, hostBytes(buf, n)), idle, conv, out)
+}
+
+// bufOp is an operation on a host buffer: a read, a write, a datagram's
+// send or receive.
+type bufOp interface {
+	future.Future[future.Result[int]]
+	future.Dropper
+}
+
+// coldBufFuture publishes a cold future of f, which touches a host buffer
+// only inside polls of the future, under a hostBuf: freed unfinished, it
+// has consumed nothing and touches the buffer no more. idle runs once the
+// operation is over (before its outcome is visible, so that a host that
+// saw it may start the next at once) or freed; conv maps its outcome.
+func coldBufFuture(rt *runtimeObj, f bufOp, idle func(result), conv func(future.Result[int]) result, out *C.uint64_t) C.int32_t {
+	o, err := newFuture(rt)
 	if err != nil {
 		idle(result{})
 		return fail(err)
 	}
-	// A read is cold: it takes bytes only inside a poll (of the future,
-	// or of a timeout that owns it), on the polling thread, so a read
-	// freed before it completed has consumed nothing.
 	hb := new(hostBuf)
-	rf := &guarded{b: hb, f: aio.Read(s.s, hostBytes(buf, n))}
+	rf := &guarded{b: hb, f: f}
 	o.drive = func(cx *future.Context) (result, bool) {
 		v, ok := rf.Poll(cx).Value()
 		if !ok {
 			return result{}, false
 		}
-		// Idle before the outcome is visible (the continuations of
-		// onDone run after it): a host that saw it may read again at
-		// once.
 		idle(result{})
-		if errors.Is(v.Err, io.EOF) {
-			return result{code: ffi.OK}, true
-		}
-		return ioResult(uint64(v.Value), v.Err), true
+		return conv(v), true
 	}
 	o.onDone(idle)
 	o.release = func(bool) {
 		rf.Drop() // withdraws a pending wait; consumes nothing
 		hb.stop()
 		idle(result{})
+	}
+	return publish(o, out)
+}
+
+// hotBufFuture publishes a hot future of f, which runs as a task and
+// touches a host buffer only under a hostBuf, so that freeing the future
+// stops it. idle is as for coldBufFuture; cut runs instead when the
+// future is freed before the operation finished.
+func hotBufFuture(rt *runtimeObj, f bufOp, idle func(result), cut func(), conv func(future.Result[int]) result, out *C.uint64_t) C.int32_t {
+	o, err := newFuture(rt)
+	if err != nil {
+		idle(result{})
+		return fail(err)
+	}
+	hb := new(hostBuf)
+	o.onDone(idle)
+	o.release = func(bool) {
+		if !hb.stop() {
+			cut()
+		}
+	}
+	mapped := func(v future.Result[int]) result {
+		idle(result{})
+		return conv(v)
+	}
+	if err := startFuture(o, future.Future[future.Result[int]](&guarded{b: hb, f: f}), mapped); err != nil {
+		o.free(false)
+		return fail(err)
 	}
 	return publish(o, out)
 }
@@ -511,32 +552,14 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 		return fail(err)
 	}
 	idle := func(result) { s.endWrite() }
-	o, err := newFuture(s.rt)
-	if err != nil {
-		idle(result{})
-		return fail(err)
+	cut := func() {
+		s.mu.Lock()
+		s.writeBroken = true
+		s.writing = false
+		s.mu.Unlock()
 	}
-	hb := new(hostBuf)
-	o.onDone(idle)
-	o.release = func(bool) {
-		if !hb.stop() {
-			s.mu.Lock()
-			s.writeBroken = true
-			s.writing = false
-			s.mu.Unlock()
-		}
-	}
-	conv := func(v future.Result[int]) result {
-		// Idle before the outcome is visible: a host that saw it may
-		// write again at once.
-		idle(result{})
-		return ioResult(uint64(v.Value), v.Err)
-	}
-	if err := startFuture(o, future.Future[future.Result[int]](&guarded{b: hb, f: aio.WriteAll(s.s, hostBytes(buf, n))}), conv); err != nil {
-		o.free(false)
-		return fail(err)
-	}
-	return publish(o, out)
+	conv := func(v future.Result[int]) result { return ioResult(uint64(v.Value), v.Err) }
+	return hotBufFuture(s.rt, aio.WriteAll(s.s, hostBytes(buf, n)), idle, cut, conv, out)
 }
 
 // async_try_write writes what the stream takes at once, on the calling
