@@ -78,9 +78,13 @@ func (r *runtimeObj) removeFuture(o *futureObj) {
 	r.mu.Unlock()
 }
 
-// socketObj is a stream or listener, which may hold clones of host wakers
-// (its polls').
-type socketObj interface{ dropWakers() }
+// socketObj is the object of a handle that async_close closes (a stream,
+// a listener, a watch), which may hold clones of host wakers (its polls').
+type socketObj interface {
+	dropWakers()
+	runtime() *runtimeObj
+	close() error
+}
 
 // addSocket lists s, so that close drops its wakers; after close it drops
 // them at once (a socket made by a future that raced the close).

@@ -37,6 +37,10 @@ type listenerObj struct {
 
 func (l *listenerObj) dropWakers() { l.acceptWaker.Clear() }
 
+func (l *listenerObj) runtime() *runtimeObj { return l.rt }
+
+func (l *listenerObj) close() error { return l.l.Close() }
+
 // streamObj is the object behind a KindStream handle.
 type streamObj struct {
 	rt *runtimeObj
@@ -57,23 +61,21 @@ func (s *streamObj) dropWakers() {
 	s.writeWaker.Clear()
 }
 
-// lookupSocket returns the listener or stream of h (what selects which).
-func lookupSocket(h C.uint64_t, what string) (any, *runtimeObj, error) {
-	switch ffi.Handle(h).Kind() {
-	case ffi.KindListener:
-		l, err := lookup[*listenerObj](h, ffi.KindListener, what)
-		if err != nil {
-			return nil, nil, err
-		}
-		return l, l.rt, nil
-	case ffi.KindStream:
-		s, err := lookup[*streamObj](h, ffi.KindStream, what)
-		if err != nil {
-			return nil, nil, err
-		}
-		return s, s.rt, nil
+func (s *streamObj) runtime() *runtimeObj { return s.rt }
+
+func (s *streamObj) close() error { return s.s.Close() }
+
+// socketKinds are the kinds of handles that async_close closes.
+var socketKinds = map[ffi.Kind]bool{ffi.KindListener: true, ffi.KindStream: true, ffi.KindWatch: true}
+
+// lookupSocket returns the object of h, a handle of one of socketKinds
+// (what names them in errors).
+func lookupSocket(h C.uint64_t, what string) (socketObj, error) {
+	k := ffi.Handle(h).Kind()
+	if h != 0 && !socketKinds[k] {
+		return nil, ffi.Errorf(ffi.EINVAL, "libasync: handle %#x is not a %s", uint64(h), what)
 	}
-	return nil, nil, ffi.Errorf(ffi.EINVAL, "libasync: handle %#x is not a %s", uint64(h), what)
+	return lookup[socketObj](h, k, what)
 }
 
 // liveStream returns the stream of h, failing with ECLOSED once its
@@ -145,12 +147,18 @@ func async_tcp_listen(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32_
 	if err != nil {
 		return fail(err)
 	}
-	// An IP literal opens at once: one poll, lending the runtime's
-	// services (its reactor), on the calling thread.
+	return listenNow(r, socket.Listen(a), a, out)
+}
+
+// listenNow opens a listener with one poll of f (an address that needs no
+// lookup opens at once), lending r's services (its reactor) on the calling
+// thread, and gives it a handle in *out.
+func listenNow(r *runtimeObj, f future.Future[future.Result[*socket.Listener]], addr string, out *C.uint64_t) C.int32_t {
 	cx := future.NewContext(future.NoopWaker(), r.ex)
-	res, ok := socket.Listen(a).Poll(cx).Value()
+	res, ok := f.Poll(cx).Value()
 	if !ok {
-		return failf(ffi.EIO, "libasync: async_tcp_listen: %s did not open at once", a)
+		future.Drop(f)
+		return failf(ffi.EIO, "libasync: listening on %s did not open at once", addr)
 	}
 	if res.Err != nil {
 		return fail(ioError(res.Err))
@@ -169,8 +177,11 @@ func async_tcp_listen(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32_
 // ioError maps a socket error to the ABI's codes: resultOf's, and a
 // closed socket's ECLOSED.
 func ioError(err error) *ffi.Error {
-	if errors.Is(err, net.ErrClosed) {
+	switch {
+	case errors.Is(err, net.ErrClosed):
 		return ffi.Errorf(ffi.ECLOSED, "libasync: %v", err)
+	case errors.Is(err, socket.ErrNotSupported):
+		return ffi.Errorf(ffi.ENOTSUP, "libasync: %v", err)
 	}
 	r := resultOf(0, err)
 	return &ffi.Error{Code: r.code, Msg: r.msg, Errno: r.errno}
@@ -190,11 +201,11 @@ func ioResult(v uint64, err error) result {
 //export async_tcp_local_addr
 func async_tcp_local_addr(h C.uint64_t, buf *C.char, n C.size_t) (rc C.int32_t) {
 	defer guard(&rc)
-	obj, r, err := lookupSocket(h, "listener or stream")
+	obj, err := lookupSocket(h, "listener or stream")
 	if err != nil {
 		return fail(err)
 	}
-	if r.isClosed() {
+	if obj.runtime().isClosed() {
 		return fail(errRuntimeClosed)
 	}
 	var a net.Addr
@@ -203,6 +214,8 @@ func async_tcp_local_addr(h C.uint64_t, buf *C.char, n C.size_t) (rc C.int32_t) 
 		a = o.l.Addr()
 	case *streamObj:
 		a = o.s.LocalAddr()
+	default:
+		return failf(ffi.EINVAL, "libasync: handle %#x is not a listener or stream", uint64(h))
 	}
 	if a == nil {
 		return failf(ffi.EIO, "libasync: the socket has no local address")
@@ -304,8 +317,16 @@ func async_tcp_connect(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32
 	if _, _, err := net.SplitHostPort(a); err != nil {
 		return failf(ffi.EINVAL, "libasync: malformed address %q: %v", a, err)
 	}
+	// The connect resolves names on a blocking goroutine, off the workers.
+	return connectFuture(r, socket.Connect(a), out)
+}
+
+// connectFuture runs the connect cf as a runtime future whose outcome is
+// a stream handle, and gives the future a handle in *out.
+func connectFuture(r *runtimeObj, cf *socket.ConnectFuture, out *C.uint64_t) C.int32_t {
 	o, err := newFuture(r)
 	if err != nil {
+		cf.Drop()
 		return fail(err)
 	}
 	o.release = func(observed bool) {
@@ -314,8 +335,7 @@ func async_tcp_connect(rt C.uint64_t, addr *C.char, out *C.uint64_t) (rc C.int32
 		}
 	}
 	conv := func(v future.Result[*socket.Stream]) result { return streamResult(r, v) }
-	// The connect resolves names on a blocking goroutine, off the workers.
-	if err := startFuture(o, socket.Connect(a), conv); err != nil {
+	if err := startFuture(o, cf, conv); err != nil {
 		o.free(false)
 		return fail(err)
 	}
@@ -346,10 +366,7 @@ func (b *hostBuf) stop() (finished bool) {
 // guarded polls f while holding b's lock, unless b was stopped.
 type guarded struct {
 	b *hostBuf
-	f interface {
-		future.Future[future.Result[int]]
-		future.Dropper
-	}
+	f bufOp
 }
 
 func (g *guarded) Poll(cx *future.Context) future.Poll[future.Result[int]] {
@@ -419,35 +436,79 @@ func async_read(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t) 
 		s.reading = false
 		s.mu.Unlock()
 	}
-	o, err := newFuture(s.rt)
+	// A read is cold: it takes bytes only inside a poll (of the future,
+	// or of a timeout that owns it), on the polling thread, so a read
+	// freed before it completed has consumed nothing.
+	conv := func(v future.Result[int]) result {
+		if errors.Is(v.Err, io.EOF) {
+			return result{code: ffi.OK}
+		}
+		return ioResult(uint64(v.Value), v.Err)
+	}
+	return coldBufFuture(s.rt, aio.Read(s.s, hostBytes(buf, n)), idle, conv, out)
+}
+
+// bufOp is an operation on a host buffer: a read, a write, a datagram's
+// send or receive.
+type bufOp interface {
+	future.Future[future.Result[int]]
+	future.Dropper
+}
+
+// coldBufFuture publishes a cold future of f, which touches a host buffer
+// only inside polls of the future, under a hostBuf: freed unfinished, it
+// has consumed nothing and touches the buffer no more. idle runs once the
+// operation is over (before its outcome is visible, so that a host that
+// saw it may start the next at once) or freed; conv maps its outcome.
+func coldBufFuture(rt *runtimeObj, f bufOp, idle func(result), conv func(future.Result[int]) result, out *C.uint64_t) C.int32_t {
+	o, err := newFuture(rt)
 	if err != nil {
 		idle(result{})
 		return fail(err)
 	}
-	// A read is cold: it takes bytes only inside a poll (of the future,
-	// or of a timeout that owns it), on the polling thread, so a read
-	// freed before it completed has consumed nothing.
 	hb := new(hostBuf)
-	rf := &guarded{b: hb, f: aio.Read(s.s, hostBytes(buf, n))}
+	rf := &guarded{b: hb, f: f}
 	o.drive = func(cx *future.Context) (result, bool) {
 		v, ok := rf.Poll(cx).Value()
 		if !ok {
 			return result{}, false
 		}
-		// Idle before the outcome is visible (the continuations of
-		// onDone run after it): a host that saw it may read again at
-		// once.
 		idle(result{})
-		if errors.Is(v.Err, io.EOF) {
-			return result{code: ffi.OK}, true
-		}
-		return ioResult(uint64(v.Value), v.Err), true
+		return conv(v), true
 	}
 	o.onDone(idle)
 	o.release = func(bool) {
 		rf.Drop() // withdraws a pending wait; consumes nothing
 		hb.stop()
 		idle(result{})
+	}
+	return publish(o, out)
+}
+
+// hotBufFuture publishes a hot future of f, which runs as a task and
+// touches a host buffer only under a hostBuf, so that freeing the future
+// stops it. idle is as for coldBufFuture; cut runs instead when the
+// future is freed before the operation finished.
+func hotBufFuture(rt *runtimeObj, f bufOp, idle func(result), cut func(), conv func(future.Result[int]) result, out *C.uint64_t) C.int32_t {
+	o, err := newFuture(rt)
+	if err != nil {
+		idle(result{})
+		return fail(err)
+	}
+	hb := new(hostBuf)
+	o.onDone(idle)
+	o.release = func(bool) {
+		if !hb.stop() {
+			cut()
+		}
+	}
+	mapped := func(v future.Result[int]) result {
+		idle(result{})
+		return conv(v)
+	}
+	if err := startFuture(o, future.Future[future.Result[int]](&guarded{b: hb, f: f}), mapped); err != nil {
+		o.free(false)
+		return fail(err)
 	}
 	return publish(o, out)
 }
@@ -491,32 +552,14 @@ func async_write(sh C.uint64_t, buf unsafe.Pointer, n C.size_t, out *C.uint64_t)
 		return fail(err)
 	}
 	idle := func(result) { s.endWrite() }
-	o, err := newFuture(s.rt)
-	if err != nil {
-		idle(result{})
-		return fail(err)
+	cut := func() {
+		s.mu.Lock()
+		s.writeBroken = true
+		s.writing = false
+		s.mu.Unlock()
 	}
-	hb := new(hostBuf)
-	o.onDone(idle)
-	o.release = func(bool) {
-		if !hb.stop() {
-			s.mu.Lock()
-			s.writeBroken = true
-			s.writing = false
-			s.mu.Unlock()
-		}
-	}
-	conv := func(v future.Result[int]) result {
-		// Idle before the outcome is visible: a host that saw it may
-		// write again at once.
-		idle(result{})
-		return ioResult(uint64(v.Value), v.Err)
-	}
-	if err := startFuture(o, future.Future[future.Result[int]](&guarded{b: hb, f: aio.WriteAll(s.s, hostBytes(buf, n))}), conv); err != nil {
-		o.free(false)
-		return fail(err)
-	}
-	return publish(o, out)
+	conv := func(v future.Result[int]) result { return ioResult(uint64(v.Value), v.Err) }
+	return hotBufFuture(s.rt, aio.WriteAll(s.s, hostBytes(buf, n)), idle, cut, conv, out)
 }
 
 // async_try_write writes what the stream takes at once, on the calling
@@ -558,27 +601,21 @@ func async_shutdown_write(sh C.uint64_t) (rc C.int32_t) {
 	return C.int32_t(ffi.OK)
 }
 
-// async_close closes a stream or listener and releases its handle.
+// async_close closes a stream, listener or watch and releases its handle.
 //
 //export async_close
 func async_close(h C.uint64_t) (rc C.int32_t) {
 	defer guard(&rc)
-	if _, _, err := lookupSocket(h, "listener or stream"); err != nil {
+	if _, err := lookupSocket(h, "listener, stream or watch"); err != nil {
 		return fail(err)
 	}
 	obj, ok := ffi.Handles.Remove(ffi.Handle(h))
 	if !ok {
 		return failf(ffi.EINVAL, "libasync: handle %#x was closed already", uint64(h))
 	}
-	var err error
-	switch o := obj.(type) {
-	case *listenerObj:
-		err = o.l.Close()
-		o.rt.removeSocket(o)
-	case *streamObj:
-		err = o.s.Close()
-		o.rt.removeSocket(o)
-	}
+	o := obj.(socketObj)
+	err := o.close()
+	o.runtime().removeSocket(o)
 	// Closing a socket whose runtime closed is still a success: its
 	// registration is gone, and the descriptor is closed now.
 	if err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, future.ErrClosed) {

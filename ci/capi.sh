@@ -5,7 +5,8 @@
 #   ci/capi.sh suite [CC-FLAGS...]  build the C suite into build/suite (after lib)
 #   ci/capi.sh asan              the suite built from the contract's verbatim header, under ASan
 #   ci/capi.sh valgrind          the suite under valgrind memcheck (200 threads)
-#   ci/capi.sh examples          build and run bindings/c/examples (tasks, echo -demo, echo_host -demo)
+#   ci/capi.sh examples          build and run bindings/c/examples (tasks, echo -demo over TCP and
+#                                over a Unix socket, echo_host -demo)
 #   ci/capi.sh uv-echo           build/uv-echo, bindings/c/bench/uv_echo.c on libuv (Debian's
 #                                libuv1-dev, installed when missing; SKIP and why when it cannot be)
 #   ci/capi.sh fdlimit           a C and a Python host under a descriptor limit of 64,
@@ -138,6 +139,7 @@ examples() {
 	done
 	build/example-tasks
 	timeout 60 build/example-echo -demo
+	timeout 60 build/example-echo -demo -unix
 	timeout 60 build/example-echo_host -demo
 }
 

@@ -88,6 +88,9 @@ type netFD struct {
 	// fetching them saves two system calls per accept and their memory).
 	// Atomic, since a query or a UDP Connect may run on any goroutine.
 	addrs atomic.Pointer[addrPair]
+	// borrowed marks a descriptor the caller keeps (WatchFD): closing
+	// deregisters it and leaves it open.
+	borrowed bool
 	// wrShut is set by ShutdownWrite: later writes fail with net.ErrClosed.
 	// It is only ever set, and a write racing the shutdown may go either
 	// way, as with any two unordered calls.
@@ -237,7 +240,7 @@ func (fd *netFD) pollIO(cx *future.Context, dir driver.Interest, name string, op
 // decref drops a reference and closes the descriptor if it was the last
 // one after Close.
 func (fd *netFD) decref() {
-	if fd.refs.decref() {
+	if fd.refs.decref() && !fd.borrowed {
 		sysClose(fd.sysfd)
 	}
 }

@@ -180,6 +180,9 @@ func inetAddrOf(sa sockaddr) (ip net.IP, port int, zone string, ok bool) {
 	return nil, 0, "", false
 }
 
+// errBadFD is the error of a descriptor that is not open.
+var errBadFD error = unix.EBADF
+
 // errAgain is the error of an attempt that found the direction not ready.
 var errAgain error = unix.EAGAIN
 
@@ -191,4 +194,18 @@ func isAborted(err error) bool { return err == unix.ECONNABORTED }
 // TIME_WAIT.
 func prepareListener(fd driver.FD, family int) error {
 	return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+}
+
+// sysReadyNow asks the system, without waiting, whether fd is ready for
+// dir: the readiness, or errAgain when it is not.
+func sysReadyNow(fd driver.FD, dir driver.Interest) (driver.Readiness, error) {
+	ev := int16(unix.POLLIN)
+	if dir == driver.Write {
+		ev = unix.POLLOUT
+	}
+	p := []unix.PollFd{{Fd: int32(fd), Events: ev}}
+	if _, err := ignoringEINTR(func() (int, error) { return unix.Poll(p, 0) }); err != nil {
+		return 0, syscallErr("poll", err)
+	}
+	return readinessOf(p[0].Revents&unix.POLLNVAL != 0, p[0].Revents&ev != 0, p[0].Revents&unix.POLLHUP != 0, p[0].Revents&unix.POLLERR != 0, dir)
 }

@@ -38,7 +38,11 @@ var (
 	ws2         = windows.NewLazySystemDLL("ws2_32.dll")
 	procAccept  = ws2.NewProc("accept")
 	procIoctlSk = ws2.NewProc("ioctlsocket")
+	procWSAPoll = ws2.NewProc("WSAPoll")
 )
+
+// errBadFD is the error of a handle that is not an open socket.
+var errBadFD error = windows.WSAENOTSOCK
 
 // errAgain is the error of an attempt that found the direction not ready.
 var errAgain error = windows.WSAEWOULDBLOCK
@@ -253,4 +257,35 @@ func inetAddrOf(sa sockaddr) (ip net.IP, port int, zone string, ok bool) {
 		return append(net.IP(nil), sa.Addr[:]...), sa.Port, zoneName(sa.ZoneId), true
 	}
 	return nil, 0, "", false
+}
+
+// wsaPollFd is WSAPOLLFD.
+type wsaPollFd struct {
+	fd      windows.Handle
+	events  int16
+	revents int16
+}
+
+// The WSAPoll bits (x/sys/windows lacks them).
+const (
+	pollRdNorm = 0x0100
+	pollWrNorm = 0x0010
+	pollErr    = 0x0001
+	pollHup    = 0x0002
+	pollNval   = 0x0004
+)
+
+// sysReadyNow asks the system, without waiting, whether fd is ready for
+// dir: the readiness, or errAgain when it is not.
+func sysReadyNow(fd driver.FD, dir driver.Interest) (driver.Readiness, error) {
+	ev := int16(pollRdNorm)
+	if dir == driver.Write {
+		ev = pollWrNorm
+	}
+	p := wsaPollFd{fd: fd, events: ev}
+	r, _, e := procWSAPoll.Call(uintptr(unsafe.Pointer(&p)), 1, 0)
+	if int32(r) < 0 {
+		return 0, syscallErr("WSAPoll", e)
+	}
+	return readinessOf(p.revents&pollNval != 0, p.revents&ev != 0, p.revents&pollHup != 0, p.revents&pollErr != 0, dir)
 }

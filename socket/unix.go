@@ -32,9 +32,15 @@ func ConnectUnix(path string) *ConnectFuture {
 }
 
 // unixAddrOf turns a Unix domain socket address into a *net.UnixAddr.
+// An unnamed socket's (a connecting end's) has the name "", which Linux's
+// x/sys/unix reports as an abstract "@" with nothing after it.
 func unixAddrOf(sa sockaddr) net.Addr {
 	if s, ok := sa.(*unix.SockaddrUnix); ok {
-		return &net.UnixAddr{Name: s.Name, Net: "unix"}
+		name := s.Name
+		if name == "@" {
+			name = ""
+		}
+		return &net.UnixAddr{Name: name, Net: "unix"}
 	}
 	return nil
 }

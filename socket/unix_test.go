@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/libasync/libasync/aio"
+	"github.com/libasync/libasync/driver"
 	"github.com/libasync/libasync/executor"
 	"github.com/libasync/libasync/future"
 )
@@ -200,5 +201,52 @@ func TestUDPRefused(t *testing.T) {
 				t.Fatalf("Recv waiting at Close: %v", err)
 			}
 		})
+	})
+}
+
+// TestWatchFD watches a pipe the test keeps: PollLevel answers as a
+// level-triggered poller (ready while bytes wait, pending once the caller
+// read them), and Close leaves the descriptor open and in blocking mode.
+func TestWatchFD(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, ex *executor.Local) {
+		var p [2]int
+		if err := unix.Pipe(p[:]); err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(p[0])
+		defer unix.Close(p[1])
+		run(t, ex, func(a *future.Awaiter) {
+			fd := must(t, a, WatchFD(p[0]))
+			level := func() future.Future[future.Result[driver.Readiness]] {
+				return future.PollFn(func(cx *future.Context) future.Poll[future.Result[driver.Readiness]] {
+					return fd.PollLevel(cx, driver.Read)
+				})
+			}
+			if res := future.Await(a, executor.Timeout(0, level())); !errors.Is(res.Err, executor.ErrTimeout) {
+				t.Fatalf("PollLevel of an empty pipe: %v", res.Err)
+			}
+			if _, err := unix.Write(p[1], []byte("ab")); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 1)
+			for range 2 {
+				if r := must(t, a, level()); r&driver.Readable == 0 {
+					t.Fatalf("readiness %v", r)
+				}
+				if n, err := unix.Read(p[0], buf); n != 1 || err != nil {
+					t.Fatalf("read: %d %v", n, err)
+				}
+			}
+			if res := future.Await(a, executor.Timeout(0, level())); !errors.Is(res.Err, executor.ErrTimeout) {
+				t.Fatalf("PollLevel after the caller drained the pipe: %v", res.Err)
+			}
+			if err := fd.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
+		fl, err := unix.FcntlInt(uintptr(p[0]), unix.F_GETFL, 0)
+		if err != nil || fl&unix.O_NONBLOCK != 0 {
+			t.Fatalf("after Close: flags %#x, %v (want open and blocking)", fl, err)
+		}
 	})
 }

@@ -29,6 +29,9 @@ const (
 	// KindNotifierWaker is the data of wakers made by a notifier: waking
 	// queues a tag.
 	KindNotifierWaker
+	// KindWatch is a host's descriptor watched for readiness
+	// (async_fd_watch).
+	KindWatch
 	// KindUser is the first kind free for other users of a Table.
 	KindUser
 )

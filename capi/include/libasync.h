@@ -317,6 +317,8 @@ int32_t async_shutdown_write(async_handle stream);
  * fail with ASYNC_ECLOSED; the descriptor is closed only after no system call
  * on it is in flight. A second close gives ASYNC_EINVAL. */
 int32_t async_close(async_handle h);
+/* libasync: also closes the other handles of I/O: a Unix domain stream or
+ * listener, and a watch (async_fd_watch), whose descriptor stays open. */
 
 /* ---- additions to the contract (libasync's own, not in ABI version 1's
  * contract text; a host that uses them needs this library) ------------- */
@@ -444,6 +446,104 @@ int32_t async_stream_poll_write(async_handle stream, const void *buf, size_t len
  * listener's queue holds in one turn. */
 int32_t async_tcp_poll_accept(async_handle listener, const async_waker *waker,
                               async_handle *stream);
+
+/* ---- Unix domain stream sockets ----------------------------------------
+ *
+ * Their listeners and streams are the same handles as TCP's: every call on
+ * a listener or a stream above (async_tcp_accept, async_tcp_poll_accept,
+ * async_read, async_write, async_try_write, the stream polls,
+ * async_shutdown_write, async_close) takes them and behaves as for TCP.
+ * async_tcp_local_addr writes the socket's path ("" for a connecting end
+ * that has none); a path needs up to 108 bytes with its NUL, more than the
+ * 64 that TCP addresses need.
+ *
+ * path: a file system name of 1 to 107 bytes, or, on Linux, a name in the
+ * abstract namespace written with a leading '@' ("@name": no file, gone
+ * when the last socket closes). On Windows both give ASYNC_ENOTSUP (this
+ * build has no AF_UNIX there).
+ */
+#define ASYNC_HAS_UNIX 1
+/*
+ * Listens on path, which must not exist (a file left by an earlier
+ * listener: unlink it first); async_close does not remove the file, the
+ * host does. *out: a listener handle. Never blocks.
+ * Errors: ASYNC_EINVAL for a NULL path or out, an empty or too long path,
+ * a bad runtime handle; ASYNC_ECLOSED once rt is closed; ASYNC_ENOTSUP on
+ * Windows; ASYNC_EIO with the OS error (EADDRINUSE for a path that exists,
+ * ENOENT or EACCES for its directory, EMFILE at the descriptor limit).
+ */
+int32_t async_unix_listen(async_runtime rt, const char *path, async_handle *out);
+/*
+ * A future of a stream connected to the listener at path (hot, as
+ * async_tcp_connect's; freeing it unfinished closes the attempt).
+ * Errors: as async_unix_listen's, at the call for bad arguments; from the
+ * future ASYNC_EIO with ENOENT (no such file) or ECONNREFUSED (no
+ * listener), ASYNC_ENOTSUP on Windows.
+ */
+int32_t async_unix_connect(async_runtime rt, const char *path, async_future *out);
+
+/* ---- readiness of the host's own descriptors (libuv's uv_poll) ---------
+ *
+ * A watch puts a descriptor that the host keeps (a socket, a pipe, a tty, a
+ * device: what the driver can watch; on Windows a SOCKET only) on a
+ * runtime's reactor, so that an event loop learns when it may read or
+ * write without a thread of its own blocked on it: asyncio's add_reader and
+ * add_writer cost one async_fd_poll each. The host makes the I/O itself, in
+ * whatever mode the descriptor is (the watch changes nothing about it).
+ *
+ * Readiness is level-triggered, as poll(2) is: a direction is reported
+ * ready while the system says so at the time of the call (a check made on
+ * the calling thread), and a waker left by a poll is woken when it may have
+ * become ready. A wake, and so a notifier tag, can be spurious (the host's
+ * own I/O may have drained the descriptor in between): poll again, and on
+ * ASYNC_PENDING wait again. Hang-up and error conditions count as ready
+ * (the host's next read or write reports them).
+ */
+#define ASYNC_HAS_FD_WATCH 1
+#define ASYNC_READABLE 0x1u /* events: the descriptor can be read (or is at EOF) */
+#define ASYNC_WRITABLE 0x2u /* events: the descriptor can be written             */
+
+/*
+ * Starts watching fd (an int on unix, a SOCKET cast to int64_t on Windows)
+ * on rt; *out gets a watch handle. The host keeps fd: it stays open and in
+ * its mode; async_close(watch) stops watching it and leaves it open, and
+ * must come before the host closes fd (closing a watched descriptor is
+ * undefined, as with uv_poll and epoll: the number may be reused). A
+ * descriptor can have one watch at a time.
+ * Errors: ASYNC_EINVAL for a negative fd, a NULL out or a bad runtime
+ * handle; ASYNC_ECLOSED once rt is closed; ASYNC_ENOTSUP for a descriptor
+ * the driver cannot watch (a regular file under epoll, a non-socket under
+ * iocp); ASYNC_EIO with the OS error for the rest (EBADF for a descriptor
+ * that is not open, EEXIST for one already watched).
+ */
+int32_t async_fd_watch(async_runtime rt, int64_t fd, async_handle *out);
+/*
+ * Checks, on the calling thread, the directions in events (ASYNC_READABLE,
+ * ASYNC_WRITABLE or both): ASYNC_OK with *ready, the ones ready now (never
+ * 0), or ASYNC_PENDING when none is, after arranging for waker to be woken
+ * when one may be (waker NULL: only check). As the polls of streams: one
+ * clone held per direction, kept by a poll with an equal waker, replaced
+ * by another, dropped by async_close or the runtime's close; it may stay
+ * held after ASYNC_OK. A direction not ready when another was keeps its
+ * waker too (the wake may be spurious).
+ * Errors: ASYNC_EINVAL for events 0 or with other bits, a NULL ready, a
+ * waker with a NULL vtable function, a handle that is not a live watch, or
+ * a direction an async_fd_ready future waits on; ASYNC_ECLOSED once the
+ * runtime closed; ASYNC_EIO with EBADF (WSAENOTSOCK) when the host closed
+ * the descriptor.
+ */
+int32_t async_fd_poll(async_handle watch, uint32_t events, const async_waker *waker,
+                      uint32_t *ready);
+/*
+ * A future that yields the ASYNC_READABLE or ASYNC_WRITABLE bit of the
+ * first of the directions in events to be ready (as async_fd_poll finds
+ * it); hot, as runtime futures are. One future per direction at a time (a
+ * second gives ASYNC_EINVAL, as does async_fd_poll on that direction,
+ * while the wait of an earlier async_fd_poll on it ends: its waker clone is
+ * dropped); freeing it stops the wait. async_close of the watch completes it with
+ * ASYNC_ECLOSED. Errors as async_fd_poll's.
+ */
+int32_t async_fd_ready(async_handle watch, uint32_t events, async_future *out);
 
 #ifdef __cplusplus
 }

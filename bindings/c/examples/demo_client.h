@@ -1,6 +1,7 @@
 /* demo_client.h: the blocking client that the echo examples run against
- * their own server with -demo: 20 connections on plain sockets, 200 rounds
- * of a message on each, every echo compared with what was sent. */
+ * their own server with -demo: 20 connections on plain sockets (TCP, or a
+ * Unix socket), 200 rounds of a message on each, every echo compared with
+ * what was sent. */
 #ifndef DEMO_CLIENT_H
 #define DEMO_CLIENT_H
 
@@ -10,26 +11,43 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
-/* demo_roundtrips talks to the echo server at addr ("IPv4:port") and
- * returns 1 if every message came back intact. */
-static int demo_roundtrips(const char *addr) {
-    char host[64];
-    snprintf(host, sizeof host, "%s", addr);
+/* demo_connect opens a blocking connection to addr: "IPv4:port", or a
+ * Unix socket's path when over_unix. */
+static int demo_connect(const char *addr, int over_unix) {
+    if (over_unix) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        memcpy(sa.sun_path, addr, strnlen(addr, sizeof sa.sun_path - 1));
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        return connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ? fd : -1;
+    }
+    char host[128];
+    if (strlen(addr) >= sizeof host) {
+        return -1;
+    }
+    memcpy(host, addr, strlen(addr) + 1);
     char *colon = strrchr(host, ':');
     if (colon == NULL) {
-        return 0;
+        return -1;
     }
     *colon = 0;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
     inet_pton(AF_INET, host, &sa.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    return connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ? fd : -1;
+}
+
+/* demo_roundtrips talks to the echo server at addr and returns 1 if every
+ * message came back intact. */
+static int demo_roundtrips(const char *addr, int over_unix) {
     int ok = 1;
     enum { CLIENTS = 20, ROUNDS = 200 };
     int fds[CLIENTS];
     for (int i = 0; i < CLIENTS; i++) {
-        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
-        ok = ok && connect(fds[i], (struct sockaddr *)&sa, sizeof sa) == 0;
+        fds[i] = demo_connect(addr, over_unix);
+        ok = ok && fds[i] >= 0;
     }
     for (int r = 0; ok && r < ROUNDS; r++) {
         for (int i = 0; ok && i < CLIENTS; i++) {

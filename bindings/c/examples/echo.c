@@ -10,8 +10,12 @@
  * host-driven runtime, with no threads but the host's.)
  *
  *   echo [-addr HOST:PORT] [-workers N]   serve until killed
- *   echo -demo                            serve, run a blocking client against
- *                                         it from a thread, then exit (0: ok)
+ *   echo -unix PATH [-workers N]          serve on a Unix domain socket (the
+ *                                         same stream calls; "@name" is
+ *                                         abstract on Linux)
+ *   echo -demo [-unix]                    serve (on TCP, or on a Unix socket),
+ *                                         run a blocking client against it
+ *                                         from a thread, then exit (0: ok)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -164,13 +168,14 @@ static void accept_more(void) {
 
 /* ---- the demo client: plain blocking sockets on a thread ---------------- */
 
-static char addr_text[64];
+static char addr_text[128];
+static int over_unix;
 static int stop_fd;
 static int demo_ok;
 
 static void *demo_client(void *arg) {
     (void)arg;
-    demo_ok = demo_roundtrips(addr_text);
+    demo_ok = demo_roundtrips(addr_text, over_unix);
     uint64_t one = 1;
     if (write(stop_fd, &one, sizeof one) != sizeof one) {
         demo_ok = 0;
@@ -180,6 +185,7 @@ static void *demo_client(void *arg) {
 
 int main(int argc, char **argv) {
     const char *addr = "127.0.0.1:7000";
+    char demo_path[64];
     uint32_t workers = 0;
     int demo = 0;
     for (int i = 1; i < argc; i++) {
@@ -187,11 +193,20 @@ int main(int argc, char **argv) {
             addr = argv[++i];
         } else if (strcmp(argv[i], "-workers") == 0 && i + 1 < argc) {
             workers = (uint32_t)atoi(argv[++i]);
+        } else if (strcmp(argv[i], "-unix") == 0 && (demo || i + 1 < argc)) {
+            over_unix = 1;
+            if (demo) {
+                snprintf(demo_path, sizeof demo_path, "/tmp/libasync-echo-%d.sock", (int)getpid());
+                unlink(demo_path);
+                addr = demo_path;
+            } else {
+                addr = argv[++i];
+            }
         } else if (strcmp(argv[i], "-demo") == 0) {
             demo = 1;
             addr = "127.0.0.1:0";
         } else {
-            fprintf(stderr, "usage: echo [-addr HOST:PORT] [-workers N] [-demo]\n");
+            fprintf(stderr, "usage: echo [-addr HOST:PORT | -unix PATH] [-workers N] | echo -demo [-unix]\n");
             return 2;
         }
     }
@@ -199,7 +214,8 @@ int main(int argc, char **argv) {
     int32_t rc;
     if ((rc = async_runtime_new(&cfg, &rt)) != ASYNC_OK) die("runtime_new", rc);
     if ((rc = async_notifier_new(rt, &notifier)) != ASYNC_OK) die("notifier_new", rc);
-    if ((rc = async_tcp_listen(rt, addr, &listener)) != ASYNC_OK) die("listen", rc);
+    rc = over_unix ? async_unix_listen(rt, addr, &listener) : async_tcp_listen(rt, addr, &listener);
+    if (rc != ASYNC_OK) die("listen", rc);
     if ((rc = async_tcp_local_addr(listener, addr_text, sizeof addr_text)) != ASYNC_OK) die("local_addr", rc);
     if ((rc = async_notifier_waker(notifier, ACCEPT_TAG, &accept_waker)) != ASYNC_OK) die("notifier_waker", rc);
     for (uint32_t t = MAX_CONNS - 1; t > ACCEPT_TAG; t--) {
@@ -253,6 +269,9 @@ int main(int argc, char **argv) {
     }
     accept_waker.vtable->drop(accept_waker.data);
     async_close(listener);
+    if (over_unix && demo) {
+        unlink(addr); /* the listener's file is the host's to remove */
+    }
     async_notifier_free(notifier);
     async_runtime_close(rt);
     close(ep);

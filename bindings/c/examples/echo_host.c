@@ -151,7 +151,7 @@ static int demo_ok;
 
 static void *demo_client(void *arg) {
     (void)arg;
-    demo_ok = demo_roundtrips(addr_text);
+    demo_ok = demo_roundtrips(addr_text, 0);
     /* From another thread: makes the run on the main thread return. */
     async_runtime_stop(rt);
     return NULL;

@@ -49,7 +49,7 @@ static void noop_clone(const void *data, async_waker *out) {
 static void noop_fn(const void *data) { (void)data; }
 const async_waker_vtable noop_vtable = {noop_clone, noop_fn, noop_fn, noop_fn};
 
-static const struct test *groups[] = {library_tests, task_tests, future_tests, notifier_tests, tcp_tests, stress_tests, host_tests};
+static const struct test *groups[] = {library_tests, task_tests, future_tests, notifier_tests, tcp_tests, stress_tests, host_tests, watch_tests};
 
 static const struct runtime_kind kinds[] = {
     {"threaded", 0},

@@ -58,6 +58,20 @@ int32_t countdown_poll(void *state, const async_waker *w, uint64_t *out) {
 
 void countdown_drop(void *state) { atomic_fetch_add(&((countdown *)state)->drops, 1); }
 
+/* woken_since waits until cw was woken after `seen` wakes, running a
+ * host-driven runtime meanwhile; 0 after 10 s. */
+int woken_since(counted_waker *cw, int seen) {
+    int64_t deadline = now_ns() + 10000000000LL;
+    while (atomic_load(&cw->wakes) == seen) {
+        if (now_ns() > deadline) {
+            return 0;
+        }
+        drive_a_little();
+        sleep_ms(1);
+    }
+    return 1;
+}
+
 int32_t poll_until_done(async_future f, counted_waker *cw, uint64_t *out) {
     async_waker w = counted(cw);
     int64_t deadline = now_ns() + 10000000000LL;

@@ -1,8 +1,44 @@
 /* TCP: listen, accept, connect, read, write, shutdown and close. */
 #include <pthread.h>
 #include <stdlib.h>
+#ifndef _WIN32
+#include <unistd.h>
+#endif
 
 #include "tests.h"
+
+/* The transport the stream tests run over: TCP on loopback, or, in their
+ * unix_ variants, a Unix domain socket. */
+static int over_unix;
+
+/* listen_here opens a listener of the transport under test: on 127.0.0.1,
+ * or at a fresh Unix socket name (abstract on Linux, so no file is left). */
+static int32_t listen_here(async_runtime rt, async_handle *l) {
+#ifdef ASYNC_HAS_UNIX
+    if (over_unix) {
+        static atomic_int serial;
+        char path[64];
+#ifdef __linux__
+        snprintf(path, sizeof path, "@libasync-suite-%d-%d", (int)getpid(), atomic_fetch_add(&serial, 1));
+#else
+        snprintf(path, sizeof path, "/tmp/libasync-suite-%d-%d", (int)getpid(), atomic_fetch_add(&serial, 1));
+        unlink(path);
+#endif
+        return async_unix_listen(rt, path, l);
+    }
+#endif
+    return async_tcp_listen(rt, "127.0.0.1:0", l);
+}
+
+/* dial starts a connect to addr, a listener's local address. */
+static int32_t dial(async_runtime rt, const char *addr, async_future *f) {
+#ifdef ASYNC_HAS_UNIX
+    if (over_unix) {
+        return async_unix_connect(rt, addr, f);
+    }
+#endif
+    return async_tcp_connect(rt, addr, f);
+}
 
 /* run drives f to completion on this thread and returns its code. */
 static int32_t run(async_runtime rt, async_future f, uint64_t *out) {
@@ -15,7 +51,7 @@ static int32_t run(async_runtime rt, async_future f, uint64_t *out) {
 static int connect_to(async_runtime rt, async_handle l, const char *addr, async_handle *client, async_handle *server) {
     async_future acc, con;
     OK(async_tcp_accept(l, &acc));
-    OK(async_tcp_connect(rt, addr, &con));
+    OK(dial(rt, addr, &con));
     OK(run(rt, con, client));
     OK(run(rt, acc, server));
     return 1;
@@ -23,10 +59,10 @@ static int connect_to(async_runtime rt, async_handle l, const char *addr, async_
 
 /* pair opens a listener and a connected pair of streams. */
 static int pair(async_runtime rt, async_handle *l, async_handle *client, async_handle *server) {
-    OK(async_tcp_listen(rt, "127.0.0.1:0", l));
+    OK(listen_here(rt, l));
     char addr[64];
     OK(async_tcp_local_addr(*l, addr, sizeof addr));
-    CHECK(strncmp(addr, "127.0.0.1:", 10) == 0 && atoi(addr + 10) > 0);
+    CHECK(over_unix || (strncmp(addr, "127.0.0.1:", 10) == 0 && atoi(addr + 10) > 0));
     CHECK(connect_to(rt, *l, addr, client, server));
     CHECK(*client != 0 && *server != 0 && *client != *server);
     return 1;
@@ -52,7 +88,7 @@ static int test_echo_roundtrip(void) {
     char a1[64], a2[64];
     OK(async_tcp_local_addr(c, a1, sizeof a1));
     OK(async_tcp_local_addr(s, a2, sizeof a2));
-    CHECK(strncmp(a1, "127.0.0.1:", 10) == 0 && strncmp(a2, "127.0.0.1:", 10) == 0);
+    CHECK(over_unix || (strncmp(a1, "127.0.0.1:", 10) == 0 && strncmp(a2, "127.0.0.1:", 10) == 0));
     OK(async_close(c));
     OK(async_close(s));
     OK(async_close(l));
@@ -256,7 +292,7 @@ static int test_next_op_at_once(void) {
         async_future acc, con;
         async_handle a, b;
         OK(async_tcp_accept(l, &acc));
-        OK(async_tcp_connect(rt, addr, &con));
+        OK(dial(rt, addr, &con));
         OK(run(rt, acc, &a));
         OK(run(rt, con, &b));
         OK(async_close(a));
@@ -380,12 +416,12 @@ static int test_runtime_close_with_sockets(void) {
 static int test_freed_accept_closes_stream(void) {
     async_runtime rt = new_runtime();
     async_handle l;
-    OK(async_tcp_listen(rt, "127.0.0.1:0", &l));
+    OK(listen_here(rt, &l));
     char addr[64];
     OK(async_tcp_local_addr(l, addr, sizeof addr));
     async_future a, con;
     OK(async_tcp_accept(l, &a));
-    OK(async_tcp_connect(rt, addr, &con));
+    OK(dial(rt, addr, &con));
     async_handle c;
     uint64_t n;
     OK(run(rt, con, &c));
@@ -409,11 +445,11 @@ static int test_freed_accept_closes_stream(void) {
 static int test_hot_writes_cold_reads(void) {
     async_runtime rt = new_runtime();
     async_handle l;
-    OK(async_tcp_listen(rt, "127.0.0.1:0", &l));
+    OK(listen_here(rt, &l));
     char addr[64];
     OK(async_tcp_local_addr(l, addr, sizeof addr));
     async_future acc, con;
-    OK(async_tcp_connect(rt, addr, &con)); /* never polled before it is done */
+    OK(dial(rt, addr, &con)); /* never polled before it is done */
     OK(async_tcp_accept(l, &acc));
     async_handle s, c;
     OK(run(rt, acc, &s));
@@ -544,20 +580,6 @@ static int test_descriptor_limit(void) {
 #endif
 
 #ifdef ASYNC_HAS_POLL_IO
-/* woken_since waits until cw was woken after `seen` wakes, running a
- * host-driven runtime meanwhile; 0 after 10 s. */
-static int woken_since(counted_waker *cw, int seen) {
-    int64_t deadline = now_ns() + 10000000000LL;
-    while (atomic_load(&cw->wakes) == seen) {
-        if (now_ns() > deadline) {
-            return 0;
-        }
-        drive_a_little();
-        sleep_ms(1);
-    }
-    return 1;
-}
-
 static int test_poll_io(void) {
     async_runtime rt = new_runtime();
     async_handle l, c, s;
@@ -599,7 +621,7 @@ static int test_poll_io(void) {
     async_future con[3];
     async_handle client[3], server[3];
     for (int i = 0; i < 3; i++) {
-        OK(async_tcp_connect(rt, addr, &con[i]));
+        OK(dial(rt, addr, &con[i]));
     }
     for (int i = 0; i < 3; i++) {
         uint64_t h;
@@ -688,6 +710,114 @@ static int test_poll_io_runtime_close(void) {
 }
 #endif
 
+#ifdef ASYNC_HAS_UNIX
+#ifdef _WIN32
+/* No AF_UNIX in this build on Windows: both calls say so. */
+static int test_unix_notsup(void) {
+    async_runtime rt = new_runtime();
+    async_handle l = 77;
+    async_future f;
+    uint64_t v;
+    CHECK_ERR(async_unix_listen(rt, "C:\\nowhere", &l), ASYNC_ENOTSUP);
+    OK(async_unix_connect(rt, "C:\\nowhere", &f));
+    CHECK_ERR(run(rt, f, &v), ASYNC_ENOTSUP);
+    OK(async_runtime_close(rt));
+    return 1;
+}
+#else
+/* Unix domain streams: a file system path and (Linux) an abstract name,
+ * the addresses they report, and every bad input. */
+static int test_paths(void) {
+    async_runtime rt = new_runtime();
+    async_handle l = 77, c, s;
+    async_future f;
+    uint64_t v;
+    char path[64], addr[128], big[200];
+    snprintf(path, sizeof path, "/tmp/libasync-suite-%d.sock", (int)getpid());
+    unlink(path);
+    OK(async_unix_listen(rt, path, &l));
+    OK(async_tcp_local_addr(l, addr, sizeof addr));
+    CHECK(strcmp(addr, path) == 0);
+    async_handle l2 = 77;
+    CHECK_ERR(async_unix_listen(rt, path, &l2), ASYNC_EIO); /* exists */
+    CHECK(async_last_os_error() == EADDRINUSE && l2 == 77);
+    CHECK(connect_to(rt, l, path, &c, &s));
+    OK(async_tcp_local_addr(s, addr, sizeof addr));
+    CHECK(strcmp(addr, path) == 0);
+    OK(async_tcp_local_addr(c, addr, sizeof addr));
+    CHECK(strcmp(addr, "") == 0); /* the connecting end has no name */
+    OK(async_close(c));
+    OK(async_close(s));
+    OK(async_close(l));
+    CHECK(unlink(path) == 0); /* the host's to remove */
+    OK(async_unix_connect(rt, path, &f));
+    CHECK_ERR(run(rt, f, &v), ASYNC_EIO);
+    CHECK(async_last_os_error() == ENOENT);
+#ifdef __linux__
+    OK(async_unix_listen(rt, "@libasync-suite-abstract", &l));
+    OK(async_tcp_local_addr(l, addr, sizeof addr));
+    CHECK(strcmp(addr, "@libasync-suite-abstract") == 0);
+    CHECK(connect_to(rt, l, addr, &c, &s));
+    OK(async_close(c));
+    OK(async_close(s));
+    OK(async_close(l));
+#endif
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    CHECK_ERR(async_unix_listen(rt, big, &l), ASYNC_EINVAL);
+    CHECK_ERR(async_unix_listen(rt, "", &l), ASYNC_EINVAL);
+    CHECK_ERR(async_unix_listen(rt, NULL, &l), ASYNC_EINVAL);
+    CHECK_ERR(async_unix_listen(rt, path, NULL), ASYNC_EINVAL);
+    CHECK_ERR(async_unix_connect(rt, big, &f), ASYNC_EINVAL);
+    CHECK_ERR(async_unix_connect(rt, NULL, &f), ASYNC_EINVAL);
+    CHECK_ERR(async_unix_connect(rt, path, NULL), ASYNC_EINVAL);
+    CHECK_ERR(async_unix_listen(0, path, &l), ASYNC_EINVAL);
+    CHECK_ERR(async_unix_connect(l, path, &f), ASYNC_EINVAL); /* stale, and not a runtime */
+    OK(async_runtime_close(rt));
+    CHECK_ERR(async_unix_listen(rt, path, &l), ASYNC_EINVAL); /* consumed */
+    return 1;
+}
+#endif
+
+/* The stream tests again over Unix domain sockets. */
+#define OVER_UNIX(name)                                                        \
+    static int unix_##name(void) {                                             \
+        if (UNIX_SKIP) {                                                       \
+            printf("    SKIP: no AF_UNIX in this build on Windows\n");        \
+            return 1;                                                          \
+        }                                                                      \
+        over_unix = 1;                                                         \
+        int ok = test_##name();                                                \
+        over_unix = 0;                                                         \
+        return ok;                                                             \
+    }
+#ifdef _WIN32
+#define UNIX_SKIP 1
+#else
+#define UNIX_SKIP 0
+#endif
+#ifndef _WIN32
+OVER_UNIX(paths)
+#endif
+OVER_UNIX(echo_roundtrip)
+OVER_UNIX(read_write_rules)
+OVER_UNIX(next_op_at_once)
+OVER_UNIX(freed_read_loses_nothing)
+OVER_UNIX(cancelled_write_breaks_stream)
+OVER_UNIX(close_with_pending)
+OVER_UNIX(runtime_close_with_sockets)
+OVER_UNIX(freed_accept_closes_stream)
+OVER_UNIX(hot_writes_cold_reads)
+OVER_UNIX(read_with_timeout)
+#ifdef ASYNC_HAS_TRY_WRITE
+OVER_UNIX(try_write)
+#endif
+#ifdef ASYNC_HAS_POLL_IO
+OVER_UNIX(poll_io)
+OVER_UNIX(poll_io_runtime_close)
+#endif
+#endif
+
 const struct test tcp_tests[] = {
     {"read_with_timeout", test_read_with_timeout, 0},
     {"hot_writes_cold_reads", test_hot_writes_cold_reads, 0},
@@ -710,6 +840,30 @@ const struct test tcp_tests[] = {
 #ifdef ASYNC_HAS_POLL_IO
     {"poll_io", test_poll_io, 0},
     {"poll_io_runtime_close", test_poll_io_runtime_close, 0},
+#endif
+#ifdef ASYNC_HAS_UNIX
+#ifdef _WIN32
+    {"unix_notsup", test_unix_notsup, 0},
+#else
+    {"unix_paths", unix_paths, 0},
+#endif
+    {"unix_echo_roundtrip", unix_echo_roundtrip, 0},
+    {"unix_read_write_rules", unix_read_write_rules, 0},
+    {"unix_next_op_at_once", unix_next_op_at_once, 0},
+    {"unix_freed_read_loses_nothing", unix_freed_read_loses_nothing, 0},
+    {"unix_cancelled_write_breaks_stream", unix_cancelled_write_breaks_stream, 0},
+    {"unix_close_with_pending", unix_close_with_pending, 0},
+    {"unix_runtime_close_with_sockets", unix_runtime_close_with_sockets, 0},
+    {"unix_freed_accept_closes_stream", unix_freed_accept_closes_stream, 0},
+    {"unix_hot_writes_cold_reads", unix_hot_writes_cold_reads, 0},
+    {"unix_read_with_timeout", unix_read_with_timeout, 0},
+#ifdef ASYNC_HAS_TRY_WRITE
+    {"unix_try_write", unix_try_write, 0},
+#endif
+#ifdef ASYNC_HAS_POLL_IO
+    {"unix_poll_io", unix_poll_io, 0},
+    {"unix_poll_io_runtime_close", unix_poll_io_runtime_close, 0},
+#endif
 #endif
     {NULL, NULL, 0},
 };

@@ -13,6 +13,7 @@ extern const struct test notifier_tests[];
 extern const struct test tcp_tests[];
 extern const struct test stress_tests[];
 extern const struct test host_tests[];
+extern const struct test watch_tests[];
 
 /* new_runtime starts a runtime of the current kind on the default driver
  * (2 workers when threaded), and remembers it as last_runtime. */
@@ -38,5 +39,8 @@ void countdown_drop(void *state);
 /* Polls f with a counted waker until it is not PENDING (the waker is woken
  * or 10 s pass), returning the last code. */
 int32_t poll_until_done(async_future f, counted_waker *cw, uint64_t *out);
+/* woken_since waits until cw was woken after `seen` wakes, running a
+ * host-driven runtime meanwhile; 0 after 10 s. */
+int woken_since(counted_waker *cw, int seen);
 
 #endif
