@@ -85,7 +85,8 @@ class Runtime:
     context manager, or call :meth:`close`.
     """
 
-    def __init__(self, workers: Optional[int] = None, driver: Optional[str] = None) -> None:
+    def __init__(self, workers: Optional[int] = None, driver: Optional[str] = None, *,
+                 host_driven: bool = False) -> None:
         self._h = 0
         if workers is not None:
             if isinstance(workers, bool) or not isinstance(workers, int):
@@ -98,7 +99,10 @@ class Runtime:
             if "\0" in driver:
                 raise ValueError("libasync: a driver name cannot contain NUL")
         lib = _lib.load()
-        cfg = CConfig(ctypes.sizeof(CConfig), workers or 0, driver.encode() if driver else None)
+        if host_driven and workers is not None:
+            raise ValueError("libasync: a host-driven runtime has no workers")
+        cfg = CConfig(ctypes.sizeof(CConfig), workers or 0, driver.encode() if driver else None,
+                      _lib.RUNTIME_HOST_DRIVEN if host_driven else 0, 0)
         out = handle()
         _lib.check(lib.async_runtime_new(byref(cfg), byref(out)), "libasync: new runtime")
         self._h = out.value
@@ -119,6 +123,16 @@ class Runtime:
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
         return not self._h
+
+    def _backend_fd(self) -> int:
+        """The backend descriptor of a host-driven runtime (-1 where the
+        driver has none: the loop then runs it on its timeout alone)."""
+        fd = ctypes.c_int64()
+        rc = _lib.load().async_runtime_backend_fd(self._handle(), byref(fd))
+        if rc == _errors.ENOTSUP:
+            return -1
+        _lib.check(rc, "libasync: backend descriptor")
+        return int(fd.value)
 
     @property
     def driver(self) -> str:
