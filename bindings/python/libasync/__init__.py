@@ -29,7 +29,7 @@ if _sys.version_info < (3, 10):
     raise ImportError("libasync needs Python 3.10 or later")
 
 from ._errors import (AbortedError, ClosedError, InvalidError, LibasyncError, LibasyncOSError,
-                      LibasyncTimeoutError, LibraryNotFoundError, NotSupportedError, PanicError)
+                      LibasyncTimeoutError, LibraryNotFoundError, NotSupportedError, PanicError, ResolutionError)
 from ._lib import ABI_VERSION
 from ._loop import EventLoop, EventLoopPolicy, install, new_event_loop, run
 from ._runtime import Future, Listener, Runtime, Stream, Task, version
@@ -38,7 +38,7 @@ from ._spawn import PENDING, Waker
 __all__ = [
     "ABI_VERSION", "AbortedError", "ClosedError", "EventLoop", "EventLoopPolicy", "Future", "InvalidError", "LibasyncError",
     "LibasyncOSError", "LibasyncTimeoutError", "LibraryNotFoundError", "Listener", "NotSupportedError",
-    "PENDING", "PanicError", "Runtime", "Stream", "Task", "Waker", "install", "library_path", "new_event_loop",
+    "PENDING", "PanicError", "ResolutionError", "Runtime", "Stream", "Task", "Waker", "install", "library_path", "new_event_loop",
     "run", "version",
 ]
 

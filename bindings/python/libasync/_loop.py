@@ -27,7 +27,6 @@ import selectors
 import socket
 import warnings
 from asyncio import base_events, futures, sslproto, unix_events
-from asyncio.log import logger
 from typing import Any, Callable, Coroutine, Optional, TypeVar
 
 T = TypeVar("T")
@@ -85,6 +84,11 @@ class _Selector(selectors._BaseSelectorImpl):
 
 if _libasync is not None:
 
+    class _Transport(_libasync.Transport):
+        # asyncio's start_tls takes transports that say so.
+        __slots__ = ()
+        _start_tls_compatible = True
+
     class EventLoop(_libasync.Loop, unix_events.SelectorEventLoop):
         """An asyncio event loop on libasync (see the module's doc).
 
@@ -121,7 +125,7 @@ if _libasync is not None:
         def _make_socket_transport(self, sock: socket.socket, protocol: asyncio.BaseProtocol,
                                    waiter: Optional[asyncio.Future] = None, *, extra: Optional[dict] = None,
                                    server: Any = None) -> asyncio.Transport:
-            transport = _libasync.Transport(self, sock, protocol, extra, server)
+            transport = _Transport(self, sock, protocol, extra, server)
             base_events._set_nodelay(sock)
             self._transports[sock.fileno()] = transport
             if server is not None:
@@ -156,7 +160,7 @@ if _libasync is not None:
                 self._current_handle = None
             dt = self.time() - t0
             if dt >= self.slow_callback_duration:
-                logger.warning("Executing %s took %.3f seconds", base_events._format_handle(handle), dt)
+                base_events.logger.warning("Executing %s took %.3f seconds", base_events._format_handle(handle), dt)
 
         def close(self) -> None:
             """Closes the loop (asyncio's close), then its runtime, if made."""

@@ -109,7 +109,7 @@ static PyObject *handle_repr(Handle *h) {
     if (parts == NULL) {
         return NULL;
     }
-    PyObject *s = PyUnicode_FromString(Py_TYPE(h)->tp_name);
+    PyObject *s = PyUnicode_FromString(h->is_timer ? "TimerHandle" : "Handle");
     if (s == NULL || PyList_Append(parts, s) < 0) {
         goto fail;
     }

@@ -300,6 +300,7 @@ static int shutdown_write(Transport *t) {
 }
 
 static PyObject *call_connection_lost(Transport *t, PyObject *exc);
+static PyObject *sock_name(Transport *t, PyObject **cache, const char *method);
 
 static int write_ready(Transport *t) {
     if (t->conn_lost || t->wlen == 0) {
@@ -584,6 +585,13 @@ static PyObject *call_connection_lost(Transport *t, PyObject *exc) {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     int ok = set_interest(t, 0) == 0;
+    /* The names stay answerable after the socket is gone, as asyncio's,
+     * which takes them at connection. */
+    PyObject *name = sock_name(t, &t->cached_sockname, "getsockname");
+    Py_XDECREF(name);
+    name = name ? sock_name(t, &t->cached_peername, "getpeername") : NULL;
+    Py_XDECREF(name);
+    ok = ok && name != NULL;
     if (t->sock != NULL) {
         ok = call_method_noargs(t->sock, str_close) == 0 && ok;
         Py_CLEAR(t->sock);
@@ -613,6 +621,14 @@ static PyObject *call_connection_lost(Transport *t, PyObject *exc) {
 }
 
 static PyObject *transport_call_connection_lost(Transport *t, PyObject *exc) { return call_connection_lost(t, exc); }
+
+/* _force_close(exc): asyncio's SSL protocol ends its transport with it. */
+static PyObject *transport_force_close(Transport *t, PyObject *exc) {
+    if (force_close(t, exc == Py_None ? NULL : exc) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
 
 static PyObject *transport_start_reading(Transport *t, PyObject *unused) {
     if (!t->paused && !t->closing && watch(t, EPOLLIN, 1) < 0) {
@@ -775,6 +791,7 @@ static PyMethodDef transport_methods[] = {
      "socket, sockname, peername, or what extra= gave."},
     {"_start_reading", (PyCFunction)transport_start_reading, METH_NOARGS, NULL},
     {"_call_connection_lost", (PyCFunction)transport_call_connection_lost, METH_O, NULL},
+    {"_force_close", (PyCFunction)transport_force_close, METH_O, NULL},
     {NULL},
 };
 
