@@ -116,6 +116,7 @@ if _libasync is not None:
                 rt = Runtime(host_driven=True)
                 try:
                     self._attach_runtime(rt._handle(), rt._backend_fd())
+                    rt._loop = self
                 except BaseException:
                     rt.close()
                     raise
@@ -173,6 +174,7 @@ if _libasync is not None:
             rt, self._runtime = self._runtime, None
             if rt is not None:
                 self._detach_runtime()
+                rt._loop = None
                 rt.close()
 
 else:

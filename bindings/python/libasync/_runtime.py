@@ -146,6 +146,9 @@ class Runtime:
         out = handle()
         _lib.check(lib.async_runtime_new(byref(cfg), byref(out)), "libasync: new runtime")
         self._h = out.value
+        # The EventLoop that runs this (host-driven) runtime, once it does:
+        # its streams are then polled on the loop's thread (HostStream).
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._lock = threading.Lock()
         self._sink_h = 0
         self._last_bridge: Optional[_asyncio.Bridge] = None
@@ -786,8 +789,17 @@ class Listener(_Handle):
         return Future(self._rt, out.value, self._rt._stream, kind="accept")
 
 
+def _code_error(code: int, what: str) -> LibasyncError:
+    """The exception for a code a HostStream poll just returned."""
+    return _lib.error(code, f"libasync: {what}")
+
+
 class Stream(_Handle):
-    """A TCP connection. One read and one write may be pending at a time."""
+    """A TCP connection. One read and one write may be pending at a time.
+
+    On the runtime of a :class:`libasync.EventLoop` (``loop.runtime``) its
+    reads and writes are polled on the loop's thread by the compiled
+    extension, and are awaited (``result()`` is not offered there)."""
 
     _kind = "stream"
 
@@ -795,6 +807,19 @@ class Stream(_Handle):
         super().__init__(rt, h)
         # Bytes the line readers read past what they returned.
         self._buffered = bytearray()
+        self._io: Any = None
+        self._writing: Optional[_HostWrite] = None
+        if rt._loop is not None:
+            from ._loop import _libasync
+            self._io = _libasync.HostStream(rt._loop, h, _code_error)
+
+    def close(self) -> None:
+        """Closes it: its pending operations fail with ClosedError. Idempotent."""
+        if self._io is not None and self._h:
+            self._h = 0
+            self._io.close()
+            return
+        super().close()
 
     def read(self, n: int = -1) -> "Union[Future[bytes], _ReadAll]":
         """A future of up to ``n`` bytes, of what has arrived (at most 64 KiB
@@ -809,10 +834,13 @@ class Stream(_Handle):
             return Future._ready(self._rt, data, kind="read")
         return self._read_raw(n)
 
-    def _read_raw(self, n: int) -> "Future[bytes]":
+    def _read_raw(self, n: int) -> "Union[Future[bytes], _HostRead]":
         """A read of the library's next bytes (at most 64 KiB), past the
         line readers' buffer."""
         n = min(n, _CHUNK)
+        if self._io is not None:
+            self._live()
+            return _HostRead(self._io, n)
         buf = _read_buffers.get(n)
         out = handle()
         rc = _lib.load().async_read(self._live(), buf, n, byref(out))
@@ -868,6 +896,8 @@ class Stream(_Handle):
                 ptr = (c_char * n).from_buffer(mv)
                 keep = (ptr, mv)
         h = self._live()
+        if self._io is not None:
+            return self._host_write(data, n)
         lib = _lib.load()
         convert: Callable[[int], int] = _ident
         if _lib.has_try_write:
@@ -889,6 +919,15 @@ class Stream(_Handle):
         out = handle()
         _lib.check(lib.async_write(h, ptr, n, byref(out)), "libasync: write")
         return Future(self._rt, out.value, convert, keep=keep, kind="write")
+
+    def _host_write(self, data: Any, n: int) -> "Union[_Written, _HostWrite]":
+        if self._writing is not None and not self._writing.finished:
+            raise _errors.make_error(_errors.EINVAL, "libasync: a write is pending on this stream")
+        off = self._io.write(data, 0)
+        if off == n:
+            return _Written(n)
+        self._writing = _HostWrite(self._io, data, off, n)
+        return self._writing
 
     async def readexactly(self, n: int) -> bytes:
         """Exactly ``n`` bytes; asyncio.IncompleteReadError (with what was
@@ -951,6 +990,70 @@ class Stream(_Handle):
         _lib.check(_lib.load().async_shutdown_write(self._live()), "libasync: shutdown_write")
 
 
+def _await_only(what: str) -> LibasyncError:
+    return _errors.make_error(_errors.EINVAL, f"libasync: a {what} of an EventLoop's runtime is awaited on that loop")
+
+
+class _HostRead(_Coroutine):
+    """A read of a stream of an EventLoop's runtime: polled at once, then
+    after each wake of the runtime's reactor, on the loop's thread."""
+
+    __slots__ = ("_io", "_n", "_steps")
+
+    def __init__(self, io: Any, n: int) -> None:
+        self._io, self._n, self._steps = io, n, None
+
+    def __await__(self) -> Generator[Any, None, bytes]:
+        io = self._io
+        while True:
+            data = io.read(self._n)
+            if data is not None:
+                return data
+            yield from io.wait_readable()
+
+    def result(self, timeout: Optional[float] = None) -> bytes:
+        raise _await_only("read")
+
+
+class _Written(_Coroutine):
+    """A write of an EventLoop's runtime stream that the socket took whole."""
+
+    __slots__ = ("_n", "_steps")
+
+    def __init__(self, n: int) -> None:
+        self._n, self._steps = n, None
+
+    def __await__(self) -> Generator[Any, None, int]:
+        return self._n
+        yield  # a generator that returns at once
+
+    def result(self, timeout: Optional[float] = None) -> int:
+        return self._n
+
+
+class _HostWrite(_Coroutine):
+    """The rest of a write the socket did not take at once."""
+
+    __slots__ = ("_io", "_data", "_off", "_n", "_steps", "finished")
+
+    def __init__(self, io: Any, data: Any, off: int, n: int) -> None:
+        self._io, self._data, self._off, self._n, self._steps = io, data, off, n, None
+        self.finished = False
+
+    def __await__(self) -> Generator[Any, None, int]:
+        try:
+            while self._off < self._n:
+                yield from self._io.wait_writable()
+                self._off = self._io.write(self._data, self._off)
+        finally:
+            # Done or given up (cancelled part-way): the next write may go.
+            self.finished = True
+        return self._n
+
+    def result(self, timeout: Optional[float] = None) -> int:
+        raise _await_only("write")
+
+
 class _ReadAll(_Coroutine):
     """read(-1): the bytes up to the end of the stream, waited for as a
     Future is (``result(timeout)`` or ``await``). What was read before a
@@ -978,7 +1081,7 @@ class _ReadAll(_Coroutine):
             self._chunks.append(chunk)
 
 
-for _cls in (Future, Task, _ReadAll):
+for _cls in (Future, Task, _ReadAll, _HostRead, _Written, _HostWrite):
     collections.abc.Coroutine.register(_cls)
 
 

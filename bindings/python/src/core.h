@@ -70,5 +70,9 @@ int transport_on_events(Transport *t, uint32_t events);
 /* The raised exception (normalized, with its traceback), clearing it. */
 PyObject *fetch_exception(void);
 int transport_init_type(PyObject *module, PyObject *transport_base);
+/* The awaitable API's stream polls (hoststream.c): its library calls, taken
+ * from the loaded library's handle (-1 if it lacks them), and its type. */
+int hoststream_bind(void *dl);
+int hoststream_init_type(PyObject *module);
 
 #endif

@@ -878,6 +878,9 @@ static PyObject *loop_run_once(Loop *loop, PyObject *unused) {
     if (runtime_due && run_runtime(loop) < 0) {
         goto fail;
     }
+    if (PyList_GET_SIZE(loop->graveyard) > 0 && PyList_SetSlice(loop->graveyard, 0, PY_SSIZE_T_MAX, NULL) < 0) {
+        goto fail;
+    }
     if (selector_events != NULL) {
         PyObject *r = PyObject_CallMethodOneArg((PyObject *)loop, str_process_events, selector_events);
         Py_CLEAR(selector_events);
@@ -1091,9 +1094,9 @@ static PyObject *module_bind(PyObject *m, PyObject *arg) {
     }
     rt_run = (int32_t(*)(async_runtime, int32_t))dlsym(dl, "async_runtime_run");
     rt_backend_timeout = (int32_t(*)(async_runtime, int32_t *))dlsym(dl, "async_runtime_backend_timeout");
-    if (rt_run == NULL || rt_backend_timeout == NULL) {
+    if (rt_run == NULL || rt_backend_timeout == NULL || hoststream_bind(dl) < 0) {
         rt_run = NULL;
-        PyErr_SetString(PyExc_ImportError, "libasync: the library lacks host-driven runtimes (async_runtime_run)");
+        PyErr_SetString(PyExc_ImportError, "libasync: the library lacks host-driven runtimes or stream polls (async_runtime_run, async_stream_poll_read)");
         return NULL;
     }
     Py_RETURN_NONE;
@@ -1155,7 +1158,7 @@ static int module_exec(PyObject *m) {
     }
     int rc = transport_init_type(m, transport_base);
     Py_DECREF(transport_base);
-    return rc;
+    return rc < 0 ? rc : hoststream_init_type(m);
 }
 
 static PyModuleDef_Slot module_slots[] = {

@@ -208,6 +208,23 @@ class LoopTest(TestCase):
                     return await s.readexactly(16)
         self.assertEqual(self.run_loop(main()), b"over the runtime")
 
+    def test_runtime_streams_move_more_than_the_socket_buffers(self) -> None:
+        big = os.urandom(8 << 20)
+
+        async def main() -> bytes:
+            rt = asyncio.get_running_loop().runtime
+            async with rt.listen("127.0.0.1:0") as ln:
+                accepting = asyncio.ensure_future(ln.accept())
+                async with await rt.connect(ln.address) as c, await accepting as s:
+                    async def send() -> None:
+                        await c.write(big)
+                        c.shutdown_write()
+                    sending = asyncio.create_task(send())
+                    got = await s.read(-1)
+                    await sending
+                    return got
+        self.assertEqual(self.run_loop(main()), big)
+
     def test_unclosed_transport_warns(self) -> None:
         a, b = socket.socketpair()
 
