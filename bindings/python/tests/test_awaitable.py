@@ -1,11 +1,10 @@
 """The awaitable API as a new user meets it (issue 15): runtime futures as
-coroutines, read(-1), empty writes, what reads allocate, resolution and OS
-errors, result() on a loop's thread, the line readers and async with."""
+coroutines, read(-1), empty writes, what reads allocate, resolution errors,
+result() on a loop's thread, the line readers and async with."""
 
 from __future__ import annotations
 
 import asyncio
-import errno
 import socket
 import unittest
 
@@ -80,15 +79,6 @@ class AwaitableTest(TestCase):
                 rt.connect(addr).result(T)
             self.assertEqual(cm.exception.errno, eai)
             self.assertIsInstance(cm.exception, libasync.ResolutionError)
-
-    def test_os_errors_carry_errno(self) -> None:
-        rt = self.runtime()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        with self.assertRaises(ConnectionRefusedError) as cm:
-            rt.connect(f"127.0.0.1:{port}").result(T)
-        self.assertEqual(cm.exception.errno, errno.ECONNREFUSED)
 
     def test_result_on_the_loops_thread_raises_instead_of_blocking(self) -> None:
         rt = self.runtime()

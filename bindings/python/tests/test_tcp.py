@@ -4,6 +4,7 @@ blocking and under asyncio; cancellation and errors."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import socket
 import sys
@@ -99,6 +100,7 @@ class TCPTest(TestCase):
         with self.assertRaises(ConnectionRefusedError) as cm:
             rt.connect(f"127.0.0.1:{port}").result(T)
         self.assertIsInstance(cm.exception, libasync.LibasyncOSError)
+        self.assertEqual(cm.exception.errno, errno.ECONNREFUSED)
         self.assertIn(str(port), str(cm.exception))
 
         async def main() -> None:
