@@ -17,6 +17,16 @@
 #       to bench/echo after these defaults, so they override them (-runs 3,
 #       -idle 0, -duration 3s). The load average is printed before and after:
 #       the machines are shared.
+#   bash ci/bench.sh echo-py [FLAGS...]
+#       The Python echo servers side by side under the same bench/echo run
+#       (same client, pinning, windows, fairness and idle memory as echo-c),
+#       all on /usr/bin/python3, the interpreter that has Debian's uvloop:
+#       asyncio, uvloop and libasync.EventLoop, each as a Protocol
+#       (data_received -> transport.write) and as asyncio streams
+#       (start_server, read, write, drain), then the awaitable API
+#       (bindings/python/examples/bench_echo.py's SERVERS). Ratios are to
+#       uvloop's Protocol echo. It builds build/libasync.so and the binding's
+#       extension for /usr/bin/python3, installing python3-uvloop when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,7 +53,29 @@ echo_c() {
 	echo "after: $(uptime)"
 }
 
+echo_py() {
+	local py=/usr/bin/python3 bench=$PWD/bindings/python/examples/bench_echo.py name
+	local servers=()
+	. ci/debian.sh
+	bash ci/capi.sh lib
+	$py -c 'import uvloop' 2>/dev/null || debian_install python3-uvloop
+	$py bindings/python/build_backend/libasync_build.py build_ext
+	mkdir -p build/py-echo
+	for name in uvloop asyncio libasync uvloop-streams asyncio-streams libasync-streams awaitable awaitable-host; do
+		# bench/echo starts PATH -addr HOST:PORT and measures that process:
+		# exec keeps its pid the interpreter's.
+		printf '#!/bin/sh\nLIBASYNC_LIBRARY=%s exec %s %s --serve %s "$@"\n' \
+			"$PWD/build/libasync.so" "$py" "$bench" "$name" >"build/py-echo/$name"
+		chmod +x "build/py-echo/$name"
+		servers+=(-cserver "$name=$PWD/build/py-echo/$name")
+	done
+	echo "before: $(uptime)"
+	(cd bench && go run ./echo -go "" "${servers[@]}" -ref uvloop -runs 2 -duration 5s -conns 50,1000 -idle 10000 "$@")
+	echo "after: $(uptime)"
+}
+
 case "${1:-}" in
 echo-c) shift; echo_c "$@" ;;
-*) echo "usage: $0 echo-c [FLAGS...]" >&2; exit 2 ;;
+echo-py) shift; echo_py "$@" ;;
+*) echo "usage: $0 echo-c|echo-py [FLAGS...]" >&2; exit 2 ;;
 esac

@@ -65,6 +65,12 @@ leg_bench-vet() { (cd bench && go vet ./... && go build -o /dev/null ./...); }
 # /usr/bin/python3 (once if they are the same). Then its examples, briefly.
 leg_python() { bash ci/python.sh; }
 
+# CPython's own test_asyncio selection (test_events, test_streams, ...) run
+# on libasync.EventLoop installed through its policy, with each interpreter
+# that has Lib/test; each module bounded by 300 s. It fails on any failure
+# that bindings/python/conformance/conformance.py does not list as known.
+leg_asyncio-suite() { bash ci/python.sh asyncio; }
+
 # The kqueue driver's logic, on a simulated kqueue (no BSD runs here).
 leg_kqueue-unit() { go test -race -count=1 -timeout 5m ./driver/kqueue; }
 
@@ -143,7 +149,7 @@ leg_fdlimit() { bash ci/capi.sh lib && bash ci/capi.sh fdlimit; }
 
 # python and fdlimit come after the legs that build and check the library
 # they load.
-legs=(fmt tidy vet race race-poll allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c fairness capi-asan capi-valgrind ffi-nocgo capi-wine python fdlimit)
+legs=(fmt tidy vet race race-poll allocs kqueue-unit vet-cross wine bench-vet capi-lib capi-c fairness capi-asan capi-valgrind ffi-nocgo capi-wine python asyncio-suite fdlimit)
 
 if [ $# -gt 0 ]; then legs=("$@"); fi
 total_start=$(date +%s)

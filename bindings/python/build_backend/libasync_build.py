@@ -2,12 +2,17 @@
 
 Written with the standard library only, so that pip builds the package with
 no build dependency to fetch (pyproject.toml: ``requires = []``). The wheel
-holds the ``libasync`` package and, when a built library is at hand, the
-library itself next to the package, where the binding looks first. The
-library is taken from, in order: the config setting ``library``
-(``pip install --config-settings library=PATH``), the environment variable
-LIBASYNC_LIBRARY, the repository's ``build/`` folder. With none, the wheel is
-pure Python and the binding finds the library at run time.
+holds the ``libasync`` package, its compiled extension ``_libasync`` (src/,
+built here with the C compiler, ``$CC`` or cc, against the interpreter's
+headers and libasync.h) and, when a built library is at hand, the library
+itself next to the package, where the binding looks first. The library is
+taken from, in order: the config setting ``library`` (``pip install
+--config-settings library=PATH``), the environment variable
+LIBASYNC_LIBRARY, the repository's ``build/`` folder. With none, the binding
+finds the library at run time. With no compiler (or no Python.h) the wheel
+has no extension: the build says so, and so does the package when used.
+
+    python build_backend/libasync_build.py build_ext   # in place, for a checkout
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ import hashlib
 import io
 import os
 import re
+import shutil
+import subprocess
 import sys
 import sysconfig
 import tarfile
+import tempfile
 import zipfile
 from typing import Dict, List, Mapping, Optional, Tuple
 
@@ -27,7 +35,9 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = "libasync"
 # Fixed timestamps make the archives depend only on their contents.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-SDIST_FILES = ("pyproject.toml", "build_backend", PACKAGE, "tests", "examples")
+SDIST_FILES = ("pyproject.toml", "build_backend", PACKAGE, "src", "tests", "examples")
+# libasync.h: the repository's, or the copy an sdist carries in include/.
+HEADER_DIRS = (os.path.join(HERE, "..", "..", "capi", "include"), os.path.join(HERE, "include"))
 
 
 def _project() -> Dict[str, object]:
@@ -101,6 +111,35 @@ def _package_files() -> List[Tuple[str, str]]:
     return out
 
 
+def extension_name() -> str:
+    """The file name of the compiled extension for this interpreter."""
+    return "_libasync" + str(sysconfig.get_config_var("EXT_SUFFIX") or ".so")
+
+
+def build_extension(out_dir: str) -> Optional[str]:
+    """Compiles src/*.c into out_dir/_libasync<EXT_SUFFIX> and returns its
+    path, or None, after saying why on stderr, when no compiler, Python.h
+    or libasync.h is at hand (the package then runs on ctypes alone)."""
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    include = sysconfig.get_paths()["include"]
+    header = next((d for d in HEADER_DIRS if os.path.isfile(os.path.join(d, "libasync.h"))), None)
+    missing = ("no C compiler (cc, gcc or $CC)" if not cc else
+               f"no Python.h in {include} (Debian: apt-get install python3-dev)"
+               if not os.path.isfile(os.path.join(include, "Python.h")) else
+               "no libasync.h" if not header else None)
+    if missing:
+        print(f"libasync build: WARNING: {missing}: building without the compiled extension; "
+              "the package will run on ctypes alone, several times slower", file=sys.stderr)
+        return None
+    src = os.path.join(HERE, "src")
+    sources = sorted(os.path.join(src, n) for n in os.listdir(src) if n.endswith(".c"))
+    out = os.path.join(out_dir, extension_name())
+    cmd = [cc, "-O2", "-g0", "-Wall", "-fPIC", "-shared", "-fvisibility=hidden", f"-I{include}", f"-I{header}",
+           *sources, "-o", out]
+    subprocess.run(cmd, check=True)
+    return out
+
+
 def _platform_tag() -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", sysconfig.get_platform())
 
@@ -144,7 +183,18 @@ def _write_dist_info(wheel: _Wheel, tag: str, purelib: bool) -> str:
 def _build(wheel_directory: str, config_settings: Optional[Mapping[str, object]], editable: bool) -> str:
     name, version = _names()
     library = _find_library(config_settings)
-    tag = f"py3-none-{_platform_tag()}" if library else "py3-none-any"
+    with tempfile.TemporaryDirectory() as tmp:
+        ext = build_extension(os.path.join(HERE, PACKAGE) if editable else tmp)
+        if ext and not editable:
+            with open(ext, "rb") as f:
+                ext_data: Optional[bytes] = f.read()
+        else:
+            ext_data = None
+    if ext:
+        py = f"cp{sys.version_info[0]}{sys.version_info[1]}"
+        tag = f"{py}-{py}{sys.abiflags}-{_platform_tag()}"
+    else:
+        tag = f"py3-none-{_platform_tag()}" if library else "py3-none-any"
     filename = f"{name.replace('-', '_')}-{version}-{tag}.whl"
     wheel = _Wheel(os.path.join(wheel_directory, filename))
     if editable:
@@ -158,7 +208,9 @@ def _build(wheel_directory: str, config_settings: Optional[Mapping[str, object]]
         if library:
             with open(library, "rb") as f:
                 wheel.add(f"{PACKAGE}/{os.path.basename(library)}", f.read(), 0o755)
-    wheel.close(_write_dist_info(wheel, tag, purelib=not library))
+        if ext_data is not None:
+            wheel.add(f"{PACKAGE}/{extension_name()}", ext_data, 0o755)
+    wheel.close(_write_dist_info(wheel, tag, purelib=not (library or ext)))
     return filename
 
 
@@ -225,8 +277,17 @@ def build_sdist(sdist_directory: str, config_settings: Optional[Mapping[str, obj
             path = os.path.join(HERE, entry)
             if os.path.exists(path):
                 tar.add(path, arcname=f"{base}/{entry}", filter=clean)
+        header = next((d for d in HEADER_DIRS if os.path.isfile(os.path.join(d, "libasync.h"))), None)
+        if header:
+            tar.add(os.path.join(header, "libasync.h"), arcname=f"{base}/include/libasync.h", filter=clean)
         pkg_info = _metadata().encode()
         info = tarfile.TarInfo(f"{base}/PKG-INFO")
         info.size = len(pkg_info)
         tar.addfile(info, io.BytesIO(pkg_info))
     return filename
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["build_ext"]:
+        sys.exit("usage: libasync_build.py build_ext   (builds the extension into the package folder)")
+    sys.exit(0 if build_extension(os.path.join(HERE, PACKAGE)) else 1)

@@ -1,4 +1,9 @@
-"""libasync for Python: the libasync runtime (libasync.so) through ctypes.
+"""libasync for Python: an asyncio event loop with a compiled core, and the
+libasync runtime (libasync.so).
+
+``libasync.install()`` makes asyncio run on :class:`EventLoop` (as
+``uvloop.install()`` does); ``libasync.run(main())`` runs one coroutine on a
+new one.
 
 Runtime futures (sleeps, timeouts, TCP, task outcomes) can be waited for by
 blocking (``fut.result(timeout)``) or awaited inside asyncio (``await fut``);
@@ -24,15 +29,17 @@ if _sys.version_info < (3, 10):
     raise ImportError("libasync needs Python 3.10 or later")
 
 from ._errors import (AbortedError, ClosedError, InvalidError, LibasyncError, LibasyncOSError,
-                      LibasyncTimeoutError, LibraryNotFoundError, NotSupportedError, PanicError)
+                      LibasyncTimeoutError, LibraryNotFoundError, NotSupportedError, PanicError, ResolutionError)
 from ._lib import ABI_VERSION
+from ._loop import EventLoop, EventLoopPolicy, install, new_event_loop, run
 from ._runtime import Future, Listener, Runtime, Stream, Task, version
 from ._spawn import PENDING, Waker
 
 __all__ = [
-    "ABI_VERSION", "AbortedError", "ClosedError", "Future", "InvalidError", "LibasyncError",
+    "ABI_VERSION", "AbortedError", "ClosedError", "EventLoop", "EventLoopPolicy", "Future", "InvalidError", "LibasyncError",
     "LibasyncOSError", "LibasyncTimeoutError", "LibraryNotFoundError", "Listener", "NotSupportedError",
-    "PENDING", "PanicError", "Runtime", "Stream", "Task", "Waker", "library_path", "version",
+    "PENDING", "PanicError", "ResolutionError", "Runtime", "Stream", "Task", "Waker", "install", "library_path", "new_event_loop",
+    "run", "version",
 ]
 
 

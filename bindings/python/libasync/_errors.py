@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno as _errno
+import socket as _socket
 from typing import Dict, Optional, Type
 
 # The return codes of the C ABI (libasync.h).
@@ -86,6 +87,19 @@ class LibasyncOSError(LibasyncError, OSError):
     code = EIO
 
 
+class ResolutionError(LibasyncOSError, _socket.gaierror):
+    """A host name or port that did not resolve: a ``socket.gaierror``
+    (``errno`` is ``socket.EAI_NONAME`` or ``socket.EAI_SERVICE``), as
+    asyncio's getaddrinfo raises."""
+
+
+# Until the C ABI reports resolution failures with a code of their own, they
+# are told by the library's message (Go's resolver's wording): an unknown
+# host, then an unknown or invalid port.
+_RESOLUTION_MARKS = ((_socket.EAI_NONAME, ("no such host", "server misbehaving", "lookup ")),
+                     (_socket.EAI_SERVICE, ("unknown port", "invalid port")))
+
+
 # Each class names its own code; the table is built from them so the two
 # cannot disagree.
 _BY_CODE: Dict[int, Type[LibasyncError]] = {
@@ -137,6 +151,13 @@ def make_error(code: int, message: str, os_errno: int = 0) -> LibasyncError:
     """Builds the exception for a negative code: ``os_errno`` (from
     async_last_os_error) picks the builtin OSError subclass for ASYNC_EIO."""
     exc: LibasyncError
+    if code == EIO and not os_errno:
+        for eai, marks in _RESOLUTION_MARKS[::-1]:
+            if any(m in message for m in marks):
+                exc = ResolutionError(eai, message)
+                exc.code = code
+                exc.message = message
+                return exc
     if code == EIO or (code not in _BY_CODE and os_errno):
         cls = os_error_class(os_errno) if os_errno else LibasyncOSError
         exc = cls(os_errno or None, message)

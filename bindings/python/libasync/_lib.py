@@ -39,7 +39,12 @@ CWaker._fields_ = [("data", c_void_p), ("vtable", POINTER(CWakerVTable))]
 class CConfig(Structure):
     """struct async_config."""
 
-    _fields_ = [("size", c_uint32), ("workers", c_uint32), ("driver", c_char_p)]
+    _fields_ = [("size", c_uint32), ("workers", c_uint32), ("driver", c_char_p), ("flags", c_uint32),
+                ("reserved", c_uint32)]
+
+
+# async_config.flags: a runtime with no threads of its own, run by the host.
+RUNTIME_HOST_DRIVEN = 0x1
 
 
 PollFn = CFUNCTYPE(c_int32, c_void_p, POINTER(CWaker), POINTER(c_uint64))
@@ -128,6 +133,7 @@ if hasattr(os, "register_at_fork"):
 # library has them.
 _OPTIONAL: Dict[str, Tuple[object, List[object]]] = {
     "async_try_write": (c_int32, [handle, c_void_p, c_size_t, POINTER(c_size_t)]),
+    "async_runtime_backend_fd": (c_int32, [handle, POINTER(c_int64)]),
 }
 
 # Whether the loaded library exports async_try_write (set by load()).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import collections.abc
 import ctypes
 import math
 import threading
@@ -25,6 +26,45 @@ T = TypeVar("T")
 WAIT_SLICE = 0.1
 
 _MAX_NS = 2**63 - 1
+
+# What read(n) takes from the library at most per call, and what read(-1)
+# and the line readers read at a time: a read allocates what arrived, not
+# what was asked for.
+_CHUNK = 65536
+
+
+def _refuse_on_loop_thread(what: str) -> None:
+    """A blocking wait on the thread of a running asyncio loop would stall
+    every other task of that loop: that is an error, not a wait."""
+    if asyncio._get_running_loop() is not None:
+        raise _errors.make_error(
+            _errors.EINVAL, f"libasync: {what}.result() called on the thread of a running asyncio loop, "
+            "which it would block; use 'await' instead")
+
+
+class _Coroutine:
+    """send, throw and close over ``__await__``: what asyncio.create_task,
+    TaskGroup.create_task and gather need from an object to take it as a
+    coroutine (the class is registered as collections.abc.Coroutine)."""
+
+    _steps: Optional[Generator[Any, None, Any]] = None
+
+    def _gen(self) -> Generator[Any, None, Any]:
+        if self._steps is None:
+            self._steps = self.__await__()  # type: ignore[attr-defined]
+        return self._steps
+
+    def send(self, value: Any) -> Any:
+        return self._gen().send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        if val is None and tb is None:
+            return self._gen().throw(typ)
+        return self._gen().throw(typ, val, tb)
+
+    def close(self) -> None:
+        if self._steps is not None:
+            self._steps.close()
 
 
 def _ns(seconds: Union[int, float], what: str) -> int:
@@ -85,7 +125,8 @@ class Runtime:
     context manager, or call :meth:`close`.
     """
 
-    def __init__(self, workers: Optional[int] = None, driver: Optional[str] = None) -> None:
+    def __init__(self, workers: Optional[int] = None, driver: Optional[str] = None, *,
+                 host_driven: bool = False) -> None:
         self._h = 0
         if workers is not None:
             if isinstance(workers, bool) or not isinstance(workers, int):
@@ -98,10 +139,16 @@ class Runtime:
             if "\0" in driver:
                 raise ValueError("libasync: a driver name cannot contain NUL")
         lib = _lib.load()
-        cfg = CConfig(ctypes.sizeof(CConfig), workers or 0, driver.encode() if driver else None)
+        if host_driven and workers is not None:
+            raise ValueError("libasync: a host-driven runtime has no workers")
+        cfg = CConfig(ctypes.sizeof(CConfig), workers or 0, driver.encode() if driver else None,
+                      _lib.RUNTIME_HOST_DRIVEN if host_driven else 0, 0)
         out = handle()
         _lib.check(lib.async_runtime_new(byref(cfg), byref(out)), "libasync: new runtime")
         self._h = out.value
+        # The EventLoop that runs this (host-driven) runtime, once it does:
+        # its streams are then polled on the loop's thread (HostStream).
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._lock = threading.Lock()
         self._sink_h = 0
         self._last_bridge: Optional[_asyncio.Bridge] = None
@@ -119,6 +166,16 @@ class Runtime:
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
         return not self._h
+
+    def _backend_fd(self) -> int:
+        """The backend descriptor of a host-driven runtime (-1 where the
+        driver has none: the loop then runs it on its timeout alone)."""
+        fd = ctypes.c_int64()
+        rc = _lib.load().async_runtime_backend_fd(self._handle(), byref(fd))
+        if rc == _errors.ENOTSUP:
+            return -1
+        _lib.check(rc, "libasync: backend descriptor")
+        return int(fd.value)
 
     @property
     def driver(self) -> str:
@@ -157,6 +214,12 @@ class Runtime:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> "Runtime":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
         self.close()
 
     def __del__(self) -> None:
@@ -280,7 +343,7 @@ def _ident(v: int) -> int:
     return v
 
 
-class Future(Generic[T]):
+class Future(_Coroutine, Generic[T]):
     """An operation of the runtime (sleep, accept, connect, read, write,
     timeout, a task's outcome). It started when it was made and progresses
     without being waited for (a read takes bytes only when it completes).
@@ -406,9 +469,11 @@ class Future(Generic[T]):
         error. ``timeout`` (seconds, None: no limit) makes it raise
         LibasyncTimeoutError instead, leaving the future usable. Waits in
         slices of at most 100 ms, so Ctrl-C interrupts it. Raises
-        InvalidError on a runtime thread (inside a spawned poll)."""
+        InvalidError on a runtime thread (inside a spawned poll), and on
+        the thread of a running asyncio loop, which it would block."""
         if self._settled:
             return self._outcome()
+        _refuse_on_loop_thread("Future")
         deadline = _deadline(timeout)
         h = self._acquire()
         try:
@@ -564,7 +629,7 @@ class _ReadBuffers:
 _read_buffers = _ReadBuffers()
 
 
-class Task(Generic[T]):
+class Task(_Coroutine, Generic[T]):
     """A Python future running on the runtime (see :meth:`Runtime.spawn`).
 
     Wait for its value with ``task.result(timeout)`` or ``await task``; if
@@ -604,8 +669,12 @@ class Task(Generic[T]):
         """Blocks until the task ended; returns the value its poll returned or
         raises its exception (AbortedError if aborted or its runtime closed).
         ``timeout`` (seconds) raises LibasyncTimeoutError and leaves it
-        running. Waits in slices of at most 100 ms, so Ctrl-C interrupts it."""
+        running. Waits in slices of at most 100 ms, so Ctrl-C interrupts it.
+        Raises InvalidError on the thread of a running asyncio loop unless
+        the task has ended."""
         h = self._live()
+        if not self.done():
+            _refuse_on_loop_thread("Task")
         deadline = _deadline(timeout)
         lib = _lib.load()
         out = c_uint64()
@@ -689,6 +758,12 @@ class _Handle:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    async def __aenter__(self: "_H") -> "_H":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
     def __del__(self) -> None:
         try:
             self.close()
@@ -714,14 +789,58 @@ class Listener(_Handle):
         return Future(self._rt, out.value, self._rt._stream, kind="accept")
 
 
+def _code_error(code: int, what: str) -> LibasyncError:
+    """The exception for a code a HostStream poll just returned."""
+    return _lib.error(code, f"libasync: {what}")
+
+
 class Stream(_Handle):
-    """A TCP connection. One read and one write may be pending at a time."""
+    """A TCP connection. One read and one write may be pending at a time.
+
+    On the runtime of a :class:`libasync.EventLoop` (``loop.runtime``) its
+    reads and writes are polled on the loop's thread by the compiled
+    extension, and are awaited (``result()`` is not offered there)."""
 
     _kind = "stream"
 
-    def read(self, n: int) -> "Future[bytes]":
-        """A future of up to ``n`` bytes; b"" at end of stream."""
+    def __init__(self, rt: Runtime, h: int) -> None:
+        super().__init__(rt, h)
+        # Bytes the line readers read past what they returned.
+        self._buffered = bytearray()
+        self._io: Any = None
+        self._writing: Optional[_HostWrite] = None
+        if rt._loop is not None:
+            from ._loop import _libasync
+            self._io = _libasync.HostStream(rt._loop, h, _code_error)
+
+    def close(self) -> None:
+        """Closes it: its pending operations fail with ClosedError. Idempotent."""
+        if self._io is not None and self._h:
+            self._h = 0
+            self._io.close()
+            return
+        super().close()
+
+    def read(self, n: int = -1) -> "Union[Future[bytes], _ReadAll]":
+        """A future of up to ``n`` bytes, of what has arrived (at most 64 KiB
+        per call, so only that is allocated); b"" at end of stream, and for
+        ``n`` 0. ``n`` of -1 (the default) reads until the end of the stream."""
+        if isinstance(n, int) and not isinstance(n, bool) and n <= 0:
+            return _ReadAll(self) if n < 0 else Future._ready(self._rt, b"", kind="read")
         n = _check_size(n, "read size")
+        if self._buffered:
+            data = bytes(self._buffered[:n])
+            del self._buffered[:n]
+            return Future._ready(self._rt, data, kind="read")
+        return self._read_raw(n)
+
+    def _read_raw(self, n: int) -> "Union[Future[bytes], _HostRead]":
+        """A read of the library's next bytes (at most 64 KiB), past the
+        line readers' buffer."""
+        n = min(n, _CHUNK)
+        if self._io is not None:
+            self._live()
+            return _HostRead(self._io, n)
         buf = _read_buffers.get(n)
         out = handle()
         rc = _lib.load().async_read(self._live(), buf, n, byref(out))
@@ -734,6 +853,9 @@ class Stream(_Handle):
         """A future of the number of bytes read into ``buffer`` (a writable
         bytes-like object, e.g. a bytearray, kept alive and locked against
         resizing until the read completes or is freed); 0 at end of stream."""
+        if self._buffered:
+            raise _errors.make_error(_errors.EINVAL, "libasync: readinto after a line reader left bytes "
+                                     "buffered: read them with read() first")
         try:
             mv = memoryview(buffer)
         except TypeError:
@@ -756,20 +878,26 @@ class Stream(_Handle):
         keep: Any
         ptr: Any
         if isinstance(data, bytes):
-            n = _check_size(len(data), "write length")
+            n = len(data)
+            if n == 0:
+                return Future._ready(self._rt, 0, kind="write")
             keep = ptr = data
         else:
             try:
                 mv = memoryview(data).cast("B")
             except TypeError:
                 raise TypeError(f"libasync: write needs a bytes-like object, not {type(data).__name__}") from None
-            n = _check_size(mv.nbytes, "write length")
+            n = mv.nbytes
+            if n == 0:
+                return Future._ready(self._rt, 0, kind="write")
             if mv.readonly:
                 keep = ptr = bytes(mv)
             else:
                 ptr = (c_char * n).from_buffer(mv)
                 keep = (ptr, mv)
         h = self._live()
+        if self._io is not None:
+            return self._host_write(data, n)
         lib = _lib.load()
         convert: Callable[[int], int] = _ident
         if _lib.has_try_write:
@@ -792,9 +920,169 @@ class Stream(_Handle):
         _lib.check(lib.async_write(h, ptr, n, byref(out)), "libasync: write")
         return Future(self._rt, out.value, convert, keep=keep, kind="write")
 
+    def _host_write(self, data: Any, n: int) -> "Union[_Written, _HostWrite]":
+        if self._writing is not None and not self._writing.finished:
+            raise _errors.make_error(_errors.EINVAL, "libasync: a write is pending on this stream")
+        off = self._io.write(data, 0)
+        if off == n:
+            return _Written(n)
+        self._writing = _HostWrite(self._io, data, off, n)
+        return self._writing
+
+    async def readexactly(self, n: int) -> bytes:
+        """Exactly ``n`` bytes; asyncio.IncompleteReadError (with what was
+        read) if the stream ends first."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"libasync: readexactly needs a size >= 0, not {n!r}")
+        buf = self._buffered
+        while len(buf) < n:
+            chunk = await self._read_more()
+            if not chunk:
+                partial = bytes(buf)
+                buf.clear()
+                raise asyncio.IncompleteReadError(partial, n)
+        data = bytes(buf[:n])
+        del buf[:n]
+        return data
+
+    async def readuntil(self, separator: bytes = b"\n", limit: int = 2**16) -> bytes:
+        """The bytes up to and including ``separator``. At the end of the
+        stream, asyncio.IncompleteReadError with what was read; past
+        ``limit`` bytes without one, asyncio.LimitOverrunError (the bytes
+        stay to be read)."""
+        if not separator:
+            raise ValueError("libasync: the separator must not be empty")
+        buf, start = self._buffered, 0
+        while True:
+            i = buf.find(separator, start)
+            if i >= 0:
+                end = i + len(separator)
+                if end > limit:
+                    raise asyncio.LimitOverrunError("libasync: separator found past the limit", i)
+                data = bytes(buf[:end])
+                del buf[:end]
+                return data
+            if len(buf) > limit:
+                raise asyncio.LimitOverrunError("libasync: separator not found within the limit", len(buf))
+            start = max(0, len(buf) - len(separator) + 1)
+            chunk = await self._read_more()
+            if not chunk:
+                partial = bytes(buf)
+                buf.clear()
+                raise asyncio.IncompleteReadError(partial, None)
+
+    async def readline(self, limit: int = 2**16) -> bytes:
+        """A line, with its b"\\n"; at the end of the stream, what is left
+        (b"" once nothing is)."""
+        try:
+            return await self.readuntil(b"\n", limit)
+        except asyncio.IncompleteReadError as e:
+            return e.partial
+
+    async def _read_more(self) -> bytes:
+        """Reads what arrives next into the line readers' buffer."""
+        chunk = await self._read_raw(_CHUNK)
+        self._buffered += chunk
+        return chunk
+
     def shutdown_write(self) -> None:
         """Sends end-of-stream to the peer; reading goes on."""
         _lib.check(_lib.load().async_shutdown_write(self._live()), "libasync: shutdown_write")
+
+
+def _await_only(what: str) -> LibasyncError:
+    return _errors.make_error(_errors.EINVAL, f"libasync: a {what} of an EventLoop's runtime is awaited on that loop")
+
+
+class _HostRead(_Coroutine):
+    """A read of a stream of an EventLoop's runtime: polled at once, then
+    after each wake of the runtime's reactor, on the loop's thread."""
+
+    __slots__ = ("_io", "_n", "_steps")
+
+    def __init__(self, io: Any, n: int) -> None:
+        self._io, self._n, self._steps = io, n, None
+
+    def __await__(self) -> Generator[Any, None, bytes]:
+        io = self._io
+        while True:
+            data = io.read(self._n)
+            if data is not None:
+                return data
+            yield from io.wait_readable()
+
+    def result(self, timeout: Optional[float] = None) -> bytes:
+        raise _await_only("read")
+
+
+class _Written(_Coroutine):
+    """A write of an EventLoop's runtime stream that the socket took whole."""
+
+    __slots__ = ("_n", "_steps")
+
+    def __init__(self, n: int) -> None:
+        self._n, self._steps = n, None
+
+    def __await__(self) -> Generator[Any, None, int]:
+        return self._n
+        yield  # a generator that returns at once
+
+    def result(self, timeout: Optional[float] = None) -> int:
+        return self._n
+
+
+class _HostWrite(_Coroutine):
+    """The rest of a write the socket did not take at once."""
+
+    __slots__ = ("_io", "_data", "_off", "_n", "_steps", "finished")
+
+    def __init__(self, io: Any, data: Any, off: int, n: int) -> None:
+        self._io, self._data, self._off, self._n, self._steps = io, data, off, n, None
+        self.finished = False
+
+    def __await__(self) -> Generator[Any, None, int]:
+        try:
+            while self._off < self._n:
+                yield from self._io.wait_writable()
+                self._off = self._io.write(self._data, self._off)
+        finally:
+            # Done or given up (cancelled part-way): the next write may go.
+            self.finished = True
+        return self._n
+
+    def result(self, timeout: Optional[float] = None) -> int:
+        raise _await_only("write")
+
+
+class _ReadAll(_Coroutine):
+    """read(-1): the bytes up to the end of the stream, waited for as a
+    Future is (``result(timeout)`` or ``await``). What was read before a
+    timeout is kept for the next wait."""
+
+    def __init__(self, stream: Stream) -> None:
+        self._stream = stream
+        self._chunks = [bytes(stream._buffered)]
+        stream._buffered.clear()
+
+    def result(self, timeout: Optional[float] = None) -> bytes:
+        deadline = _deadline(timeout)
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            chunk = self._stream._read_raw(_CHUNK).result(left)
+            if not chunk:
+                return b"".join(self._chunks)
+            self._chunks.append(chunk)  # type: ignore[arg-type]
+
+    def __await__(self) -> Generator[Any, None, bytes]:
+        while True:
+            chunk = yield from self._stream._read_raw(_CHUNK).__await__()
+            if not chunk:
+                return b"".join(self._chunks)
+            self._chunks.append(chunk)
+
+
+for _cls in (Future, Task, _ReadAll, _HostRead, _Written, _HostWrite):
+    collections.abc.Coroutine.register(_cls)
 
 
 def version() -> str:

@@ -16,11 +16,15 @@ from libasync import _lib
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CHECK = """
-import libasync, os, sys
+import asyncio, libasync, os, sys
 path = libasync.library_path()
 assert path.startswith(sys.prefix), (path, sys.prefix)
+from libasync import _libasync  # the compiled extension came with the wheel
 with libasync.Runtime(workers=1) as rt:
     rt.sleep(0.001).result(10)
+async def main():
+    return type(asyncio.get_running_loop()).__name__
+assert libasync.run(main()) == "EventLoop"
 print("ok", path)
 """
 

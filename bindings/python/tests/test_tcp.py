@@ -4,6 +4,7 @@ blocking and under asyncio; cancellation and errors."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import socket
 import sys
@@ -99,6 +100,7 @@ class TCPTest(TestCase):
         with self.assertRaises(ConnectionRefusedError) as cm:
             rt.connect(f"127.0.0.1:{port}").result(T)
         self.assertIsInstance(cm.exception, libasync.LibasyncOSError)
+        self.assertEqual(cm.exception.errno, errno.ECONNREFUSED)
         self.assertIn(str(port), str(cm.exception))
 
         async def main() -> None:
@@ -155,9 +157,7 @@ class TCPTest(TestCase):
     def test_bad_sizes_and_buffers(self) -> None:
         rt = self.runtime()
         c, s = self.pair(rt)
-        for bad in (0, -1):
-            with self.assertRaises(ValueError):
-                s.read(bad)
+        self.assertEqual(s.read(0).result(T), b"")  # as asyncio's StreamReader.read(0)
         with self.assertRaises(TypeError):
             s.read(1.5)  # type: ignore[arg-type]
         with self.assertRaises(TypeError):
@@ -166,8 +166,7 @@ class TCPTest(TestCase):
             s.readinto(bytearray())
         with self.assertRaises(TypeError):
             c.write("text")  # type: ignore[arg-type]
-        with self.assertRaises(ValueError):
-            c.write(b"")
+        self.assertEqual(c.write(b"").result(T), 0)  # a no-op
 
     def test_buffers_stay_alive_until_the_operation_ends(self) -> None:
         rt = self.runtime()
