@@ -31,15 +31,12 @@ var runModes = map[C.int32_t]executor.RunMode{
 
 // hostRuntime returns the runtime of h if it is live and host-driven.
 func hostRuntime(h C.uint64_t, name string) (*runtimeObj, error) {
-	r, err := lookupRuntime(h)
+	r, err := liveRuntime(h)
 	if err != nil {
 		return nil, err
 	}
 	if r.host == nil {
 		return nil, ffi.Errorf(ffi.EINVAL, "libasync: %s: the runtime is threaded (its workers run it); create it with ASYNC_RUNTIME_HOST_DRIVEN", name)
-	}
-	if r.isClosed() {
-		return nil, errRuntimeClosed
 	}
 	return r, nil
 }

@@ -148,6 +148,19 @@ func lookupRuntime(h C.uint64_t) (*runtimeObj, error) {
 	return lookup[*runtimeObj](h, ffi.KindRuntime, "runtime")
 }
 
+// liveRuntime is lookupRuntime that also fails with ECLOSED once the
+// runtime's close began.
+func liveRuntime(h C.uint64_t) (*runtimeObj, error) {
+	r, err := lookupRuntime(h)
+	if err != nil {
+		return nil, err
+	}
+	if r.isClosed() {
+		return nil, errRuntimeClosed
+	}
+	return r, nil
+}
+
 // async_runtime_new starts a runtime.
 //
 //export async_runtime_new
@@ -209,12 +222,9 @@ func async_runtime_new(cfg unsafe.Pointer, out *C.uint64_t) (rc C.int32_t) {
 //export async_runtime_driver
 func async_runtime_driver(rt C.uint64_t, buf *C.char, n C.size_t) (rc C.int32_t) {
 	defer guard(&rc)
-	r, err := lookupRuntime(rt)
+	r, err := liveRuntime(rt)
 	if err != nil {
 		return fail(err)
-	}
-	if r.isClosed() {
-		return fail(errRuntimeClosed)
 	}
 	return writeString(buf, n, r.driver)
 }

@@ -34,12 +34,9 @@ func unixPath(name string, path *C.char, outNil bool) (string, error) {
 //export async_unix_listen
 func async_unix_listen(rt C.uint64_t, path *C.char, out *C.uint64_t) (rc C.int32_t) {
 	defer guard(&rc)
-	r, err := lookupRuntime(rt)
+	r, err := liveRuntime(rt)
 	if err != nil {
 		return fail(err)
-	}
-	if r.isClosed() {
-		return fail(errRuntimeClosed)
 	}
 	p, err := unixPath("async_unix_listen", path, out == nil)
 	if err != nil {

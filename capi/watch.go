@@ -107,12 +107,9 @@ func watchError(err error) *ffi.Error {
 //export async_fd_watch
 func async_fd_watch(rt C.uint64_t, fd C.int64_t, out *C.uint64_t) (rc C.int32_t) {
 	defer guard(&rc)
-	r, err := lookupRuntime(rt)
+	r, err := liveRuntime(rt)
 	if err != nil {
 		return fail(err)
-	}
-	if r.isClosed() {
-		return fail(errRuntimeClosed)
 	}
 	if out == nil {
 		return failf(ffi.EINVAL, "libasync: async_fd_watch: out is NULL")
